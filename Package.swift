@@ -1,0 +1,149 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings shared by every target we own: Swift 6 mode is the default for tools 6.2;
+/// these upcoming features keep imports honest and existentials explicit.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "WireCodec",
+    products: [
+        .library(name: "WireCodec", targets: ["WireCodec"]),
+        .library(name: "WireHTTP1", targets: ["WireHTTP1"]),
+        .library(name: "WireWebSocket", targets: ["WireWebSocket"]),
+        .library(name: "WireCodecNIO", targets: ["WireCodecNIO"]),
+        .executable(name: "wirecodec", targets: ["wirecodec"]),
+        .executable(name: "wirecodec-echo-server", targets: ["wirecodec-echo-server"]),
+        .executable(name: "wirecodec-autobahn-client", targets: ["wirecodec-autobahn-client"]),
+        .executable(name: "wirecodec-bench", targets: ["wirecodec-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // MARK: Codec modules: no I/O, no clock, no NIO.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(name: "WireCore", swiftSettings: strictSettings),
+        .target(
+            name: "WireHTTP1",
+            dependencies: [
+                "WireCore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "WireWebSocket",
+            dependencies: [
+                "WireCore",
+                "WireHTTP1",
+                "CZlib",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "WireCodec",
+            dependencies: ["WireCore", "WireHTTP1", "WireWebSocket"],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Command-line tool: the decoding logic is a library so tests can drive it.
+        .target(
+            name: "WireCodecCLI",
+            dependencies: ["WireCodec"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "wirecodec",
+            dependencies: [
+                "WireCodecCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Transport adapter and examples.
+        .target(
+            name: "WireCodecNIO",
+            dependencies: [
+                "WireCodec",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "wirecodec-echo-server",
+            dependencies: [
+                "WireCodecNIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "wirecodec-autobahn-client",
+            dependencies: [
+                "WireCodecNIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Benchmark: the peers are dependencies of this target only.
+        .target(name: "CMallocCounter"),
+        .executableTarget(
+            name: "wirecodec-bench",
+            dependencies: [
+                "WireCodec",
+                "CZlib",
+                "CMallocCounter",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Tests
+        .target(
+            name: "TestSupport",
+            dependencies: ["WireCore"],
+            path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WireHTTP1Tests",
+            dependencies: [
+                "WireHTTP1", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WireWebSocketTests",
+            dependencies: [
+                "WireWebSocket", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WireCodecTests",
+            dependencies: ["WireCodec", "WireCodecCLI", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

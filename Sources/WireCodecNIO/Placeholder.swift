@@ -1,0 +1,2 @@
+public import WireCodec
+import NIOCore

@@ -1,0 +1,4 @@
+import ArgumentParser
+import WireCodecCLI
+
+print("wirecodec: not yet implemented")

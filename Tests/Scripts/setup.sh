@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what WireCodec's build and tests need on a fresh Debian machine that has the
+# Swift toolchain. Idempotent: it only installs what is missing.
+set -euo pipefail
+
+need_apt=()
+dpkg -s zlib1g-dev >/dev/null 2>&1 || need_apt+=(zlib1g-dev)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+    echo "setup: apt-get install ${need_apt[*]}" >&2
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# Python peers used by the interop and fixture tests (pinned).
+PY="${WIRECODEC_PYTHON:-python3}"
+if ! "$PY" -c 'import websockets, h11, wsproto' >/dev/null 2>&1; then
+    echo "setup: pip install websockets h11 wsproto" >&2
+    "$PY" -m pip install --quiet --disable-pip-version-check \
+        'websockets==17.4' 'h11==0.16.0' 'wsproto==1.3.2'
+fi

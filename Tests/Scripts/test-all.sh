@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite from a clean clone: set-up, zero-warning build, unit/property/fixture
+# tests, then the conformance runs. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+bash Tests/Scripts/setup.sh
+
+echo "== swift build (warnings are errors here)"
+build_log=$(mktemp)
+swift build --build-tests 2>&1 | tee "$build_log"
+if grep -E 'warning:' "$build_log" | grep -v '/.build' | grep -q .; then
+    echo "test-all: the build printed warnings" >&2
+    exit 1
+fi
+
+echo "== swift test"
+WIRECODEC_REQUIRE_PEERS=1 swift test
