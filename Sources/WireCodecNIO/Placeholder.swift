@@ -1,2 +1,2 @@
-public import WireCodec
+import WireCodec
 import NIOCore

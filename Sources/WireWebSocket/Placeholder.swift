@@ -1,1 +1,1 @@
-public import WireCore
+import WireCore

@@ -1,4 +1,0 @@
-import ArgumentParser
-import WireCodecCLI
-
-print("wirecodec: not yet implemented")
