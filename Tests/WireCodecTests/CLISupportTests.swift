@@ -1,5 +1,6 @@
 import Testing
 import WireCodecCLI
+import WireCore
 
 @Suite struct CLISupportTests {
     @Test func jsonKeepsKeyOrderAndEscapes() {
@@ -18,8 +19,13 @@ import WireCodecCLI
         ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy"),
     ])
     func base64MatchesRFC4648Vectors(plain: String, encoded: String) throws {
-        #expect(CLIBase64.encode(Array(plain.utf8)) == encoded)
-        #expect(try CLIBase64.decode(encoded) == Array(plain.utf8))
+        #expect(Base64.encode(Array(plain.utf8)) == encoded)
+        #expect(try Base64.decode(Array(encoded.utf8)) == Array(plain.utf8))
+    }
+
+    @Test(arguments: ["Zg=", "Z===", "Zm9v!", "Zg==Zg==", "Z"])
+    func base64RejectsMalformedText(text: String) {
+        #expect(throws: Base64.DecodingError.self) { try Base64.decode(Array(text.utf8)) }
     }
 
     @Test func hexInputIgnoresWhitespace() throws {
