@@ -1,0 +1,209 @@
+import WireCore
+
+/// The byte-level writers behind ``HTTP1Serializer``: every piece of a head is validated while
+/// it is copied, straight from the caller's storage into the output array, with no `String`
+/// built on the way.
+enum HTTP1Bytes {
+    // MARK: Literals
+
+    @inline(__always)
+    static func append(_ literal: StaticString, to out: inout [UInt8]) {
+        literal.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
+    @inline(__always)
+    static func appendCRLF(to out: inout [UInt8]) {
+        out.append(0x0D)
+        out.append(0x0A)
+    }
+
+    /// A non-negative integer in decimal.
+    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        precondition(value >= 0)
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for Int.max
+        var v = UInt64(value)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                count &+= 1
+                buffer[24 &- count] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+                v /= 10
+            } while v != 0
+            out.append(contentsOf: buffer[(24 &- count)...])
+        }
+    }
+
+    /// A non-negative integer in lower-case hex (chunk sizes, RFC 9112 §7.1).
+    static func appendHex(_ value: Int, to out: inout [UInt8]) {
+        precondition(value >= 0)
+        let v = UInt64(value)
+        let nibbles = v == 0 ? 1 : (64 &- v.leadingZeroBitCount &+ 3) / 4
+        var shift = (nibbles &- 1) &* 4
+        while shift >= 0 {
+            let nibble = UInt8(truncatingIfNeeded: (v >> UInt64(shift)) & 0xF)
+            out.append(nibble < 10 ? nibble &+ 0x30 : nibble &+ 0x57)
+            shift &-= 4
+        }
+    }
+
+    // MARK: Strings without copying
+
+    /// Lends the UTF-8 bytes of `string` (contiguous for every native string; others are made
+    /// contiguous once).
+    @inline(__always)
+    static func withBytes<R, E: Error>(
+        _ string: String, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R
+    ) throws(E) -> R {
+        let lent: Result<R, E>? = string.utf8.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(E) -> R in try body(buffer) }
+        }
+        if let lent { return try lent.get() }
+        var copy = string
+        copy.makeContiguousUTF8()
+        let again: Result<R, E>? = copy.utf8.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(E) -> R in try body(buffer) }
+        }
+        return try again!.get()
+    }
+
+    // MARK: Validating appenders (false: invalid, nothing meaningful written)
+
+    /// A token (RFC 9110 §5.6.2): methods, field names, extension names.
+    @inline(__always)
+    static func appendToken(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+        guard isToken(bytes) else { return false }
+        out.append(contentsOf: bytes)
+        return true
+    }
+
+    static func isToken(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty else { return false }
+        for b in bytes where !ASCII.isTokenCharacter(b) { return false }
+        return true
+    }
+
+    /// A field value (RFC 9110 §5.5): field-content octets, no leading or trailing whitespace.
+    @inline(__always)
+    static func appendFieldValue(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+        guard isFieldValue(bytes) else { return false }
+        out.append(contentsOf: bytes)
+        return true
+    }
+
+    static func isFieldValue(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = bytes.first, let last = bytes.last else { return true }
+        if ASCII.is(first, ASCII.whitespace) || ASCII.is(last, ASCII.whitespace) { return false }
+        return hasOnlyFieldContent(bytes)
+    }
+
+    /// Whether every octet is VCHAR, obs-text, SP or HTAB. Eight octets at a time: a word with
+    /// no octet below 0x20 and none equal to 0x7F is fine as it is; only words that have one
+    /// are looked at octet by octet (HTAB is below 0x20 and allowed).
+    static func hasOnlyFieldContent(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while i &+ 8 <= count {
+            let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let below20 = (w &- ones &* 0x20) & ~w & highs
+            let x7F = w ^ (ones &* 0x7F)
+            let is7F = (x7F &- ones) & ~x7F & highs
+            if below20 | is7F != 0 {
+                for j in i..<(i &+ 8) where !ASCII.isFieldValueCharacter(base[j]) { return false }
+            }
+            i &+= 8
+        }
+        while i < count {
+            if !ASCII.isFieldValueCharacter(base[i]) { return false }
+            i &+= 1
+        }
+        return true
+    }
+
+    /// A request target (RFC 9112 §3.2): non-empty, VCHAR only (no SP, CTL or obs-text).
+    static func isTarget(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty else { return false }
+        for b in bytes where !ASCII.is(b, ASCII.vchar) { return false }
+        return true
+    }
+
+    /// A reason phrase (RFC 9112 §4): HTAB, SP, VCHAR, obs-text; may be empty.
+    static func isReasonPhrase(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        hasOnlyFieldContent(bytes)
+    }
+
+    /// Writes `token` or, when it is not a token, a quoted-string (RFC 9110 §5.6.4) with `"` and
+    /// `\` escaped. False when an octet cannot appear even in a quoted-string (CTL but HTAB).
+    static func appendTokenOrQuotedString(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+        if isToken(bytes) {
+            out.append(contentsOf: bytes)
+            return true
+        }
+        guard hasOnlyFieldContent(bytes) else { return false }
+        out.append(UInt8(ascii: "\""))
+        for b in bytes {
+            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+            out.append(b)
+        }
+        out.append(UInt8(ascii: "\""))
+        return true
+    }
+
+    /// Case-insensitive comparison with a lower-case ASCII literal.
+    @inline(__always)
+    static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        let start = literal.utf8Start
+        for i in 0..<bytes.count where ASCII.lowercased(bytes[i]) != start[i] { return false }
+        return true
+    }
+
+    /// Parses a Content-Length value: digits only, overflow-checked (RFC 9110 §8.6).
+    static func parseContentLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !bytes.isEmpty else { return nil }
+        var value = 0
+        for b in bytes {
+            guard ASCII.is(b, ASCII.digit) else { return nil }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(Int(b &- 0x30))
+            if o1 || o2 { return nil }
+            value = sum
+        }
+        return value
+    }
+
+    /// What a Transfer-Encoding value says: whether its last coding is `chunked` and whether
+    /// `chunked` appears before the end (which RFC 9112 §6.1 forbids).
+    static func transferCodings(_ bytes: UnsafeBufferPointer<UInt8>) -> (lastIsChunked: Bool, chunkedBeforeLast: Bool) {
+        var lastIsChunked = false
+        var chunkedBeforeLast = false
+        var start = 0
+        var i = 0
+        func element(_ from: Int, _ to: Int) -> Bool {
+            var a = from, b = to
+            while a < b, ASCII.is(bytes[a], ASCII.whitespace) { a &+= 1 }
+            while b > a, ASCII.is(bytes[b &- 1], ASCII.whitespace) { b &-= 1 }
+            if a == b { return false }
+            return equalsLowercase(UnsafeBufferPointer(rebasing: bytes[a..<b]), "chunked")
+        }
+        var sawElement = false
+        while i <= bytes.count {
+            if i == bytes.count || bytes[i] == UInt8(ascii: ",") {
+                let isChunked = element(start, i)
+                var nonEmpty = false
+                for j in start..<i where !ASCII.is(bytes[j], ASCII.whitespace) { nonEmpty = true; break }
+                if nonEmpty {
+                    if sawElement && lastIsChunked { chunkedBeforeLast = true }
+                    lastIsChunked = isChunked
+                    sawElement = true
+                }
+                start = i &+ 1
+            }
+            i &+= 1
+        }
+        return (lastIsChunked, chunkedBeforeLast)
+    }
+}

@@ -1,0 +1,235 @@
+import HTTPTypes
+import WireCore
+
+/// What the fields of a head say about its framing, gathered while they are written.
+struct FieldScan {
+    var contentLength: Int?
+    var sawTransferEncoding = false
+    var lastCodingIsChunked = false
+    var chunkedBeforeLast = false
+    var sawHost = false
+
+    mutating func note(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) throws(HTTP1UsageError) {
+        switch name.count {
+        case 14 where HTTP1Bytes.equalsLowercase(name, "content-length"):
+            guard let n = HTTP1Bytes.parseContentLength(value) else {
+                throw HTTP1UsageError(.invalidContentLength)
+            }
+            if let previous = contentLength, previous != n { throw HTTP1UsageError(.invalidContentLength) }
+            contentLength = n
+        case 17 where HTTP1Bytes.equalsLowercase(name, "transfer-encoding"):
+            let codings = HTTP1Bytes.transferCodings(value)
+            // A later field continues the list (RFC 9110 §5.3).
+            if sawTransferEncoding && lastCodingIsChunked { chunkedBeforeLast = true }
+            if codings.chunkedBeforeLast { chunkedBeforeLast = true }
+            lastCodingIsChunked = codings.lastIsChunked
+            sawTransferEncoding = true
+        case 4 where HTTP1Bytes.equalsLowercase(name, "host"):
+            sawHost = true
+        default:
+            break
+        }
+    }
+
+    /// RFC 9112 §6.3 for requests: chunked, Content-Length, or no body.
+    func requestFraming() throws(HTTP1UsageError) -> HTTP1Serializer.Framing {
+        if sawTransferEncoding {
+            guard contentLength == nil else { throw HTTP1UsageError(.conflictingFraming) }
+            guard lastCodingIsChunked, !chunkedBeforeLast else { throw HTTP1UsageError(.requestCodingNotChunked) }
+            return .chunked
+        }
+        if let contentLength { return .contentLength(contentLength) }
+        return .none
+    }
+
+    /// RFC 9112 §6.3 for responses; `nil` for a 1xx (complete with its head).
+    func responseFraming(status: Int, requestMethod: HTTPRequest.Method?) throws(HTTP1UsageError) -> HTTP1Serializer.Framing? {
+        if sawTransferEncoding && contentLength != nil { throw HTTP1UsageError(.conflictingFraming) }
+        if chunkedBeforeLast { throw HTTP1UsageError(.conflictingFraming) }
+        let framed = sawTransferEncoding || contentLength != nil
+        switch status {
+        case 100..<200:
+            // RFC 9110 §8.6, RFC 9112 §6.1: no Content-Length or Transfer-Encoding in 1xx.
+            guard !framed else { throw HTTP1UsageError(.framingNotAllowed) }
+            return nil
+        case 204:
+            guard !framed else { throw HTTP1UsageError(.framingNotAllowed) }
+            return HTTP1Serializer.Framing.none
+        case 200..<300 where requestMethod == .connect:
+            // RFC 9110 §9.3.6: the tunnel starts after the head.
+            guard !framed else { throw HTTP1UsageError(.framingNotAllowed) }
+            return HTTP1Serializer.Framing.none
+        case 304:
+            return HTTP1Serializer.Framing.none
+        default:
+            if requestMethod == .head { return HTTP1Serializer.Framing.none }
+            if sawTransferEncoding { return lastCodingIsChunked ? .chunked : .untilClose }
+            if let contentLength { return .contentLength(contentLength) }
+            return .untilClose
+        }
+    }
+}
+
+extension HTTP1Serializer {
+    static func writeRequestHead(
+        _ request: HTTPRequest, targetForm: TargetForm, into out: inout [UInt8]
+    ) throws(HTTP1UsageError) -> Framing {
+        // Request line.
+        let ok = HTTP1Bytes.withBytes(request.method.rawValue) { HTTP1Bytes.appendToken($0, to: &out) }
+        guard ok else { throw HTTP1UsageError(.invalidMethod) }
+        out.append(0x20)
+        let authority = request.authority
+        if request.method == .connect {
+            guard let authority else { throw HTTP1UsageError(.missingTarget) }
+            try appendTarget(authority, into: &out)
+        } else {
+            guard let path = request.path else { throw HTTP1UsageError(.missingTarget) }
+            if targetForm == .absolute && path != "*" {
+                guard let scheme = request.scheme, let authority else { throw HTTP1UsageError(.missingTarget) }
+                try appendTarget(scheme, into: &out)
+                HTTP1Bytes.append("://", to: &out)
+                try appendTarget(authority, into: &out)
+            }
+            try appendTarget(path, into: &out)
+        }
+        HTTP1Bytes.append(" HTTP/1.1\r\n", to: &out)
+
+        // Host first (RFC 9112 §3.2), then the fields.
+        var scan = FieldScan()
+        if let authority {
+            HTTP1Bytes.append("Host: ", to: &out)
+            let ok = HTTP1Bytes.withBytes(authority) { HTTP1Bytes.appendFieldValue($0, to: &out) }
+            guard ok else { throw HTTP1UsageError(.invalidFieldValue) }
+            appendCRLF(&out)
+            scan.sawHost = true
+        }
+        let hadAuthority = authority != nil
+        try writeFields(request.headerFields, isRequest: true, into: &out, scan: &scan, hostWritten: hadAuthority)
+        if !scan.sawHost {
+            HTTP1Bytes.append("Host: \r\n", to: &out)
+        }
+        appendCRLF(&out)
+        return try scan.requestFraming()
+    }
+
+    private static func appendTarget(_ string: String, into out: inout [UInt8]) throws(HTTP1UsageError) {
+        let ok = HTTP1Bytes.withBytes(string) { bytes -> Bool in
+            guard HTTP1Bytes.isTarget(bytes) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        guard ok else { throw HTTP1UsageError(.invalidTarget) }
+    }
+
+    static func writeRequestLine(method: String, target: String, into out: inout [UInt8]) throws(HTTP1UsageError) {
+        let ok = HTTP1Bytes.withBytes(method) { HTTP1Bytes.appendToken($0, to: &out) }
+        guard ok else { throw HTTP1UsageError(.invalidMethod) }
+        out.append(0x20)
+        try appendTarget(target, into: &out)
+        HTTP1Bytes.append(" HTTP/1.1\r\n", to: &out)
+    }
+
+    static func writeStatusLine(code: Int, reasonPhrase: String, into out: inout [UInt8]) throws(HTTP1UsageError) {
+        guard (100...999).contains(code) else { throw HTTP1UsageError(.invalidStatus) }
+        HTTP1Bytes.append("HTTP/1.1 ", to: &out)
+        out.append(UInt8(truncatingIfNeeded: code / 100) &+ 0x30)
+        out.append(UInt8(truncatingIfNeeded: code / 10 % 10) &+ 0x30)
+        out.append(UInt8(truncatingIfNeeded: code % 10) &+ 0x30)
+        out.append(0x20)
+        let ok = HTTP1Bytes.withBytes(reasonPhrase) { bytes -> Bool in
+            guard HTTP1Bytes.isReasonPhrase(bytes) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        guard ok else { throw HTTP1UsageError(.invalidReasonPhrase) }
+        appendCRLF(&out)
+    }
+
+    /// One `name: value\r\n` line from strings.
+    static func writeField(name: String, value: String, into out: inout [UInt8], scan: inout FieldScan) throws(HTTP1UsageError) {
+        try HTTP1Bytes.withBytes(name) { (nameBytes) throws(HTTP1UsageError) in
+            try HTTP1Bytes.withBytes(value) { (valueBytes) throws(HTTP1UsageError) in
+                try writeField(name: nameBytes, value: valueBytes, into: &out, scan: &scan)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func writeField(
+        name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>,
+        into out: inout [UInt8], scan: inout FieldScan
+    ) throws(HTTP1UsageError) {
+        guard HTTP1Bytes.appendToken(name, to: &out) else { throw HTTP1UsageError(.invalidFieldName) }
+        out.append(UInt8(ascii: ":"))
+        out.append(0x20)
+        guard HTTP1Bytes.appendFieldValue(value, to: &out) else { throw HTTP1UsageError(.invalidFieldValue) }
+        appendCRLF(&out)
+        try scan.note(name: name, value: value)
+    }
+
+    /// Writes `fields` in order, skipping pseudo-header fields; for requests, joins `Cookie`
+    /// fields into one line and refuses a `Host` field when the authority was written as Host.
+    static func writeFields(
+        _ fields: HTTPFields, isRequest: Bool, into out: inout [UInt8], scan: inout FieldScan,
+        hostWritten: Bool = false
+    ) throws(HTTP1UsageError) {
+        var cookieWritten = false
+        for index in fields.indices {
+            let field = fields[index]
+            let name = field.name
+            try HTTP1Bytes.withBytes(name.rawName) { (nameBytes) throws(HTTP1UsageError) in
+                if nameBytes.first == UInt8(ascii: ":") { return }  // pseudo-header: not a field in HTTP/1.1
+                if isRequest {
+                    if nameBytes.count == 4 && hostWritten && HTTP1Bytes.equalsLowercase(nameBytes, "host") {
+                        throw HTTP1UsageError(.conflictingHost)
+                    }
+                    if nameBytes.count == 6 && HTTP1Bytes.equalsLowercase(nameBytes, "cookie") {
+                        if cookieWritten { return }
+                        cookieWritten = true
+                        try writeJoinedCookies(fields, from: index, name: nameBytes, into: &out)
+                        return
+                    }
+                }
+                try field.withUnsafeBytesOfValue { (valueBytes) throws(HTTP1UsageError) in
+                    try writeField(name: nameBytes, value: valueBytes, into: &out, scan: &scan)
+                }
+            }
+        }
+    }
+
+    private static func writeJoinedCookies(
+        _ fields: HTTPFields, from first: Int, name: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]
+    ) throws(HTTP1UsageError) {
+        guard HTTP1Bytes.appendToken(name, to: &out) else { throw HTTP1UsageError(.invalidFieldName) }
+        HTTP1Bytes.append(": ", to: &out)
+        var separator = false
+        for index in first..<fields.endIndex where fields[index].name == .cookie {
+            if separator { HTTP1Bytes.append("; ", to: &out) }
+            separator = true
+            let ok = fields[index].withUnsafeBytesOfValue { HTTP1Bytes.appendFieldValue($0, to: &out) }
+            guard ok else { throw HTTP1UsageError(.invalidFieldValue) }
+        }
+        appendCRLF(&out)
+    }
+
+    /// Trailer fields (RFC 9112 §7.1.2), refusing the ones that frame or route a message
+    /// (RFC 9110 §6.5.1).
+    static func writeTrailers(_ trailers: HTTPFields, into out: inout [UInt8]) throws(HTTP1UsageError) {
+        for field in trailers {
+            try HTTP1Bytes.withBytes(field.name.rawName) { (nameBytes) throws(HTTP1UsageError) in
+                if nameBytes.first == UInt8(ascii: ":") { return }
+                if HTTP1Bytes.equalsLowercase(nameBytes, "content-length")
+                    || HTTP1Bytes.equalsLowercase(nameBytes, "transfer-encoding")
+                    || HTTP1Bytes.equalsLowercase(nameBytes, "host")
+                    || HTTP1Bytes.equalsLowercase(nameBytes, "trailer")
+                {
+                    throw HTTP1UsageError(.fieldNotAllowedInTrailers)
+                }
+                var scan = FieldScan()
+                try field.withUnsafeBytesOfValue { (valueBytes) throws(HTTP1UsageError) in
+                    try writeField(name: nameBytes, value: valueBytes, into: &out, scan: &scan)
+                }
+            }
+        }
+    }
+}
