@@ -1,0 +1,103 @@
+import WireCore
+
+/// Small grammars from RFC 3986 and RFC 9110 that the parser checks outside the hot loop.
+enum HTTP1Syntax {
+    /// `unreserved / sub-delims` of RFC 3986 §2 (the characters of a reg-name besides `%`).
+    @inline(__always)
+    static func isRegNameCharacter(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
+            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+            UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+            UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
+            true
+        default:
+            false
+        }
+    }
+
+    /// Whether `p[start..<end]` is `uri-host [":" port]` (RFC 3986 §3.2.2, §3.2.3): an
+    /// IP-literal in brackets or a reg-name (which covers IPv4), then an optional port of
+    /// digits. With `portRequired` (CONNECT's authority-form, RFC 9110 §9.3.6) the host must
+    /// be non-empty and the port present and non-empty. Without it, an empty value is valid
+    /// (a Host for a URI without authority, RFC 9112 §3.2).
+    static func isValidHost(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, portRequired: Bool) -> Bool {
+        if start == end { return !portRequired }
+        var i = start
+        if p[i] == UInt8(ascii: "[") {
+            i += 1
+            let literalStart = i
+            while i < end, p[i] != UInt8(ascii: "]") {
+                let b = p[i]
+                guard isRegNameCharacter(b) || b == UInt8(ascii: ":") else { return false }
+                i += 1
+            }
+            guard i < end, i > literalStart else { return false }
+            i += 1
+        } else {
+            while i < end, p[i] != UInt8(ascii: ":") {
+                let b = p[i]
+                if b == UInt8(ascii: "%") {
+                    guard i + 2 < end, ASCII.is(p[i + 1], ASCII.hexDigit), ASCII.is(p[i + 2], ASCII.hexDigit) else {
+                        return false
+                    }
+                    i += 3
+                    continue
+                }
+                guard isRegNameCharacter(b) else { return false }
+                i += 1
+            }
+            if i == start { return false }
+        }
+        if i == end { return !portRequired }
+        guard p[i] == UInt8(ascii: ":") else { return false }
+        i += 1
+        if portRequired && i == end { return false }
+        while i < end {
+            guard ASCII.is(p[i], ASCII.digit) else { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// The index of the `:` ending a URI scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`,
+    /// RFC 3986 §3.1) at the start of `p[start..<end]`, or `nil`.
+    static func schemeEnd(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int? {
+        guard start < end, ASCII.lowercased(p[start]) &- UInt8(ascii: "a") < 26 else { return nil }
+        var i = start + 1
+        while i < end {
+            let b = p[i]
+            if b == UInt8(ascii: ":") { return i }
+            let ok =
+                ASCII.lowercased(b) &- UInt8(ascii: "a") < 26 || ASCII.is(b, ASCII.digit)
+                || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
+            guard ok else { return nil }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Transfer codings we know (RFC 9112 §7, RFC 9110 §8.4.1 registry), as bits.
+    static func transferCoding(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int) -> UInt8? {
+        switch n {
+        case 7:
+            if Scan.equalsLowercase(p, start, n, "chunked") { return 1 << 0 }
+            if Scan.equalsLowercase(p, start, n, "deflate") { return 1 << 1 }
+        case 4:
+            if Scan.equalsLowercase(p, start, n, "gzip") { return 1 << 2 }
+        case 6:
+            if Scan.equalsLowercase(p, start, n, "x-gzip") { return 1 << 3 }
+        case 8:
+            if Scan.equalsLowercase(p, start, n, "compress") { return 1 << 4 }
+        case 10:
+            if Scan.equalsLowercase(p, start, n, "x-compress") { return 1 << 5 }
+        default:
+            break
+        }
+        return nil
+    }
+
+    static let chunkedBit: UInt8 = 1 << 0
+}

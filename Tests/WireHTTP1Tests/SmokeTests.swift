@@ -1,7 +1,0 @@
-import Testing
-import WireCore
-
-@Test func roleHasAPeer() {
-    #expect(Role.client.peer == .server)
-    #expect(Role.server.peer == .client)
-}
