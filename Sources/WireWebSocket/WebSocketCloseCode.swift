@@ -63,3 +63,44 @@ public struct WebSocketCloseCode: RawRepresentable, Sendable, Hashable, CustomSt
 
     public var description: String { String(rawValue) }
 }
+
+/// The content of a received close frame (RFC 6455 §5.5.1): no status code when the payload is
+/// empty, else a code and a (possibly empty) UTF-8 reason.
+public struct WebSocketClose: Sendable, Hashable {
+    /// The status code, or `nil` when the close frame was empty (applications see 1005).
+    public var code: WebSocketCloseCode?
+    /// The reason, valid UTF-8 (at most 123 bytes).
+    public var reason: String
+
+    public init(code: WebSocketCloseCode?, reason: String = "") {
+        self.code = code
+        self.reason = reason
+    }
+
+    /// Parses and validates a close payload: a 1-byte payload or a code that may not appear on
+    /// the wire fails with 1002; a reason that is not UTF-8 fails with 1007. `offset` is the
+    /// stream offset of the payload's first byte (for the error).
+    public static func parse(_ payload: Span<UInt8>, offset: Int = 0) throws(WebSocketProtocolError) -> WebSocketClose {
+        switch payload.count {
+        case 0:
+            return WebSocketClose(code: nil)
+        case 1:
+            throw WebSocketProtocolError(.closePayloadTooShort, closeCode: .protocolError, offset: offset)
+        default:
+            let code = WebSocketCloseCode(UInt16(payload[0]) << 8 | UInt16(payload[1]))
+            guard code.isValidOnWire else {
+                throw WebSocketProtocolError(.invalidCloseCode, closeCode: .protocolError, offset: offset)
+            }
+            let reason = payload.extracting(2..<payload.count)
+            var validator = UTF8Validator()
+            if let bad = validator.validate(reason) {
+                throw WebSocketProtocolError(.invalidCloseReason, closeCode: .invalidFramePayloadData, offset: offset + 2 + bad)
+            }
+            guard validator.finish() else {
+                throw WebSocketProtocolError(.invalidCloseReason, closeCode: .invalidFramePayloadData, offset: offset + payload.count)
+            }
+            let text = reason.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+            return WebSocketClose(code: code, reason: text)
+        }
+    }
+}
