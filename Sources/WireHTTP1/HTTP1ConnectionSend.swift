@@ -1,0 +1,140 @@
+import HTTPTypes
+import WireCore
+
+extension HTTP1Connection {
+    /// Serializes `event` into the outbound buffer (``takeOutbound()``), after checking that
+    /// the protocol allows it now.
+    ///
+    /// - Throws: ``HTTP1UsageError`` when it does not (nothing is written, nothing changes):
+    ///   `connection-closed` after close, `switched-protocols` after a switch,
+    ///   `unexpected-response` for a response no request waits for, `body-not-allowed` for a
+    ///   body on 204/304/HEAD answers, the serializer's errors for bad octets and framing.
+    public mutating func send(_ event: HTTP1OutboundEvent) throws(HTTP1UsageError) {
+        var next = state
+        switch event {
+        case .request(let request):
+            guard role == .client else { throw HTTP1UsageError(.wrongRole) }
+            guard next.process(.request, from: .client) else { throw refusal(for: .request) }
+            try serializer.writeHead(request, into: &outbound)
+            let fields = request.headerFields
+            if Self.hasToken("close", in: fields[values: .connection]) { next.disableKeepAlive() }
+            if request.method == .connect { next.proposeSwitch(.connect) }
+            if fields[.upgrade] != nil && Self.hasToken("upgrade", in: fields[values: .connection]) {
+                next.proposeSwitch(.upgrade)
+            }
+            parser.expectResponse(to: request.method)
+            clientIsWaitingFor100Continue = fields[.expect].map { Self.equalsIgnoringCase($0, "100-continue") } ?? false
+            state = next
+
+        case .response(var response):
+            guard role == .server else { throw HTTP1UsageError(.wrongRole) }
+            let status = response.status.code
+            if status < 200 {
+                let switching: HTTP1ConnectionState.SwitchProposal? = status == 101 ? .upgrade : nil
+                if answeringHTTP10 { throw HTTP1UsageError(.unexpectedInformational) }
+                guard next.process(.informationalResponse, from: .server, switching: switching) else {
+                    throw refusal(for: .informationalResponse)
+                }
+                try serializer.writeHead(response, respondingTo: answering, into: &outbound)
+                clientIsWaitingFor100Continue = false
+                state = next
+                if switching != nil { parser.acceptProtocolSwitch() }
+                return
+            }
+            let switching: HTTP1ConnectionState.SwitchProposal? =
+                (200..<300).contains(status) && answering == .connect && next.pendingSwitchProposals.contains(.connect)
+                ? .connect : nil
+            let wasProposed = !next.pendingSwitchProposals.isEmpty
+            guard next.process(.response, from: .server, switching: switching) else { throw refusal(for: .response) }
+            addFraming(to: &response, state: &next, switching: switching != nil)
+            try serializer.writeHead(response, respondingTo: answering, into: &outbound)
+            if serializer.framing == .untilClose { next.disableKeepAlive() }
+            clientIsWaitingFor100Continue = false
+            state = next
+            if switching != nil {
+                parser.acceptProtocolSwitch()
+            } else if wasProposed {
+                parser.declineProtocolSwitch()
+            }
+
+        case .body(let bytes):
+            guard next.process(.data, from: role) else { throw refusal(for: .data) }
+            try serializer.writeBody(bytes.span, into: &outbound)
+            if role == .client { clientIsWaitingFor100Continue = false }
+            state = next
+
+        case .end(let trailers):
+            guard next.process(.endOfMessage, from: role) else { throw refusal(for: .endOfMessage) }
+            let untilClose = serializer.framing == .untilClose
+            try serializer.writeEnd(trailers: trailers, into: &outbound)
+            if untilClose { next.disableKeepAlive() }
+            if role == .client { clientIsWaitingFor100Continue = false }
+            state = next
+
+        case .connectionClosed:
+            guard next.process(.connectionClosed, from: role) else { throw refusal(for: .connectionClosed) }
+            state = next
+        }
+    }
+
+    /// The error for an input our state refuses.
+    private func refusal(for input: HTTP1ConnectionState.Input) -> HTTP1UsageError {
+        switch ourState {
+        case .closed, .mustClose:
+            return HTTP1UsageError(.connectionClosed)
+        case .switchedProtocol:
+            return HTTP1UsageError(.switchedProtocols)
+        default:
+            break
+        }
+        switch input {
+        case .response, .informationalResponse:
+            return HTTP1UsageError(ourState == .sendBody ? .messageInProgress : .unexpectedResponse)
+        case .request:
+            return HTTP1UsageError(ourState == .sendBody ? .messageInProgress : .invalidState)
+        case .data, .endOfMessage:
+            return HTTP1UsageError(.noMessageInProgress)
+        case .connectionClosed:
+            return HTTP1UsageError(.invalidState)
+        }
+    }
+
+    /// Framing and keep-alive fields a final response needs (h11 does the same): chunked for
+    /// an HTTP/1.1 client when the caller gave no framing, until-close for HTTP/1.0, and
+    /// `Connection: close` when either side turned keep-alive off.
+    private func addFraming(to response: inout HTTPResponse, state: inout HTTP1ConnectionState, switching: Bool) {
+        let status = response.status.code
+        let fields = response.headerFields
+        let mayHaveBody = !switching && status != 204 && status != 304 && answering != .head
+        if mayHaveBody && fields[.contentLength] == nil && fields[.transferEncoding] == nil {
+            if answeringHTTP10 {
+                state.disableKeepAlive()
+            } else {
+                response.headerFields[.transferEncoding] = "chunked"
+            }
+        }
+        if Self.hasToken("close", in: fields[values: .connection]) { state.disableKeepAlive() }
+        if !state.keepAlive && !Self.hasToken("close", in: fields[values: .connection]) {
+            response.headerFields.append(HTTPField(name: .connection, value: "close"))
+        }
+    }
+
+    static func hasToken(_ token: String, in values: [String]) -> Bool {
+        for value in values {
+            for element in value.split(separator: ",") {
+                var e = Substring(element)
+                while e.first == " " || e.first == "\t" { e = e.dropFirst() }
+                while e.last == " " || e.last == "\t" { e = e.dropLast() }
+                if equalsIgnoringCase(String(e), token) { return true }
+            }
+        }
+        return false
+    }
+
+    static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        for i in x.indices where ASCII.lowercased(x[i]) != ASCII.lowercased(y[i]) { return false }
+        return true
+    }
+}
