@@ -1,9 +1,135 @@
 import ArgumentParser
+import Foundation
+import WireCodecCLI
+import WireCore
+import WireWebSocket
 
 struct WebSocketCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ws",
         abstract: "WebSocket frames and messages.",
-        subcommands: []
+        subcommands: [WebSocketDecodeCommand.self, WebSocketEncodeCommand.self]
     )
+}
+
+/// `--role server|client`.
+enum WebSocketRoleArgument: String, ExpressibleByArgument, CaseIterable {
+    case server, client
+    var role: Role { self == .server ? .server : .client }
+}
+
+/// Reads FILE, or standard input when there is none.
+private func readInput(_ file: String?) throws -> [UInt8] {
+    if let file {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("Cannot read \(file).")
+        }
+        return [UInt8](data)
+    }
+    return [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+}
+
+/// `wirecodec ws decode --role server|client [--deflate ...] [--max-message-bytes N] [--hex] [--pretty] [FILE]`
+struct WebSocketDecodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Decode raw WebSocket frames into JSON lines, one per message.",
+        discussion: """
+            Prints {"type":"text"|"binary"|"ping"|"pong","data_b64":B} and \
+            {"type":"close","code":N|null,"reason":R} lines, then a final \
+            {"type":"error","close_code":N,"reason":CODE} on a protocol violation or \
+            {"type":"incomplete"} when the input ends inside a frame or message. \
+            Exits 0 in all these cases; non-zero only for usage errors. Nothing after a close frame is decoded.
+            """
+    )
+
+    @Option(name: .customLong("role"), help: "Our role: server (the input is what a client sent, masked) or client.")
+    var role: WebSocketRoleArgument
+
+    @Option(name: .customLong("deflate"), help: "The agreed permessage-deflate parameters (not yet supported).")
+    var deflate: String?
+
+    @Option(name: .customLong("max-message-bytes"), help: "Fail with 1009 on longer messages (default 64 MiB).")
+    var maxMessageBytes: Int?
+
+    @Flag(name: .customLong("hex"), help: "The input is a hex dump (whitespace ignored).")
+    var hex = false
+
+    @Flag(name: .customLong("pretty"), help: "Print frames and messages for a human instead of JSON lines.")
+    var pretty = false
+
+    @Argument(help: "The file to read (standard input when absent).")
+    var file: String?
+
+    func validate() throws {
+        if deflate != nil { throw ValidationError("--deflate is not yet supported.") }
+        if let n = maxMessageBytes, n < 0 { throw ValidationError("--max-message-bytes must be at least 0.") }
+    }
+
+    func run() throws {
+        var input = try readInput(file)
+        if hex {
+            do { input = try CLIInput.decodeHex(input) } catch { throw ValidationError(error.description) }
+        }
+        let options = WebSocketDecode.Options(role: role.role, limits: WebSocketDecode.Options.limits(maxMessageBytes: maxMessageBytes))
+        let entries = WebSocketDecode.trace(input, options: options)
+        FileHandle.standardOutput.write(Data(WebSocketDecode.render(entries, pretty: pretty).utf8))
+    }
+}
+
+/// `wirecodec ws encode --role server|client [--mask-key HEX] [--fragment-size N] [--hex] [FILE]`
+struct WebSocketEncodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode",
+        abstract: "Encode JSON lines (the decode contract's shapes) into raw WebSocket frames.",
+        discussion: """
+            Reads text, binary, ping, pong and close lines (and raw \
+            {"type":"frame","fin":B,"rsv":N,"opcode":N,"data_b64":B} frames for building invalid \
+            inputs); error and incomplete lines are skipped. A client masks every frame.
+            """
+    )
+
+    @Option(name: .customLong("role"), help: "Our role: client (frames are masked) or server.")
+    var role: WebSocketRoleArgument
+
+    @Option(name: .customLong("deflate"), help: "The agreed permessage-deflate parameters (not yet supported).")
+    var deflate: String?
+
+    @Option(name: .customLong("mask-key"), help: "One masking key for every frame, 8 hex digits (client only; default: random per frame).")
+    var maskKey: String?
+
+    @Option(name: .customLong("fragment-size"), help: "Split messages into frames of at most N payload bytes.")
+    var fragmentSize: Int?
+
+    @Flag(name: .customLong("hex"), help: "Write a hex dump instead of raw bytes.")
+    var hex = false
+
+    @Argument(help: "The JSON-lines file to read (standard input when absent).")
+    var file: String?
+
+    func validate() throws {
+        if deflate != nil { throw ValidationError("--deflate is not yet supported.") }
+        if maskKey != nil && role == .server { throw ValidationError("--mask-key applies to --role client only: servers do not mask.") }
+        if let n = fragmentSize, n < 1 { throw ValidationError("--fragment-size must be at least 1.") }
+    }
+
+    func run() throws {
+        let input = try readInput(file)
+        let bytes: [UInt8]
+        do {
+            let key = try maskKey.map { k throws(CLIUsageError) in try WebSocketEncode.maskingKey(hex: k) }
+            bytes = try WebSocketEncode.encode(input, options: WebSocketEncode.Options(role: role.role, maskingKey: key, fragmentSize: fragmentSize))
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if hex {
+            let text = bytes.map { b in
+                let h = String(b, radix: 16)
+                return h.count == 1 ? "0" + h : h
+            }.joined(separator: " ")
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        } else {
+            FileHandle.standardOutput.write(Data(bytes))
+        }
+    }
 }

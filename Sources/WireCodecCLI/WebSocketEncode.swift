@@ -1,0 +1,151 @@
+public import WireCore
+public import WireWebSocket
+
+/// `wirecodec ws encode`: JSON lines of the decode contract in, frames out.
+///
+/// - `text`/`binary` (`data_b64`): one message, one frame unless a fragment size is given;
+/// - `ping`/`pong` (`data_b64`, at most 125 bytes);
+/// - `close` (`code`: a sendable code or `null` for an empty close; `reason`);
+/// - `frame`: a raw frame for building invalid inputs: `{"type":"frame","fin":B,"rsv":0-7,
+///   "opcode":0-15,"data_b64":B}` (`fin` defaults to true, `rsv` to 0), written as given;
+/// - `error` and `incomplete` lines (the end of a decode run) write nothing.
+///
+/// A client masks every frame: with `maskingKey` when given, else a fresh random key per frame.
+public enum WebSocketEncode {
+    public struct Options: Sendable, Hashable {
+        /// Our role: `.client` masks, `.server` does not.
+        public var role: Role
+        /// One key for every frame (client only), else fresh random keys.
+        public var maskingKey: WebSocketMaskingKey?
+        /// Split text and binary messages into frames of at most this many payload bytes.
+        public var fragmentSize: Int?
+
+        public init(role: Role, maskingKey: WebSocketMaskingKey? = nil, fragmentSize: Int? = nil) {
+            self.role = role
+            self.maskingKey = maskingKey
+            self.fragmentSize = fragmentSize
+        }
+    }
+
+    /// Encodes newline-separated JSON lines (blank lines skipped).
+    public static func encode(_ text: [UInt8], options: Options) throws(CLIUsageError) -> [UInt8] {
+        var out: [UInt8] = []
+        var lineNumber = 0
+        for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            do throws(CLIUsageError) {
+                try encode(line: try JSONParse.parse(Array(line)), options: options, into: &out)
+            } catch {
+                throw CLIUsageError("line \(lineNumber): \(error.description)")
+            }
+        }
+        return out
+    }
+
+    /// Appends the frames for one JSON line.
+    public static func encode(line: JSONValue, options: Options, into out: inout [UInt8]) throws(CLIUsageError) {
+        guard case .string(let type)? = line["type"] else { throw CLIUsageError("missing \"type\"") }
+        var keySource = KeySource(fixed: options.maskingKey)
+        func key() -> WebSocketMaskingKey? { options.role == .client ? keySource.next() : nil }
+        func write(_ frame: WebSocketFrame) throws(CLIUsageError) {
+            do throws(WebSocketUsageError) {
+                try WebSocketFrameSerializer<SystemRandomNumberGenerator>.write(frame, into: &out)
+            } catch {
+                throw CLIUsageError(error.code.name)
+            }
+        }
+        switch type {
+        case "text", "binary":
+            let data = try bytes(line, "data_b64")
+            let size = options.fragmentSize ?? Swift.max(data.count, 1)
+            guard size >= 1 else { throw CLIUsageError("fragment size must be at least 1") }
+            var start = 0
+            repeat {
+                let end = Swift.min(data.count, start + size)
+                try write(WebSocketFrame(fin: end == data.count, opcode: start == 0 ? (type == "text" ? .text : .binary) : .continuation,
+                                         maskingKey: key(), payload: Array(data[start..<end])))
+                start = end
+            } while start < data.count
+        case "ping", "pong":
+            try write(WebSocketFrame(opcode: type == "ping" ? .ping : .pong, maskingKey: key(), payload: try bytes(line, "data_b64")))
+        case "close":
+            var code: WebSocketCloseCode? = nil
+            switch line["code"] {
+            case .int(let n)?:
+                guard let v = UInt16(exactly: n) else { throw CLIUsageError("close code out of range") }
+                code = WebSocketCloseCode(v)
+            case .null?, nil: code = nil
+            default: throw CLIUsageError("\"code\" must be an integer or null")
+            }
+            var reason = ""
+            switch line["reason"] {
+            case .string(let r)?: reason = r
+            case nil: break
+            default: throw CLIUsageError("\"reason\" must be a string")
+            }
+            let payload: [UInt8]
+            do throws(WebSocketUsageError) {
+                payload = try WebSocketFrameSerializer<SystemRandomNumberGenerator>.closePayload(code: code, reason: reason)
+            } catch {
+                throw CLIUsageError(error.code.name)
+            }
+            try write(WebSocketFrame(opcode: .close, maskingKey: key(), payload: payload))
+        case "frame":
+            try writeRaw(line, key: key(), into: &out)
+        case "error", "incomplete":
+            break
+        default:
+            throw CLIUsageError("unknown type \(type)")
+        }
+    }
+
+    /// A raw frame, any opcode or bits, no checks (for building invalid inputs).
+    static func writeRaw(_ line: JSONValue, key: WebSocketMaskingKey?, into out: inout [UInt8]) throws(CLIUsageError) {
+        var fin = true
+        if let v = line["fin"] {
+            guard case .bool(let b) = v else { throw CLIUsageError("\"fin\" must be a boolean") }
+            fin = b
+        }
+        func small(_ name: String, _ max: Int, default d: Int) throws(CLIUsageError) -> UInt8 {
+            guard let v = line[name] else { return UInt8(d) }
+            guard case .int(let n) = v, (0...max).contains(n) else { throw CLIUsageError("\"\(name)\" must be 0...\(max)") }
+            return UInt8(n)
+        }
+        let rsv = try small("rsv", 7, default: 0)
+        guard line["opcode"] != nil else { throw CLIUsageError("missing \"opcode\"") }
+        let opcode = try small("opcode", 15, default: 0)
+        let data = try bytes(line, "data_b64")
+        // Write with a placeholder opcode, then patch the first byte (reserved opcodes have no value).
+        let start = out.count
+        let header = WebSocketFrameHeader(fin: fin, reserved: ReservedBits(rawValue: rsv << 4), opcode: .binary,
+                                          maskingKey: key, payloadLength: data.count)
+        header.write(into: &out)
+        out[start] = (fin ? 0x80 : 0) | rsv << 4 | opcode
+        if let key { key.apply(data.span, appendingTo: &out) } else { out += data }
+    }
+
+    static func bytes(_ line: JSONValue, _ name: String) throws(CLIUsageError) -> [UInt8] {
+        guard let value = line[name] else { return [] }
+        guard case .string(let text) = value else { throw CLIUsageError("\"\(name)\" must be a string") }
+        do throws(Base64.DecodingError) {
+            return try Base64.decode(Array(text.utf8))
+        } catch {
+            throw CLIUsageError("\"\(name)\": \(error.reason)")
+        }
+    }
+
+    /// Masking keys: the fixed one, or fresh ones from the system generator.
+    struct KeySource {
+        var fixed: WebSocketMaskingKey?
+        var random = SystemRandomNumberGenerator()
+        mutating func next() -> WebSocketMaskingKey { fixed ?? .random(using: &random) }
+    }
+
+    /// Parses `--mask-key`: exactly 8 hex digits.
+    public static func maskingKey(hex text: String) throws(CLIUsageError) -> WebSocketMaskingKey {
+        let bytes = try CLIInput.decodeHex(Array(text.utf8))
+        guard let key = WebSocketMaskingKey(bytes) else { throw CLIUsageError("--mask-key takes 4 bytes (8 hex digits)") }
+        return key
+    }
+}
