@@ -141,7 +141,8 @@ extension HTTP1Parser {
             skipBWS()
             guard i < end, line[i] == UInt8(ascii: ";") else {
                 throw HTTP1ParseError(
-                    i < end && line[i] == 0x0D ? .bareCR : .invalidChunkSize, offset: streamBase &+ i)
+                    i < end && line[i] == 0x0D ? .bareCR : out.fieldCount == 0 ? .invalidChunkSize : .invalidChunkExtension,
+                    offset: streamBase &+ i)
             }
             i &+= 1
             skipBWS()

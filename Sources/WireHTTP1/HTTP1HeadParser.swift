@@ -101,7 +101,7 @@ extension HTTP1Parser {
             let lf = Scan.lineFeed(p, pos, window)
             if lf == window {
                 if window < count { throw limitError(trailers: trailers, at: streamOffset &+ window) }
-                section.pendingLineStart = lineOffset
+                if pos < count { section.pendingLineStart = lineOffset }
                 target.append(p + copyStart, count: count &- copyStart)
                 return HTTP1ParseStep(consumed: count, event: nil)
             }
@@ -182,9 +182,12 @@ extension HTTP1Parser {
         guard nameEnd < end, line[nameEnd] == UInt8(ascii: ":"), nameEnd > 0 else {
             if nameEnd == end { throw HTTP1ParseError(.missingColon, offset: streamBase &+ end) }
             let b = line[nameEnd]
+            var afterBlank = nameEnd
+            while afterBlank < end, ASCII.is(line[afterBlank], ASCII.whitespace) { afterBlank &+= 1 }
             let code: HTTP1ParseError.Code =
                 b == 0x0D ? .bareCR
-                : ASCII.is(b, ASCII.whitespace) && nameEnd > 0 ? .whitespaceBeforeColon
+                : nameEnd > 0 && afterBlank > nameEnd && afterBlank < end && line[afterBlank] == UInt8(ascii: ":")
+                    ? .whitespaceBeforeColon
                 : .invalidFieldName
             throw HTTP1ParseError(code, offset: streamBase &+ nameEnd)
         }
@@ -268,7 +271,8 @@ extension HTTP1Parser {
             throw HTTP1ParseError(.targetTooLong, offset: streamBase &+ targetStart &+ configuration.limits.maxTargetLength)
         }
         guard end &- targetEnd == 9 else {
-            throw HTTP1ParseError(.invalidVersion, offset: streamBase &+ targetEnd &+ 1)
+            let cr = Self.carriageReturn(line, targetEnd, end)
+            throw HTTP1ParseError(cr == nil ? .invalidVersion : .bareCR, offset: streamBase &+ (cr ?? targetEnd &+ 1))
         }
         let version = try parseVersion(line, at: targetEnd &+ 1, streamBase: streamBase)
 
@@ -343,6 +347,18 @@ extension HTTP1Parser {
         start.status = status
         start.reasonStart = o &+ 13
         start.reasonEnd = o &+ Int32(truncatingIfNeeded: end)
+    }
+}
+
+extension HTTP1Parser {
+    /// The index of the first CR in `line[from..<end]`, if any.
+    static func carriageReturn(_ line: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int? {
+        var i = from
+        while i < end {
+            if line[i] == 0x0D { return i }
+            i &+= 1
+        }
+        return nil
     }
 }
 

@@ -205,11 +205,12 @@ public struct HTTP1Parser: Sendable {
             state = n == remaining ? .end : .contentLength(remaining: remaining &- n)
             return HTTP1ParseStep(consumed: n, event: .body(0..<n))
         case .untilClose:
-            if bodyBytes > configuration.limits.maxBodyBytes &- count {
-                throw HTTP1ParseError(.bodyTooLarge, offset: streamOffset &+ (configuration.limits.maxBodyBytes &- bodyBytes))
-            }
-            bodyBytes &+= count
-            return HTTP1ParseStep(consumed: count, event: .body(0..<count))
+            // Deliver what the limit allows first, so the events do not depend on the split.
+            let allowed = configuration.limits.maxBodyBytes &- bodyBytes
+            if allowed == 0 { throw HTTP1ParseError(.bodyTooLarge, offset: streamOffset) }
+            let n = Swift.min(allowed, count)
+            bodyBytes &+= n
+            return HTTP1ParseStep(consumed: n, event: .body(0..<n))
         default:
             return try parseChunked(p, count)
         }
