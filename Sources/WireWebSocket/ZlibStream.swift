@@ -29,6 +29,8 @@ struct ZlibDeflater: ~Copyable, @unchecked Sendable {
     let windowBits: Int32
     let level: Int32
     let memoryLevel: Int32
+    static let syncFlush = Z_SYNC_FLUSH
+    static let noFlush = Z_NO_FLUSH
 
     init(windowBits: Int, level: Int, memoryLevel: Int) {
         precondition((9...15).contains(windowBits), "zlib deflates raw streams with 9...15 window bits")
@@ -221,8 +223,11 @@ struct ZlibInflater: ~Copyable, @unchecked Sendable {
             let slice = Swift.min(remaining, Int(UInt32.max >> 1))
             stream.pointee.stream.next_in = UnsafeMutablePointer(mutating: base)
             stream.pointee.stream.avail_in = UInt32(slice)
-            while stream.pointee.stream.avail_in > 0 {
+            // Until zlib has taken all the input and did not fill the room it was given
+            // (a full output buffer may mean more output is pending inside zlib).
+            while true {
                 var rc: Int32 = Z_OK
+                var filled = false
                 if budget == 0 {
                     // No room left: let zlib consume the rest into one spare byte. Any byte
                     // it produces means the message is over the limit.
@@ -245,6 +250,7 @@ struct ZlibInflater: ~Copyable, @unchecked Sendable {
                             let produced = free &- Int(stream.pointee.stream.avail_out)
                             count &+= produced
                             budget &-= produced
+                            filled = stream.pointee.stream.avail_out == 0
                         }
                     }
                     stream.pointee.stream.next_out = nil
@@ -252,7 +258,7 @@ struct ZlibInflater: ~Copyable, @unchecked Sendable {
                 }
                 switch rc {
                 case Z_OK, Z_BUF_ERROR:
-                    continue
+                    break
                 case Z_STREAM_END:
                     streamEnded = true
                     stream.pointee.stream.next_in = nil
@@ -262,6 +268,11 @@ struct ZlibInflater: ~Copyable, @unchecked Sendable {
                     preconditionFailure("inflate: out of memory")
                 default:    // Z_DATA_ERROR, Z_NEED_DICT (impossible for raw), Z_STREAM_ERROR
                     throw .corrupt
+                }
+                if !filled {
+                    if stream.pointee.stream.avail_in == 0 { break }
+                    // Room and input left, yet no progress: cannot happen with valid state.
+                    if rc == Z_BUF_ERROR { throw .corrupt }
                 }
             }
             base = base.map { $0 + slice }
