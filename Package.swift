@@ -103,12 +103,14 @@ let package = Package(
 
         // MARK: Benchmark: the peers are dependencies of this target only.
         .target(name: "CMallocCounter"),
+        .target(name: "CBenchZlib", dependencies: ["CZlib"]),
         .executableTarget(
             name: "wirecodec-bench",
             dependencies: [
                 "WireCodec",
                 "CZlib",
                 "CMallocCounter",
+                "CBenchZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
