@@ -1,1 +1,23 @@
-print("not yet implemented")
+// wirecodec-bench: the codec and its peers on the same bytes in one process.
+// Synchronous on purpose: no async main, no Task, no concurrency threads (valgrind).
+
+let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+let workloads = Workloads.all
+
+if options.list {
+    for workload in workloads {
+        let subjects = workload.makeCases().map(\.subject)
+        print("\(workload.name): \(subjects.joined(separator: ", ")) — \(workload.operation)")
+    }
+} else {
+    let configuration = options.configuration
+    let results = options.memoryOnly
+        ? [] : Harness.run(workloads, configuration: configuration, progress: options.format != .json)
+    let memory = options.memoryOnly || (configuration.memory && configuration.filter == nil) ? Memory.measure() : []
+    switch options.format {
+    case .json: print(Report.json(results, memory: memory))
+    case .markdown: print(Report.markdown(results, memory: memory, workloads: workloads), terminator: "")
+    case .text: print(Report.text(results, memory: memory, workloads: workloads), terminator: "")
+    }
+    printError("checksum \(String(benchChecksum, radix: 16))\n")
+}
