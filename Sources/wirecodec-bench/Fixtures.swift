@@ -73,7 +73,17 @@ enum Fixtures {
 
     /// A frame as a client sends it (RFC 6455 §5.2: masked), with the given masking key.
     static func maskedFrame(fin: Bool = true, opcode: UInt8, payload: some Collection<UInt8>, key: (UInt8, UInt8, UInt8, UInt8)) -> [UInt8] {
-        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        var frame = [UInt8]()
+        frame.reserveCapacity(payload.count + 14)
+        appendMaskedFrame(to: &frame, fin: fin, opcode: opcode, payload: payload, key: key)
+        return frame
+    }
+
+    static func appendMaskedFrame(
+        to frame: inout [UInt8], fin: Bool = true, opcode: UInt8, payload: some Collection<UInt8>,
+        key: (UInt8, UInt8, UInt8, UInt8)
+    ) {
+        frame.append((fin ? 0x80 : 0) | opcode)
         let length = payload.count
         if length < 126 {
             frame.append(0x80 | UInt8(length))
@@ -83,11 +93,13 @@ enum Fixtures {
             frame.append(0x80 | 127)
             for shift in stride(from: 56, through: 0, by: -8) { frame.append(UInt8((length >> shift) & 0xFF)) }
         }
-        let mask = [key.0, key.1, key.2, key.3]
-        frame += mask
-        frame.reserveCapacity(frame.count + length)
-        for (index, byte) in payload.enumerated() { frame.append(byte ^ mask[index & 3]) }
-        return frame
+        let mask: InlineArray<4, UInt8> = [key.0, key.1, key.2, key.3]
+        for index in 0..<4 { frame.append(mask[index]) }
+        var index = 0
+        for byte in payload {
+            frame.append(byte ^ mask[index & 3])
+            index += 1
+        }
     }
 
     static func randomKey(_ random: inout SplitMix64) -> (UInt8, UInt8, UInt8, UInt8) {
@@ -101,17 +113,18 @@ enum Fixtures {
         var random = SplitMix64(seed: 0x7773_6672_616D_6573)
         var bytes = [UInt8]()
         bytes.reserveCapacity(smallFrameCount * 22)
+        var payload = Array("tick 00000000000".utf8)
         for index in 0..<smallFrameCount {
-            bytes += maskedFrame(opcode: 0x1, payload: smallFramePayload(index), key: randomKey(&random))
+            // "tick 00000000042": the frame's index in 11 decimal digits.
+            var value = index
+            for position in stride(from: 15, through: 5, by: -1) {
+                payload[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+            appendMaskedFrame(to: &bytes, opcode: 0x1, payload: payload, key: randomKey(&random))
         }
         return bytes
     }()
-
-    /// "tick 00000000042": 16 ASCII bytes.
-    static func smallFramePayload(_ index: Int) -> [UInt8] {
-        let digits = String(index)
-        return Array(("tick " + String(repeating: "0", count: 11 - digits.count) + digits).utf8)
-    }
 
     static let mebibyte = 1 << 20
 

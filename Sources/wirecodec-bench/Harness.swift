@@ -27,6 +27,9 @@ struct Workload {
     var bytesPerOp: Int? = nil
     /// The target the codec must reach, in words, for the tables (nil: none).
     var target: String? = nil
+    /// The subjects besides the codec (`makeCases` may add "wirecodec" first).
+    var peers: [String]
+    var subjects: [String] { [Report.codec] + peers }
     /// Builds the inputs and the cases; called only when a subject of the workload is selected.
     var makeCases: () -> [BenchCase]
 }
@@ -47,17 +50,22 @@ struct MemoryResult {
 
 struct BenchConfiguration {
     var filter: String? = nil
+    var exactCase: String? = nil
     /// Fixed calls per round (callgrind mode); nil: calibrate to `roundNanoseconds`.
     var iterations: Int? = nil
     var rounds = 9
     var roundNanoseconds: UInt64 = 40_000_000
     var memory = true
 
-    /// Whether `workload/subject` is selected: the filter is a substring of it.
+    /// Whether `workload/subject` is selected: equal to `exactCase`, or containing `filter`.
     func selects(_ workload: String, _ subject: String) -> Bool {
-        guard let filter else { return true }
-        return "\(workload)/\(subject)".contains(filter)
+        let name = "\(workload)/\(subject)"
+        if let exactCase, name != exactCase { return false }
+        if let filter, !name.contains(filter) { return false }
+        return true
     }
+
+    var selectsEverything: Bool { filter == nil && exactCase == nil }
 }
 
 /// Monotonic nanoseconds (CLOCK_MONOTONIC; no threads, no allocation).
@@ -118,8 +126,10 @@ enum Harness {
     /// Runs the selected subjects of every workload; checks that their digests agree first.
     static func run(_ workloads: [Workload], configuration: BenchConfiguration, progress: Bool) -> [BenchResult] {
         var results = [BenchResult]()
-        for workload in workloads {
-            let cases = workload.makeCases().filter { configuration.selects(workload.name, $0.subject) }
+        for workload in workloads where workload.subjects.contains(where: { configuration.selects(workload.name, $0) }) {
+            let allCases = workload.makeCases()
+            precondition(allCases.allSatisfy { workload.subjects.contains($0.subject) }, "undeclared subject")
+            let cases = allCases.filter { configuration.selects(workload.name, $0.subject) }
             guard !cases.isEmpty else { continue }
             let digests = cases.compactMap { benchCase in benchCase.digest.map { (benchCase.subject, $0()) } }
             if Set(digests.map(\.1)).count > 1 {

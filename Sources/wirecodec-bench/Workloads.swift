@@ -16,6 +16,7 @@ enum Workloads {
             operation: "parse a 200 with 8 fields and a 1 KiB body"),
         Workload(
             name: "http.serialize.response-200", operation: "serialize that response (head, body, end)",
+            peers: ["NIOHTTP1"],
             makeCases: {
                 let nio = NIOHTTP1EncoderPeer()
                 return [CodecSubjects.serializeResponse()].compactMap { $0 } + [
@@ -24,7 +25,7 @@ enum Workloads {
             }),
         Workload(
             name: "ws.decode.small-frames", operation: "one masked 16-byte text frame out of 2^20 in one buffer",
-            bytesPerOp: 16, target: "≥ 10× NIOWebSocket, 0 allocs",
+            bytesPerOp: 16, target: "≥ 10× NIOWebSocket, 0 allocs", peers: ["NIOWebSocket"],
             makeCases: {
                 let input = Fixtures.smallFrames
                 let nio = NIOWebSocketDecoderPeer(input: input, maxFrameSize: 1 << 14, aggregate: false)
@@ -36,7 +37,7 @@ enum Workloads {
             }),
         Workload(
             name: "ws.decode.masked-1mib", operation: "one masked 1 MiB binary frame, unmasked",
-            bytesPerOp: Fixtures.mebibyte, target: "≥ 0.5× memcpy's speed",
+            bytesPerOp: Fixtures.mebibyte, target: "≥ 0.5× memcpy's speed", peers: ["NIOWebSocket", "memcpy"],
             makeCases: {
                 let input = Fixtures.maskedMebibyteFrame
                 let nio = NIOWebSocketDecoderPeer(input: input, maxFrameSize: 1 << 21, aggregate: false)
@@ -49,7 +50,7 @@ enum Workloads {
         Workload(
             name: "ws.message.fragmented-64k",
             operation: "a 64 KiB text message in 16 masked fragments, assembled and UTF-8 validated",
-            bytesPerOp: 64 << 10,
+            bytesPerOp: 64 << 10, peers: ["NIOWebSocket"],
             makeCases: {
                 let input = Fixtures.fragmented64k
                 let nio = NIOWebSocketDecoderPeer(input: input, maxFrameSize: 1 << 16, aggregate: true)
@@ -63,7 +64,7 @@ enum Workloads {
             target: "faster than stdlib"),
         Workload(
             name: "ws.encode.small-frames", operation: "serialize and mask a 16-byte text frame",
-            bytesPerOp: 16,
+            bytesPerOp: 16, peers: ["NIOWebSocket"],
             makeCases: {
                 let nio = NIOWebSocketEncoderPeer()
                 return [CodecSubjects.encodeFrame()].compactMap { $0 } + [
@@ -81,9 +82,13 @@ enum Workloads {
     ] }
 
     static func httpRequest(
-        _ name: String, _ input: [UInt8], operation: String, bytesPerOp: Int? = nil, target: String? = nil
+        _ name: String, _ makeInput: @autoclosure @escaping () -> [UInt8], operation: String,
+        bytesPerOp: Int? = nil, target: String? = nil
     ) -> Workload {
-        Workload(name: name, operation: operation, bytesPerOp: bytesPerOp, target: target) {
+        Workload(
+            name: name, operation: operation, bytesPerOp: bytesPerOp, target: target, peers: ["llhttp", "NIOHTTP1"]
+        ) {
+            let input = makeInput()
             let llhttp = LLHTTPPeer(response: false)
             let nio = NIOHTTP1DecoderPeer(response: false, input: input)
             return [CodecSubjects.parseRequests(input)].compactMap { $0 } + [
@@ -96,8 +101,11 @@ enum Workloads {
         }
     }
 
-    static func httpResponse(_ name: String, _ input: [UInt8], operation: String) -> Workload {
-        Workload(name: name, operation: operation) {
+    static func httpResponse(
+        _ name: String, _ makeInput: @autoclosure @escaping () -> [UInt8], operation: String
+    ) -> Workload {
+        Workload(name: name, operation: operation, peers: ["llhttp", "NIOHTTP1"]) {
+            let input = makeInput()
             let llhttp = LLHTTPPeer(response: true)
             let nio = NIOHTTP1DecoderPeer(response: true, input: input)
             return [CodecSubjects.parseResponses(input)].compactMap { $0 } + [
@@ -112,8 +120,15 @@ enum Workloads {
         }
     }
 
-    static func utf8(_ name: String, _ input: [UInt8], operation: String, target: String) -> Workload {
-        Workload(name: name, operation: operation, bytesPerOp: input.count, target: target) {
+    static func utf8(
+        _ name: String, _ makeInput: @autoclosure @escaping () -> [UInt8], operation: String, target: String
+    ) -> Workload {
+        Workload(
+            name: name, operation: operation, bytesPerOp: Fixtures.mebibyte, target: target,
+            peers: ["stdlib", "stdlib-utf8span", "memcpy"]
+        ) {
+            let input = makeInput()
+            precondition(input.count == Fixtures.mebibyte)
             let peer = BytesPeer(input)
             let digest = { "valid=\(input.count)" }
             return [CodecSubjects.validateUTF8(input)].compactMap { $0 } + [
@@ -127,7 +142,7 @@ enum Workloads {
     static func deflate(
         _ name: String, inflate: Bool, _ makeInputs: @escaping () -> DeflateInputs, operation: String
     ) -> Workload {
-        Workload(name: name, operation: operation, target: "≤ 1.10× zlib") {
+        Workload(name: name, operation: operation, target: "≤ 1.10× zlib", peers: ["zlib"]) {
             let inputs = makeInputs()
             let zlib = ZlibPeer(inputs)
             let codec = inflate ? CodecSubjects.inflate(inputs) : CodecSubjects.deflate(inputs)

@@ -4,7 +4,13 @@
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 let workloads = Workloads.all
 
-if options.list {
+if options.listCases {
+    for workload in workloads where workload.subjects.contains(where: { options.configuration.selects(workload.name, $0) }) {
+        for benchCase in workload.makeCases() where options.configuration.selects(workload.name, benchCase.subject) {
+            print("\(workload.name)/\(benchCase.subject) \(benchCase.opsPerCall)")
+        }
+    }
+} else if options.list {
     for workload in workloads {
         let subjects = workload.makeCases().map(\.subject)
         print("\(workload.name): \(subjects.joined(separator: ", ")) — \(workload.operation)")
@@ -13,7 +19,7 @@ if options.list {
     let configuration = options.configuration
     let results = options.memoryOnly
         ? [] : Harness.run(workloads, configuration: configuration, progress: options.format != .json)
-    let memory = options.memoryOnly || (configuration.memory && configuration.filter == nil) ? Memory.measure() : []
+    let memory = options.memoryOnly || (configuration.memory && configuration.selectsEverything) ? Memory.measure() : []
     switch options.format {
     case .json: print(Report.json(results, memory: memory))
     case .markdown: print(Report.markdown(results, memory: memory, workloads: workloads), terminator: "")
