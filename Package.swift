@@ -111,6 +111,7 @@ let package = Package(
                 "CZlib",
                 "CMallocCounter",
                 "CBenchZlib",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,19 +1,563 @@
+import HTTPTypes
 import WireCodec
 
-/// The `wirecodec` subject of each workload; nil while that layer of the codec has not landed.
+/// The `wirecodec` subject of each workload, written as an application would use the codec's
+/// public API (nothing internal): a parser per connection, reusable output buffers.
 enum CodecSubjects {
-    static func parseRequests(_ input: [UInt8]) -> BenchCase? { nil }
-    static func parseResponses(_ input: [UInt8]) -> BenchCase? { nil }
-    static func serializeResponse() -> BenchCase? { nil }
-    static func decodeFrames(_ input: [UInt8], expectedFrames: Int) -> BenchCase? { nil }
-    static func assembleMessage(_ input: [UInt8]) -> BenchCase? { nil }
-    static func validateUTF8(_ input: [UInt8]) -> BenchCase? { nil }
-    static func encodeFrame() -> BenchCase? { nil }
-    static func inflate(_ inputs: DeflateInputs) -> BenchCase? { nil }
-    static func deflate(_ inputs: DeflateInputs) -> BenchCase? { nil }
+    // MARK: HTTP/1.1
+
+    /// One `HTTP1Parser` per connection; each op parses the buffer's messages to `.end`,
+    /// reading each head's field count and target (a head one can read fields from).
+    static func parseRequests(_ input: [UInt8]) -> BenchCase? {
+        let peer = HTTP1ParserSubject(kind: .request, input: input)
+        return BenchCase(subject: Report.codec, run: peer.run, digest: peer.digest)
+    }
+
+    static func parseResponses(_ input: [UInt8]) -> BenchCase? {
+        let peer = HTTP1ParserSubject(kind: .response, input: input)
+        return BenchCase(subject: Report.codec, run: peer.run, digest: peer.digest)
+    }
+
+    /// `HTTP1Serializer` writing the response head (an `HTTPResponse`), body and end into a
+    /// reused array.
+    static func serializeResponse() -> BenchCase? {
+        let peer = HTTP1SerializerSubject()
+        return BenchCase(subject: Report.codec, run: peer.run, digest: peer.digest)
+    }
+
+    // MARK: WebSocket
+
+    /// `WebSocketFrameParser` (server role) in streaming mode: each frame's payload piece is
+    /// unmasked into a reused array, as an application receives it.
+    static func decodeFrames(_ input: [UInt8], expectedFrames: Int) -> BenchCase? {
+        let peer = FrameParserSubject(input: input)
+        return BenchCase(
+            subject: Report.codec, opsPerCall: expectedFrames, run: peer.run, digest: peer.digest)
+    }
+
+    /// `WebSocketMessageDecoder` (server role, whole messages): frames parsed, unmasked,
+    /// assembled, validated as UTF-8, delivered as `.text(String)`.
+    static func assembleMessage(_ input: [UInt8]) -> BenchCase? {
+        let peer = MessageDecoderSubject(input: input)
+        return BenchCase(subject: Report.codec, run: peer.run, digest: peer.digest)
+    }
+
+    /// `UTF8Validator.isValid` over the whole buffer.
+    static func validateUTF8(_ input: [UInt8]) -> BenchCase? {
+        let bytes = input
+        return BenchCase(
+            subject: Report.codec,
+            run: { n in loop(n) { UTF8Validator.isValid(bytes.span) ? UInt64(bytes.count) : 0 } },
+            digest: { UTF8Validator.isValid(bytes.span) ? "valid=\(bytes.count)" : "invalid" })
+    }
+
+    /// `WebSocketFrameSerializer.write(header:payload:into:)` with the same masking key as the
+    /// NIO peer, into a reused array (a client draws a fresh key per frame from its injected
+    /// generator; the key's source is not what is measured).
+    static func encodeFrame() -> BenchCase? {
+        let peer = FrameSerializerSubject()
+        return BenchCase(subject: Report.codec, run: peer.run, digest: peer.digest)
+    }
+
+    // MARK: permessage-deflate
+
+    static func inflate(_ inputs: DeflateInputs) -> BenchCase? {
+        let peer = PerMessageDeflateSubject(inputs)
+        return BenchCase(
+            subject: Report.codec, opsPerCall: inputs.plain.count, run: { n in loop(n) { peer.inflateAll() } },
+            digest: peer.inflateDigest)
+    }
+
+    static func deflate(_ inputs: DeflateInputs) -> BenchCase? {
+        let peer = PerMessageDeflateSubject(inputs)
+        return BenchCase(
+            subject: Report.codec, opsPerCall: inputs.plain.count, run: { n in loop(n) { peer.deflateAll() } },
+            digest: peer.deflateDigest)
+    }
+}
+
+// The state of each subject lives in a class (the harness keeps it across calls), but every
+// call hands it to a static loop as `inout`: one exclusivity check per call, as in an
+// application that parses a whole read at once, instead of one per access to a class property.
+
+final class HTTP1ParserSubject {
+    var parser: HTTP1Parser
+    let input: [UInt8]
+
+    init(kind: HTTP1MessageKind, input: [UInt8]) {
+        parser = HTTP1Parser(parsing: kind)
+        self.input = input
+    }
+
+    func run(_ calls: Int) -> UInt64 {
+        input.withUnsafeBufferPointer { Self.parse(&parser, $0, calls: calls) }
+    }
+
+    /// Parses every message of `buffer` to `.end`, `calls` times, reading each head's field
+    /// count and target or status.
+    static func parse(_ parser: inout HTTP1Parser, _ buffer: UnsafeBufferPointer<UInt8>, calls: Int) -> UInt64 {
+        var checksum: UInt64 = 0
+        for _ in 0..<calls {
+            var offset = 0
+            while true {
+                let step: HTTP1ParseStep
+                do {
+                    step = try parser.parse(UnsafeBufferPointer(rebasing: buffer[offset...]))
+                } catch {
+                    fatalError("wirecodec: \(error)")
+                }
+                offset &+= step.consumed
+                guard let event = step.event else { break }
+                switch event {
+                case .requestHead(let head):
+                    checksum &+= UInt64(head.fields.count) &+ UInt64(head.withTarget { $0.count })
+                case .responseHead(let head):
+                    checksum &+= UInt64(head.fields.count) &+ UInt64(head.status)
+                case .body(let range):
+                    checksum &+= UInt64(range.count)
+                case .chunkExtensions:
+                    break
+                case .end:
+                    checksum &+= 1
+                }
+            }
+        }
+        return checksum
+    }
+
+    func digest() -> String {
+        var digest = HTTPDigest()
+        input.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            while true {
+                let step: HTTP1ParseStep
+                do {
+                    step = try parser.parse(UnsafeBufferPointer(rebasing: buffer[offset...]))
+                } catch {
+                    fatalError("wirecodec: \(error)")
+                }
+                offset &+= step.consumed
+                guard let event = step.event else { break }
+                switch event {
+                case .requestHead(let head):
+                    digest.heads += 1
+                    digest.lastStartLine = "\(head.method) \(head.target)"
+                    digest.lastFields = (0..<head.fields.count).map { (head.fields.name(at: $0), head.fields.value(at: $0)) }
+                case .responseHead(let head):
+                    digest.heads += 1
+                    digest.lastStartLine = "\(head.status)"
+                    digest.lastFields = (0..<head.fields.count).map { (head.fields.name(at: $0), head.fields.value(at: $0)) }
+                case .body(let range):
+                    digest.bodyBytes += range.count
+                case .chunkExtensions:
+                    break
+                case .end:
+                    digest.messages += 1
+                }
+            }
+        }
+        return digest.description
+    }
+}
+
+final class HTTP1SerializerSubject {
+    let response: HTTPResponse
+    let body: [UInt8]
+    var out: [UInt8] = []
+
+    init() {
+        var fields = HTTPFields()
+        for (name, value) in Fixtures.responseHeadFields { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        response = HTTPResponse(status: .ok, headerFields: fields)
+        body = Fixtures.responseBody
+        out.reserveCapacity(4096)
+    }
+
+    func run(_ calls: Int) -> UInt64 {
+        let body = self.body
+        return Self.serialize(response, body.span, into: &out, calls: calls)
+    }
+
+    /// Writes head, body and end into `out` (emptied first, capacity kept), `calls` times.
+    static func serialize(_ response: HTTPResponse, _ body: Span<UInt8>, into out: inout [UInt8], calls: Int) -> UInt64 {
+        var checksum: UInt64 = 0
+        for _ in 0..<calls {
+            out.removeAll(keepingCapacity: true)
+            var serializer = HTTP1Serializer(role: .server)
+            do {
+                try serializer.writeHead(response, into: &out)
+                try serializer.writeBody(body, into: &out)
+                try serializer.writeEnd(into: &out)
+            } catch {
+                fatalError("wirecodec: \(error)")
+            }
+            checksum &+= UInt64(out.count)
+        }
+        return checksum
+    }
+
+    func digest() -> String {
+        _ = run(1)
+        return SerializedDigest(out).description
+    }
+}
+
+final class FrameParserSubject {
+    var parser = WebSocketFrameParser(role: .server, maxFrameSize: 1 << 21)
+    let input: [UInt8]
+    var payload: [UInt8] = []
+    var frames = 0
+    var payloadBytes = 0
+
+    init(input: [UInt8]) {
+        self.input = input
+        payload.reserveCapacity(1 << 20)
+    }
+
+    func run(_ calls: Int) -> UInt64 {
+        let bytes = input
+        var checksum: UInt64 = 0
+        for _ in 0..<calls { checksum &+= Self.decode(&parser, bytes.span, payload: &payload, frames: &frames) }
+        return checksum
+    }
+
+    /// Parses the whole buffer; each frame's payload is unmasked into `payload` (emptied at
+    /// each header, capacity kept), as an application receives it.
+    static func decode(
+        _ parser: inout WebSocketFrameParser, _ span: Span<UInt8>, payload: inout [UInt8], frames: inout Int
+    ) -> UInt64 {
+        var checksum: UInt64 = 0
+        var offset = 0
+        while true {
+            let step: WebSocketFrameParser.Step
+            do {
+                step = try parser.parse(span, from: offset)
+            } catch {
+                fatalError("wirecodec: \(error)")
+            }
+            offset &+= step.consumed
+            guard let event = step.event else { break }
+            switch event {
+            case .head:
+                payload.removeAll(keepingCapacity: true)
+            case .payload(let piece):
+                piece.unmask(span, appendingTo: &payload)
+            case .end:
+                frames &+= 1
+                checksum &+= UInt64(payload.count)
+            }
+        }
+        return checksum
+    }
+
+    func digest() -> String {
+        frames = 0
+        let payloadBytes = run(1)
+        return WebSocketDigest(frames: frames, payloadBytes: Int(payloadBytes), lastPayload: SerializedDigest(payload))
+            .description
+    }
+}
+
+final class MessageDecoderSubject {
+    var decoder: WebSocketMessageDecoder
+    let input: [UInt8]
+    var lastText = ""
+    var messages = 0
+
+    init(input: [UInt8]) {
+        do {
+            decoder = try WebSocketMessageDecoder(role: .server)
+        } catch {
+            fatalError("wirecodec: \(error)")
+        }
+        self.input = input
+    }
+
+    func run(_ calls: Int) -> UInt64 {
+        let bytes = input
+        var checksum: UInt64 = 0
+        for _ in 0..<calls {
+            checksum &+= Self.decode(&decoder, bytes.span, messages: &messages, lastText: &lastText)
+        }
+        return checksum
+    }
+
+    /// Decodes every message of the buffer (delivered as `.text(String)`, validated).
+    static func decode(
+        _ decoder: inout WebSocketMessageDecoder, _ span: Span<UInt8>, messages: inout Int, lastText: inout String
+    ) -> UInt64 {
+        var checksum: UInt64 = 0
+        var offset = 0
+        while true {
+            let step: WebSocketMessageDecoder.Step
+            do {
+                step = try decoder.decode(span, from: offset)
+            } catch {
+                fatalError("wirecodec: \(error)")
+            }
+            offset &+= step.consumed
+            guard let event = step.event else { break }
+            if case .message(.text(let text)) = event {
+                checksum &+= UInt64(text.utf8.count)
+                messages &+= 1
+                lastText = text
+            }
+        }
+        return checksum
+    }
+
+    func digest() -> String {
+        messages = 0
+        _ = run(1)
+        return WebSocketDigest(
+            frames: messages, payloadBytes: lastText.utf8.count, lastPayload: SerializedDigest(Array(lastText.utf8))
+        ).description
+    }
+}
+
+final class FrameSerializerSubject {
+    let payload = Fixtures.smallFramePayloadToSend
+    let header: WebSocketFrameHeader
+    var out: [UInt8] = []
+
+    init() {
+        let k = Fixtures.clientMaskingKey
+        header = WebSocketFrameHeader(
+            fin: true, opcode: .text, maskingKey: WebSocketMaskingKey(k.0, k.1, k.2, k.3),
+            payloadLength: payload.count)
+        out.reserveCapacity(64)
+    }
+
+    func run(_ calls: Int) -> UInt64 {
+        let payload = self.payload
+        return Self.encode(header, payload.span, into: &out, calls: calls)
+    }
+
+    /// Writes the masked frame into `out` (emptied first, capacity kept), `calls` times.
+    static func encode(_ header: WebSocketFrameHeader, _ payload: Span<UInt8>, into out: inout [UInt8], calls: Int) -> UInt64 {
+        var checksum: UInt64 = 0
+        for _ in 0..<calls {
+            out.removeAll(keepingCapacity: true)
+            do {
+                try WebSocketFrameSerializer<SystemRandomNumberGenerator>.write(header: header, payload: payload, into: &out)
+            } catch {
+                fatalError("wirecodec: \(error)")
+            }
+            checksum &+= UInt64(out.count)
+        }
+        return checksum
+    }
+
+    func digest() -> String {
+        _ = run(1)
+        return SerializedDigest(out).description
+    }
+}
+
+/// `PerMessageDeflate` (server role, windows of 15 bits, zlib level 6 and memLevel 8 like the
+/// zlib peer; with no context takeover the stream is reset, not freed, between messages, as
+/// the peer does). A fresh extension per call, as at the start of a connection.
+final class PerMessageDeflateSubject {
+    let inputs: DeflateInputs
+    let parameters: PerMessageDeflateParameters
+    let configuration = PerMessageDeflateConfiguration(
+        compressionLevel: 6, memoryLevel: Int(ZlibSettings.memoryLevel), minimumSizeToCompress: 0,
+        skipIncompressible: false, releaseMemoryBetweenMessages: false)
+    var out: [UInt8] = []
+    var lastLength = 0
+
+    init(_ inputs: DeflateInputs) {
+        self.inputs = inputs
+        let reset = !inputs.contextTakeover
+        parameters = PerMessageDeflateParameters(
+            serverNoContextTakeover: reset, clientNoContextTakeover: reset,
+            serverMaxWindowBits: Int(inputs.windowBits), clientMaxWindowBits: Int(inputs.windowBits))
+        out.reserveCapacity(2 * inputs.largestPlainMessage + 1024)
+    }
+
+    private func makeExtension() -> PerMessageDeflate {
+        do {
+            return try PerMessageDeflate(parameters: parameters, role: .server, configuration: configuration)
+        } catch {
+            fatalError("wirecodec: \(error)")
+        }
+    }
+
+    func inflateAll() -> UInt64 {
+        var deflate = makeExtension()
+        let compressed = inputs.compressed.bytes
+        return Self.inflate(&deflate, compressed.span, offsets: inputs.compressed.offsets, into: &out)
+    }
+
+    func deflateAll() -> UInt64 {
+        var deflate = makeExtension()
+        let plain = inputs.plain.bytes
+        let total = Self.deflate(&deflate, plain.span, offsets: inputs.plain.offsets, into: &out)
+        lastLength = out.count
+        return total
+    }
+
+    /// Inflates each message in order (the last one's output stays in `out`).
+    static func inflate(_ deflate: inout PerMessageDeflate, _ span: Span<UInt8>, offsets: [Int], into out: inout [UInt8]) -> UInt64 {
+        var total: UInt64 = 0
+        for index in 0..<(offsets.count - 1) {
+            out.removeAll(keepingCapacity: true)
+            do {
+                let message = span.extracting(offsets[index]..<offsets[index + 1])
+                total &+= UInt64(try deflate.decompress(message, fin: true, limit: 1 << 24, into: &out))
+            } catch {
+                fatalError("wirecodec: \(error)")
+            }
+        }
+        return total
+    }
+
+    /// Compresses each message in order (the last one's output stays in `out`).
+    static func deflate(_ deflate: inout PerMessageDeflate, _ span: Span<UInt8>, offsets: [Int], into out: inout [UInt8]) -> UInt64 {
+        var total: UInt64 = 0
+        for index in 0..<(offsets.count - 1) {
+            out.removeAll(keepingCapacity: true)
+            guard deflate.compressMessage(span.extracting(offsets[index]..<offsets[index + 1]), into: &out) else {
+                fatalError("wirecodec: message not compressed")
+            }
+            total &+= UInt64(out.count)
+        }
+        return total
+    }
+
+    func inflateDigest() -> String {
+        let total = inflateAll()
+        return DeflateDigest(total: Int(total), last: SerializedDigest(out)).description
+    }
+
+    func deflateDigest() -> String {
+        let total = deflateAll()
+        return DeflateDigest(total: Int(total), last: SerializedDigest(out)).description
+    }
 }
 
 extension CodecSubjects {
-    /// Idle connection states of the codec (filled in as the connection types land).
-    static func memory() -> [MemoryResult] { [] }
+    /// Idle connection states of the codec: inline size plus the heap blocks they own, new
+    /// and after one exchange (buffers and zlib state kept for the next message).
+    static func memory() -> [MemoryResult] {
+        var results = [MemoryResult]()
+        let httpInline = MemoryLayout<HTTP1Connection>.size
+        let httpNew = Harness.heapBytesHeld { hold in
+            let connection = HTTP1Connection(role: .server)
+            hold()
+            withExtendedLifetime(connection) {}
+        }
+        results.append(
+            MemoryResult(
+                subject: Report.codec, what: "HTTP1Connection (server), new: inline \(httpInline) + heap \(httpNew)",
+                bytes: httpInline + httpNew))
+        let request = Fixtures.browserGet
+        let httpUsed = Harness.heapBytesHeld { hold in
+            var connection = HTTP1Connection(role: .server)
+            serveOneRequest(&connection, request)
+            hold()
+            withExtendedLifetime(connection) {}
+        }
+        results.append(
+            MemoryResult(
+                subject: Report.codec,
+                what: "HTTP1Connection (server), idle after one request/response cycle: inline \(httpInline) + heap \(httpUsed)",
+                bytes: httpInline + httpUsed))
+
+        let inline = MemoryLayout<WebSocketState>.size
+        let message = JSONMessages.message(index: 7, size: 1024)
+        for role in [Role.server, Role.client] {
+            for bits in [nil, 15, 12, 9] as [Int?] {
+                let parameters = bits.map { PerMessageDeflateParameters(serverMaxWindowBits: $0, clientMaxWindowBits: $0) }
+                let incoming = frameFromPeer(of: role, parameters: parameters, message: message)
+                let new = Harness.heapBytesHeld { hold in
+                    let state = WebSocketState(role: role, parameters: parameters)
+                    hold()
+                    state.keepAlive()
+                }
+                let used = Harness.heapBytesHeld { hold in
+                    var state = WebSocketState(role: role, parameters: parameters)
+                    state.exchange(incoming, message)
+                    hold()
+                    state.keepAlive()
+                }
+                let what = "WebSocket receive+send state (WebSocketMessageDecoder + Encoder, \(role)"
+                    + (bits.map { ", permessage-deflate, windows of \($0) bits, context takeover" } ?? ", no deflate")
+                results.append(
+                    MemoryResult(
+                        subject: Report.codec, what: what + "), new: inline \(inline) + heap \(new)", bytes: inline + new))
+                results.append(
+                    MemoryResult(
+                        subject: Report.codec,
+                        what: what + "), idle after one 1 KiB message each way: inline \(inline) + heap \(used)",
+                        bytes: inline + used))
+            }
+        }
+        return results
+    }
+
+    /// A server's cycle: the browser GET in, a 200 with a short body out, ready for the next.
+    static func serveOneRequest(_ connection: inout HTTP1Connection, _ request: [UInt8]) {
+        connection.receive(request.span)
+        do {
+            while let event = try connection.nextEvent() {
+                if case .end = event { break }
+            }
+            try connection.send(.response(HTTPResponse(status: .ok, headerFields: [.contentLength: "2"])))
+            try connection.send(.body([0x6F, 0x6B]))
+            try connection.send(.end())
+            _ = connection.takeOutbound()
+            try connection.startNextCycle()
+        } catch {
+            fatalError("wirecodec: \(error)")
+        }
+    }
+
+    /// The bytes of one message as the peer of `role` sends it.
+    static func frameFromPeer(of role: Role, parameters: PerMessageDeflateParameters?, message: [UInt8]) -> [UInt8] {
+        do {
+            var encoder = try WebSocketMessageEncoder(role: role == .server ? .client : .server, deflate: parameters)
+            var out = [UInt8]()
+            encoder.writeMessage(.text, payload: message.span, into: &out)
+            return out
+        } catch {
+            fatalError("wirecodec: \(error)")
+        }
+    }
+}
+
+/// One WebSocket connection's codec state until `WebSocketConnection` lands: the receive path
+/// and the send path, side by side as a connection would hold them.
+struct WebSocketState: ~Copyable {
+    var decoder: WebSocketMessageDecoder
+    var encoder: WebSocketMessageEncoder<SystemRandomNumberGenerator>
+
+    init(role: Role, parameters: PerMessageDeflateParameters?) {
+        do {
+            decoder = try WebSocketMessageDecoder(role: role, deflate: parameters)
+            encoder = try WebSocketMessageEncoder(role: role, deflate: parameters)
+        } catch {
+            fatalError("wirecodec: \(error)")
+        }
+    }
+
+    /// Keeps the state alive up to this call.
+    @inline(never)
+    borrowing func keepAlive() {}
+
+    /// Receives `incoming` (one message) and sends `message`; the output is dropped.
+    mutating func exchange(_ incoming: [UInt8], _ message: [UInt8]) {
+        var offset = 0
+        do {
+            while true {
+                let step = try decoder.decode(incoming.span, from: offset)
+                offset += step.consumed
+                guard step.event != nil else { break }
+            }
+        } catch {
+            fatalError("wirecodec: \(error)")
+        }
+        var out = [UInt8]()
+        encoder.writeMessage(.text, payload: message.span, into: &out)
+    }
 }
