@@ -461,7 +461,7 @@ extension CodecSubjects {
         results.append(
             MemoryResult(
                 subject: Report.codec,
-                what: "HTTP1Connection (server), idle after one request/response cycle: inline \(httpInline) + heap \(httpUsed)",
+                what: "HTTP1Connection (server), idle after one request and response: inline \(httpInline) + heap \(httpUsed)",
                 bytes: httpInline + httpUsed))
 
         let inline = MemoryLayout<WebSocketState>.size
@@ -481,15 +481,15 @@ extension CodecSubjects {
                     hold()
                     state.keepAlive()
                 }
-                let what = "WebSocket receive+send state (WebSocketMessageDecoder + Encoder, \(role)"
-                    + (bits.map { ", permessage-deflate, windows of \($0) bits, context takeover" } ?? ", no deflate")
+                let what = "WebSocketMessageDecoder + Encoder (\(role), "
+                    + (bits.map { "permessage-deflate, \($0)-bit windows, context takeover" } ?? "no deflate")
                 results.append(
                     MemoryResult(
                         subject: Report.codec, what: what + "), new: inline \(inline) + heap \(new)", bytes: inline + new))
                 results.append(
                     MemoryResult(
                         subject: Report.codec,
-                        what: what + "), idle after one 1 KiB message each way: inline \(inline) + heap \(used)",
+                        what: what + "), idle after a 1 KiB message each way: inline \(inline) + heap \(used)",
                         bytes: inline + used))
             }
         }

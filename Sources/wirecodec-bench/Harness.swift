@@ -80,50 +80,46 @@ func monotonicNanoseconds() -> UInt64 {
 nonisolated(unsafe) var benchChecksum: UInt64 = 0
 
 enum Harness {
-    static func measure(_ benchCase: BenchCase, workload: Workload, configuration: BenchConfiguration) -> BenchResult {
-        var iterations = 1
-        // Warm-up, and calibration of the calls per round unless fixed.
+    /// Warm-up, then the calls per round: fixed, or grown until a round lasts `roundNanoseconds`.
+    static func calibrate(_ benchCase: BenchCase, configuration: BenchConfiguration) -> Int {
         benchCase.prepare?(1)
         benchChecksum ^= benchCase.run(1)
-        if let fixed = configuration.iterations {
-            iterations = max(1, fixed)
-        } else {
-            while true {
-                benchCase.prepare?(iterations)
-                let start = monotonicNanoseconds()
-                benchChecksum ^= benchCase.run(iterations)
-                let elapsed = monotonicNanoseconds() - start
-                if elapsed >= configuration.roundNanoseconds || iterations >= 1 << 30 { break }
-                let scaled = elapsed == 0
-                    ? iterations * 16
-                    : Int(Double(iterations) * Double(configuration.roundNanoseconds) / Double(elapsed) * 1.05) + 1
-                iterations = min(max(scaled, iterations * 2), iterations * 16)
-            }
-        }
-
-        var samples = [Double]()
-        samples.reserveCapacity(configuration.rounds)
-        var allocations: UInt64 = 0
-        for _ in 0..<configuration.rounds {
+        if let fixed = configuration.iterations { return max(1, fixed) }
+        var iterations = 1
+        while true {
             benchCase.prepare?(iterations)
-            let allocationsBefore = wirecodec_malloc_count()
             let start = monotonicNanoseconds()
             benchChecksum ^= benchCase.run(iterations)
             let elapsed = monotonicNanoseconds() - start
-            allocations &+= wirecodec_malloc_count() - allocationsBefore
-            samples.append(Double(elapsed) / Double(iterations * benchCase.opsPerCall))
+            if elapsed >= configuration.roundNanoseconds || iterations >= 1 << 30 { return iterations }
+            let scaled = elapsed == 0
+                ? iterations * 16
+                : Int(Double(iterations) * Double(configuration.roundNanoseconds) / Double(elapsed) * 1.05) + 1
+            iterations = min(max(scaled, iterations * 2), iterations * 16)
         }
-        samples.sort()
-        let median = samples.count % 2 == 1
-            ? samples[samples.count / 2]
-            : (samples[samples.count / 2 - 1] + samples[samples.count / 2]) / 2
-        let ops = Double(configuration.rounds * iterations * benchCase.opsPerCall)
-        return BenchResult(
-            workload: workload.name, subject: benchCase.subject, nsPerOp: median,
-            allocsPerOp: Double(allocations) / ops, bytesPerOp: workload.bytesPerOp)
+    }
+
+    /// One timed round: nanoseconds per op and allocations.
+    static func round(_ benchCase: BenchCase, iterations: Int) -> (nanoseconds: Double, allocations: UInt64) {
+        benchCase.prepare?(iterations)
+        let allocationsBefore = wirecodec_malloc_count()
+        let start = monotonicNanoseconds()
+        benchChecksum ^= benchCase.run(iterations)
+        let elapsed = monotonicNanoseconds() - start
+        let allocations = wirecodec_malloc_count() - allocationsBefore
+        return (Double(elapsed) / Double(iterations * benchCase.opsPerCall), allocations)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
     /// Runs the selected subjects of every workload; checks that their digests agree first.
+    /// The rounds of a workload's subjects are interleaved (round 1 of each, then round 2 of
+    /// each...), so a change in the machine's load falls on all of them alike and the ratios
+    /// stay fair on a shared machine.
     static func run(_ workloads: [Workload], configuration: BenchConfiguration, progress: Bool) -> [BenchResult] {
         var results = [BenchResult]()
         for workload in workloads where workload.subjects.contains(where: { configuration.selects(workload.name, $0) }) {
@@ -138,8 +134,21 @@ enum Harness {
                 printError(message)
                 exit(2)
             }
-            for benchCase in cases {
-                let result = measure(benchCase, workload: workload, configuration: configuration)
+            let iterations = cases.map { calibrate($0, configuration: configuration) }
+            var samples = Array(repeating: [Double](), count: cases.count)
+            var allocations = Array(repeating: UInt64(0), count: cases.count)
+            for _ in 0..<configuration.rounds {
+                for index in cases.indices {
+                    let sample = round(cases[index], iterations: iterations[index])
+                    samples[index].append(sample.nanoseconds)
+                    allocations[index] &+= sample.allocations
+                }
+            }
+            for (index, benchCase) in cases.enumerated() {
+                let ops = Double(configuration.rounds * iterations[index] * benchCase.opsPerCall)
+                let result = BenchResult(
+                    workload: workload.name, subject: benchCase.subject, nsPerOp: median(samples[index]),
+                    allocsPerOp: Double(allocations[index]) / ops, bytesPerOp: workload.bytesPerOp)
                 if progress {
                     printError("\(workload.name) \(benchCase.subject): \(Format.nanoseconds(result.nsPerOp)) ns/op, "
                         + "\(Format.short(result.allocsPerOp, 2)) allocs/op\n")
