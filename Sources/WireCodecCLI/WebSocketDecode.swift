@@ -13,17 +13,20 @@ public import WireWebSocket
 ///
 /// A close frame ends the stream (RFC 6455 §5.5.1: nothing follows it): later bytes are not decoded.
 ///
-/// The composition is frame parser → (unmask) → message assembler, with the payload pieces
-/// unmasked into one reused scratch buffer. Permessage-deflate will sit between the two.
+/// The composition is ``WebSocketMessageDecoder``: frame parser → (unmask) → inflater for
+/// compressed messages when `deflate` is set (`--deflate`) → message assembler.
 public enum WebSocketDecode {
     public struct Options: Sendable, Hashable {
         /// Our role: `.server` reads what a client sent (masked), `.client` what a server sent.
         public var role: Role
         public var limits: WebSocketLimits
+        /// The agreed permessage-deflate parameters (`--deflate`), or `nil`.
+        public var deflate: PerMessageDeflateParameters?
 
-        public init(role: Role, limits: WebSocketLimits = .init()) {
+        public init(role: Role, limits: WebSocketLimits = .init(), deflate: PerMessageDeflateParameters? = nil) {
             self.role = role
             self.limits = limits
+            self.deflate = deflate
         }
 
         /// Limits for `--max-message-bytes N`: messages over N bytes fail with 1009; frames are
@@ -48,33 +51,29 @@ public enum WebSocketDecode {
     /// Frames and lines, in order.
     public static func trace(_ input: [UInt8], options: Options) -> [Entry] {
         var entries: [Entry] = []
-        var parser = WebSocketFrameParser(role: options.role, maxFrameSize: options.limits.maxFrameSize)
-        var assembler = WebSocketMessageAssembler(limits: options.limits)
-        var scratch: [UInt8] = []
+        // Frame parser → (unmask) → inflater for RSV1 messages → assembler, in one type.
+        var decoder: WebSocketMessageDecoder
+        do {
+            decoder = try WebSocketMessageDecoder(role: options.role, limits: options.limits, deflate: options.deflate, reportsFrames: true)
+        } catch {
+            return [.line(.object([("type", .string("error")), ("close_code", .null), ("reason", .string(error.code.name))]))]
+        }
         let span = input.span
         var offset = 0
         do throws(WebSocketProtocolError) {
             loop: while true {
-                let step = try parser.parse(span, from: offset)
+                let step = try decoder.decode(span, from: offset)
                 offset += step.consumed
                 guard let event = step.event else { break }
                 switch event {
-                case .head(let header):
-                    let start = offset - header.encodedSize
+                case .frame(let header, let start):
                     entries.append(.frame(header, offset: start))
-                    if let e = try assembler.frameStarted(header, at: start) { entries.append(.line(line(for: e))) }
-                case .payload(let piece):
-                    scratch.removeAll(keepingCapacity: true)
-                    piece.unmask(span, appendingTo: &scratch)
-                    try assembler.payload(scratch.span, at: piece.range.lowerBound)
-                case .end:
-                    if let e = try assembler.frameEnded(at: offset) {
-                        entries.append(.line(line(for: e)))
-                        if case .close = e { break loop }
-                    }
+                case .message(let e):
+                    entries.append(.line(line(for: e)))
+                    if case .close = e { break loop }
                 }
             }
-            if !parser.isAtFrameBoundary || !assembler.isAtMessageBoundary {
+            if !decoder.isAtMessageBoundary {
                 entries.append(.line(.object([("type", .string("incomplete"))])))
             }
         } catch {

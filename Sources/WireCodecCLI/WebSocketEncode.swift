@@ -19,23 +19,30 @@ public enum WebSocketEncode {
         public var maskingKey: WebSocketMaskingKey?
         /// Split text and binary messages into frames of at most this many payload bytes.
         public var fragmentSize: Int?
+        /// The agreed permessage-deflate parameters (`--deflate`): every text and binary
+        /// message is then compressed (RSV1 on its first frame), with context carried from
+        /// line to line unless the parameters say otherwise.
+        public var deflate: PerMessageDeflateParameters?
 
-        public init(role: Role, maskingKey: WebSocketMaskingKey? = nil, fragmentSize: Int? = nil) {
+        public init(role: Role, maskingKey: WebSocketMaskingKey? = nil, fragmentSize: Int? = nil,
+                    deflate: PerMessageDeflateParameters? = nil) {
             self.role = role
             self.maskingKey = maskingKey
             self.fragmentSize = fragmentSize
+            self.deflate = deflate
         }
     }
 
     /// Encodes newline-separated JSON lines (blank lines skipped).
     public static func encode(_ text: [UInt8], options: Options) throws(CLIUsageError) -> [UInt8] {
         var out: [UInt8] = []
+        var compressor = try makeCompressor(options)
         var lineNumber = 0
         for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             do throws(CLIUsageError) {
-                try encode(line: try JSONParse.parse(Array(line)), options: options, into: &out)
+                try encode(line: try JSONParse.parse(Array(line)), options: options, compressor: &compressor, into: &out)
             } catch {
                 throw CLIUsageError("line \(lineNumber): \(error.description)")
             }
@@ -43,8 +50,25 @@ public enum WebSocketEncode {
         return out
     }
 
-    /// Appends the frames for one JSON line.
+    /// The compressor for `options.deflate` (compress every message, so output is predictable);
+    /// without `deflate` an idle one (zlib state is only created on first use).
+    static func makeCompressor(_ options: Options) throws(CLIUsageError) -> PerMessageDeflate {
+        do throws(PerMessageDeflateNegotiationError) {
+            return try PerMessageDeflate(
+                parameters: options.deflate ?? .init(), role: options.role,
+                configuration: PerMessageDeflateConfiguration(minimumSizeToCompress: 0, skipIncompressible: false))
+        } catch {
+            throw CLIUsageError("--deflate: \(error.description)")
+        }
+    }
+
+    /// Appends the frames for one JSON line (with `deflate`, a fresh compression context).
     public static func encode(line: JSONValue, options: Options, into out: inout [UInt8]) throws(CLIUsageError) {
+        var compressor = try makeCompressor(options)
+        try encode(line: line, options: options, compressor: &compressor, into: &out)
+    }
+
+    static func encode(line: JSONValue, options: Options, compressor: inout PerMessageDeflate, into out: inout [UInt8]) throws(CLIUsageError) {
         guard case .string(let type)? = line["type"] else { throw CLIUsageError("missing \"type\"") }
         var keySource = KeySource(fixed: options.maskingKey)
         func key() -> WebSocketMaskingKey? { options.role == .client ? keySource.next() : nil }
@@ -57,13 +81,21 @@ public enum WebSocketEncode {
         }
         switch type {
         case "text", "binary":
-            let data = try bytes(line, "data_b64")
+            var data = try bytes(line, "data_b64")
+            var reserved: ReservedBits = []
+            if options.deflate != nil {
+                var compressed: [UInt8] = []
+                _ = compressor.compressMessage(data.span, into: &compressed)
+                data = compressed
+                reserved = .rsv1
+            }
             let size = options.fragmentSize ?? Swift.max(data.count, 1)
             guard size >= 1 else { throw CLIUsageError("fragment size must be at least 1") }
             var start = 0
             repeat {
                 let end = Swift.min(data.count, start + size)
-                try write(WebSocketFrame(fin: end == data.count, opcode: start == 0 ? (type == "text" ? .text : .binary) : .continuation,
+                try write(WebSocketFrame(fin: end == data.count, reserved: start == 0 ? reserved : [],
+                                         opcode: start == 0 ? (type == "text" ? .text : .binary) : .continuation,
                                          maskingKey: key(), payload: Array(data[start..<end])))
                 start = end
             } while start < data.count

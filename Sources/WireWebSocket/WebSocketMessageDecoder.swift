@@ -45,6 +45,9 @@ public struct WebSocketMessageDecoder: ~Copyable, Sendable {
     private var frameFin = false
     private var inflatedInMessage = 0
     private var failure: WebSocketProtocolError?
+    /// With `reportsFrames`, a header already reported but not yet given to the assembler
+    /// (so a trace shows the frame before the error it causes).
+    private var pendingHead: (header: WebSocketFrameHeader, offset: Int)?
 
     /// - Parameters:
     ///   - role: our role (the receiver of the frames).
@@ -70,7 +73,7 @@ public struct WebSocketMessageDecoder: ~Copyable, Sendable {
     }
 
     /// Whether no frame or message is partly received.
-    public var isAtMessageBoundary: Bool { parser.isAtFrameBoundary && assembler.isAtMessageBoundary }
+    public var isAtMessageBoundary: Bool { pendingHead == nil && parser.isAtFrameBoundary && assembler.isAtMessageBoundary }
 
     /// The zlib memory held (the inflater's; zero without permessage-deflate).
     public var deflateMemory: PerMessageDeflateMemory { deflate.memory }
@@ -90,6 +93,12 @@ public struct WebSocketMessageDecoder: ~Copyable, Sendable {
         // The stream offset of input[0], for error offsets.
         let base = parser.bytesConsumed &- start
         var index = start
+        if let (header, offset) = pendingHead {
+            pendingHead = nil
+            if let started = try assembler.frameStarted(header, at: offset) {
+                return Step(consumed: 0, event: .message(started))
+            }
+        }
         while true {
             let step = try parser.parse(input, from: index)
             index &+= step.consumed
@@ -99,9 +108,13 @@ public struct WebSocketMessageDecoder: ~Copyable, Sendable {
                 let offset = base &+ index &- header.encodedSize
                 frameFin = header.fin
                 if header.opcode == .text || header.opcode == .binary { inflatedInMessage = 0 }
-                let started = try assembler.frameStarted(header, at: offset)
-                if reportsFrames { return Step(consumed: index &- start, event: .frame(header, offset: offset)) }
-                if let started { return Step(consumed: index &- start, event: .message(started)) }
+                if reportsFrames {
+                    pendingHead = (header, offset)
+                    return Step(consumed: index &- start, event: .frame(header, offset: offset))
+                }
+                if let started = try assembler.frameStarted(header, at: offset) {
+                    return Step(consumed: index &- start, event: .message(started))
+                }
             case .payload(let piece):
                 try deliver(piece, of: input, at: base &+ piece.range.lowerBound)
             case .end:

@@ -18,6 +18,16 @@ enum WebSocketRoleArgument: String, ExpressibleByArgument, CaseIterable {
     var role: Role { self == .server ? .server : .client }
 }
 
+/// `--deflate 'permessage-deflate; ...'`: the agreed parameters (RFC 7692 §7.1).
+private func parseDeflate(_ text: String?) throws -> PerMessageDeflateParameters? {
+    guard let text else { return nil }
+    do throws(PerMessageDeflateNegotiationError) {
+        return try PerMessageDeflateParameters(parsing: text)
+    } catch {
+        throw ValidationError("--deflate: \(error.description)")
+    }
+}
+
 /// Reads FILE, or standard input when there is none.
 private func readInput(_ file: String?) throws -> [UInt8] {
     if let file {
@@ -46,7 +56,7 @@ struct WebSocketDecodeCommand: ParsableCommand {
     @Option(name: .customLong("role"), help: "Our role: server (the input is what a client sent, masked) or client.")
     var role: WebSocketRoleArgument
 
-    @Option(name: .customLong("deflate"), help: "The agreed permessage-deflate parameters (not yet supported).")
+    @Option(name: .customLong("deflate"), help: "The agreed permessage-deflate parameters, as a server's answer: 'permessage-deflate; server_max_window_bits=10'.")
     var deflate: String?
 
     @Option(name: .customLong("max-message-bytes"), help: "Fail with 1009 on longer messages (default 64 MiB).")
@@ -61,8 +71,10 @@ struct WebSocketDecodeCommand: ParsableCommand {
     @Argument(help: "The file to read (standard input when absent).")
     var file: String?
 
+    func parsedDeflate() throws -> PerMessageDeflateParameters? { try parseDeflate(deflate) }
+
     func validate() throws {
-        if deflate != nil { throw ValidationError("--deflate is not yet supported.") }
+        _ = try parsedDeflate()
         if let n = maxMessageBytes, n < 0 { throw ValidationError("--max-message-bytes must be at least 0.") }
     }
 
@@ -71,7 +83,8 @@ struct WebSocketDecodeCommand: ParsableCommand {
         if hex {
             do { input = try CLIInput.decodeHex(input) } catch { throw ValidationError(error.description) }
         }
-        let options = WebSocketDecode.Options(role: role.role, limits: WebSocketDecode.Options.limits(maxMessageBytes: maxMessageBytes))
+        let options = WebSocketDecode.Options(role: role.role, limits: WebSocketDecode.Options.limits(maxMessageBytes: maxMessageBytes),
+                                              deflate: try parsedDeflate())
         let entries = WebSocketDecode.trace(input, options: options)
         FileHandle.standardOutput.write(Data(WebSocketDecode.render(entries, pretty: pretty).utf8))
     }
@@ -92,7 +105,7 @@ struct WebSocketEncodeCommand: ParsableCommand {
     @Option(name: .customLong("role"), help: "Our role: client (frames are masked) or server.")
     var role: WebSocketRoleArgument
 
-    @Option(name: .customLong("deflate"), help: "The agreed permessage-deflate parameters (not yet supported).")
+    @Option(name: .customLong("deflate"), help: "The agreed permessage-deflate parameters, as a server's answer: 'permessage-deflate; server_max_window_bits=10'.")
     var deflate: String?
 
     @Option(name: .customLong("mask-key"), help: "One masking key for every frame, 8 hex digits (client only; default: random per frame).")
@@ -107,8 +120,10 @@ struct WebSocketEncodeCommand: ParsableCommand {
     @Argument(help: "The JSON-lines file to read (standard input when absent).")
     var file: String?
 
+    func parsedDeflate() throws -> PerMessageDeflateParameters? { try parseDeflate(deflate) }
+
     func validate() throws {
-        if deflate != nil { throw ValidationError("--deflate is not yet supported.") }
+        _ = try parsedDeflate()
         if maskKey != nil && role == .server { throw ValidationError("--mask-key applies to --role client only: servers do not mask.") }
         if let n = fragmentSize, n < 1 { throw ValidationError("--fragment-size must be at least 1.") }
     }
@@ -116,9 +131,11 @@ struct WebSocketEncodeCommand: ParsableCommand {
     func run() throws {
         let input = try readInput(file)
         let bytes: [UInt8]
+        let deflateParameters = try parsedDeflate()
         do {
             let key = try maskKey.map { k throws(CLIUsageError) in try WebSocketEncode.maskingKey(hex: k) }
-            bytes = try WebSocketEncode.encode(input, options: WebSocketEncode.Options(role: role.role, maskingKey: key, fragmentSize: fragmentSize))
+            bytes = try WebSocketEncode.encode(input, options: WebSocketEncode.Options(role: role.role, maskingKey: key, fragmentSize: fragmentSize,
+                                                                                              deflate: deflateParameters))
         } catch {
             throw ValidationError(error.description)
         }
