@@ -57,8 +57,8 @@ extension HTTP1Parser {
     mutating func chunkLine(
         _ p: UnsafePointer<UInt8>, _ count: Int, from: Int
     ) throws(HTTP1ParseError) -> (base: UnsafePointer<UInt8>, length: Int, start: Int, next: Int, streamBase: Int)? {
-        if let buffer = lineBuffer, buffer.byteCount > 0 {
-            if !isKnownUniquelyReferenced(&lineBuffer!) { lineBuffer = buffer.copy() }
+        if lineBuffer != nil && lineBuffer!.byteCount > 0 {
+            if !isKnownUniquelyReferenced(&lineBuffer!) { lineBuffer = lineBuffer!.copy() }
             let buffer = lineBuffer!
             let window = Swift.min(count, from &+ Swift.max(0, chunkLineBudget &- buffer.byteCount))
             let lf = Scan.lineFeed(p, from, window)
@@ -136,7 +136,7 @@ extension HTTP1Parser {
         }
         let out = extensionStorage!
         var i = from
-        @inline(__always) func skipBWS() { while i < end, ASCII.is(line[i], ASCII.whitespace) { i &+= 1 } }
+        @inline(__always) func skipBWS() { while i < end, Scan.isBlank(line[i]) { i &+= 1 } }
         while i < end {
             skipBWS()
             guard i < end, line[i] == UInt8(ascii: ";") else {
@@ -152,7 +152,7 @@ extension HTTP1Parser {
             let storedName = out.append(line + nameStart, count: i &- nameStart)
             let storedNameEnd = out.byteCount
             var j = i
-            while j < end, ASCII.is(line[j], ASCII.whitespace) { j &+= 1 }
+            while j < end, Scan.isBlank(line[j]) { j &+= 1 }
             if j < end && line[j] == UInt8(ascii: "=") {
                 i = j &+ 1
                 skipBWS()

@@ -28,58 +28,43 @@ struct HTTP1HeadFlags: OptionSet, Sendable, Hashable {
 /// conveniences decode ISO-8859-1.
 public struct HTTP1RequestHead: Sendable, Hashable, CustomStringConvertible {
     @usableFromInline let storage: HTTP1HeadStorage
-    @usableFromInline let methodEnd: Int32
-    @usableFromInline let targetStart: Int32
-    @usableFromInline let targetEnd: Int32
-    @usableFromInline let fieldRange: Range<Int32>
-    @usableFromInline let flags: HTTP1HeadFlags
+
+    init(storage: HTTP1HeadStorage) { self.storage = storage }
+
+    @inlinable var info: HTTP1HeadInfo { storage.info }
+    @usableFromInline var flags: HTTP1HeadFlags { storage.info.flags }
+
     /// The stream offset of the head's first byte (after ignored empty lines).
-    public let streamOffset: Int
-
+    public var streamOffset: Int { info.streamOffset }
     /// The protocol version of the request line.
-    public let version: HTTP1Version
+    public var version: HTTP1Version { info.version }
     /// How the body is framed.
-    public let framing: HTTP1BodyFraming
+    public var framing: HTTP1BodyFraming { info.framing }
     /// The form of the request-target.
-    public let targetForm: HTTP1RequestTargetForm
-
-    init(
-        storage: HTTP1HeadStorage, methodEnd: Int32, targetStart: Int32, targetEnd: Int32,
-        fieldRange: Range<Int32>, flags: HTTP1HeadFlags, streamOffset: Int,
-        version: HTTP1Version, framing: HTTP1BodyFraming, targetForm: HTTP1RequestTargetForm
-    ) {
-        self.storage = storage
-        self.methodEnd = methodEnd
-        self.targetStart = targetStart
-        self.targetEnd = targetEnd
-        self.fieldRange = fieldRange
-        self.flags = flags
-        self.streamOffset = streamOffset
-        self.version = version
-        self.framing = framing
-        self.targetForm = targetForm
-    }
+    public var targetForm: HTTP1RequestTargetForm { info.targetForm }
 
     /// The header section.
     @inlinable
-    public var fields: HTTP1FieldBlock { HTTP1FieldBlock(storage: storage, fields: fieldRange) }
+    public var fields: HTTP1FieldBlock { HTTP1FieldBlock(storage: storage, fields: 0..<Int32(storage.fieldCount)) }
 
     /// Lends the method bytes (a token, case-sensitive: RFC 9110 §9.1).
     @inlinable
     public func withMethod<R, E: Error>(_ body: (Span<UInt8>) throws(E) -> R) throws(E) -> R {
-        try withExtendedLifetime(storage) { () throws(E) -> R in try storage.withBytes(0, methodEnd, body) }
+        try withExtendedLifetime(storage) { () throws(E) -> R in try storage.withBytes(0, info.methodEnd, body) }
     }
 
     /// Lends the request-target bytes, exactly as received.
     @inlinable
     public func withTarget<R, E: Error>(_ body: (Span<UInt8>) throws(E) -> R) throws(E) -> R {
-        try withExtendedLifetime(storage) { () throws(E) -> R in try storage.withBytes(targetStart, targetEnd, body) }
+        try withExtendedLifetime(storage) { () throws(E) -> R in
+            try storage.withBytes(info.targetStart, info.targetEnd, body)
+        }
     }
 
     /// The method as a string.
-    public var method: String { storage.latin1String(0, methodEnd) }
+    public var method: String { storage.latin1String(0, info.methodEnd) }
     /// The request-target as a string.
-    public var target: String { storage.latin1String(targetStart, targetEnd) }
+    public var target: String { storage.latin1String(info.targetStart, info.targetEnd) }
 
     /// Whether the method is HEAD (its response has no body).
     public var isHEAD: Bool { flags.contains(.head) }
@@ -103,17 +88,20 @@ public struct HTTP1RequestHead: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(method) \(target) \(version) \(fields)" }
 
     public static func == (lhs: HTTP1RequestHead, rhs: HTTP1RequestHead) -> Bool {
-        lhs.version == rhs.version && lhs.framing == rhs.framing
-            && lhs.storage.bytesEqual(0, lhs.methodEnd, rhs.storage, 0, rhs.methodEnd)
-            && lhs.storage.bytesEqual(lhs.targetStart, lhs.targetEnd, rhs.storage, rhs.targetStart, rhs.targetEnd)
+        let a = lhs.info
+        let b = rhs.info
+        return a.version == b.version && a.framing == b.framing
+            && lhs.storage.bytesEqual(0, a.methodEnd, rhs.storage, 0, b.methodEnd)
+            && lhs.storage.bytesEqual(a.targetStart, a.targetEnd, rhs.storage, b.targetStart, b.targetEnd)
             && lhs.fields == rhs.fields
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(version)
-        hasher.combine(framing)
-        storage.hashBytes(0, methodEnd, into: &hasher)
-        storage.hashBytes(targetStart, targetEnd, into: &hasher)
+        let i = info
+        hasher.combine(i.version)
+        hasher.combine(i.framing)
+        storage.hashBytes(0, i.methodEnd, into: &hasher)
+        storage.hashBytes(i.targetStart, i.targetEnd, into: &hasher)
         hasher.combine(fields)
     }
 }
@@ -123,49 +111,36 @@ public struct HTTP1RequestHead: Sendable, Hashable, CustomStringConvertible {
 /// Same storage and lifetime rules as ``HTTP1RequestHead``.
 public struct HTTP1ResponseHead: Sendable, Hashable, CustomStringConvertible {
     @usableFromInline let storage: HTTP1HeadStorage
-    @usableFromInline let reasonStart: Int32
-    @usableFromInline let reasonEnd: Int32
-    @usableFromInline let fieldRange: Range<Int32>
-    @usableFromInline let flags: HTTP1HeadFlags
-    /// The stream offset of the head's first byte.
-    public let streamOffset: Int
 
+    init(storage: HTTP1HeadStorage) { self.storage = storage }
+
+    @inlinable var info: HTTP1HeadInfo { storage.info }
+    @usableFromInline var flags: HTTP1HeadFlags { storage.info.flags }
+
+    /// The stream offset of the head's first byte.
+    public var streamOffset: Int { info.streamOffset }
     /// The protocol version of the status line.
-    public let version: HTTP1Version
+    public var version: HTTP1Version { info.version }
     /// The three-digit status code, 100...599.
-    public let status: Int
+    public var status: Int { info.status }
     /// How the body is framed (taking the request method given to
     /// ``HTTP1Parser/expectResponse(to:)`` into account).
-    public let framing: HTTP1BodyFraming
-
-    init(
-        storage: HTTP1HeadStorage, reasonStart: Int32, reasonEnd: Int32, fieldRange: Range<Int32>,
-        flags: HTTP1HeadFlags, streamOffset: Int, version: HTTP1Version, status: Int,
-        framing: HTTP1BodyFraming
-    ) {
-        self.storage = storage
-        self.reasonStart = reasonStart
-        self.reasonEnd = reasonEnd
-        self.fieldRange = fieldRange
-        self.flags = flags
-        self.streamOffset = streamOffset
-        self.version = version
-        self.status = status
-        self.framing = framing
-    }
+    public var framing: HTTP1BodyFraming { info.framing }
 
     /// The header section.
     @inlinable
-    public var fields: HTTP1FieldBlock { HTTP1FieldBlock(storage: storage, fields: fieldRange) }
+    public var fields: HTTP1FieldBlock { HTTP1FieldBlock(storage: storage, fields: 0..<Int32(storage.fieldCount)) }
 
     /// Lends the reason phrase (possibly empty).
     @inlinable
     public func withReason<R, E: Error>(_ body: (Span<UInt8>) throws(E) -> R) throws(E) -> R {
-        try withExtendedLifetime(storage) { () throws(E) -> R in try storage.withBytes(reasonStart, reasonEnd, body) }
+        try withExtendedLifetime(storage) { () throws(E) -> R in
+            try storage.withBytes(info.reasonStart, info.reasonEnd, body)
+        }
     }
 
     /// The reason phrase decoded as ISO-8859-1.
-    public var reason: String { storage.latin1String(reasonStart, reasonEnd) }
+    public var reason: String { storage.latin1String(info.reasonStart, info.reasonEnd) }
 
     /// Whether this is an interim (1xx) response; more responses follow for the same request.
     public var isInformational: Bool { status < 200 }
@@ -180,16 +155,19 @@ public struct HTTP1ResponseHead: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(version) \(status) \(reason) \(fields)" }
 
     public static func == (lhs: HTTP1ResponseHead, rhs: HTTP1ResponseHead) -> Bool {
-        lhs.version == rhs.version && lhs.status == rhs.status && lhs.framing == rhs.framing
-            && lhs.storage.bytesEqual(lhs.reasonStart, lhs.reasonEnd, rhs.storage, rhs.reasonStart, rhs.reasonEnd)
+        let a = lhs.info
+        let b = rhs.info
+        return a.version == b.version && a.status == b.status && a.framing == b.framing
+            && lhs.storage.bytesEqual(a.reasonStart, a.reasonEnd, rhs.storage, b.reasonStart, b.reasonEnd)
             && lhs.fields == rhs.fields
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(version)
-        hasher.combine(status)
-        hasher.combine(framing)
-        storage.hashBytes(reasonStart, reasonEnd, into: &hasher)
+        let i = info
+        hasher.combine(i.version)
+        hasher.combine(i.status)
+        hasher.combine(i.framing)
+        storage.hashBytes(i.reasonStart, i.reasonEnd, into: &hasher)
         hasher.combine(fields)
     }
 }

@@ -45,17 +45,21 @@ extension HTTP1Parser {
             ? (f.chunkedFinal ? .chunked : .untilClose)
             : f.contentLength.map { .contentLength($0) } ?? (kind == .request ? .none : .untilClose)
 
-        let fieldRange: Range<Int32> = 0..<Int32(storage.fieldCount)
         let event: HTTP1ParseEvent
         if kind == .request {
             if f.hostCount == 0 && start.version == .http1_1 {
                 throw HTTP1ParseError(.missingHost, offset: base &+ storage.byteCount &- 2)
             }
             try checkBodyLimit(framing, offset: base &+ f.contentLengthOffset)
-            let head = HTTP1RequestHead(
-                storage: storage, methodEnd: start.methodEnd, targetStart: start.targetStart,
-                targetEnd: start.targetEnd, fieldRange: fieldRange, flags: flags, streamOffset: base,
-                version: start.version, framing: framing, targetForm: start.targetForm)
+            storage.info.methodEnd = start.methodEnd
+            storage.info.targetStart = start.targetStart
+            storage.info.targetEnd = start.targetEnd
+            storage.info.flags = flags
+            storage.info.streamOffset = base
+            storage.info.version = start.version
+            storage.info.framing = framing
+            storage.info.targetForm = start.targetForm
+            let head = HTTP1RequestHead(storage: storage)
             if head.isCONNECT || head.isUpgradeRequest { pauseAfterEnd = .awaitingProtocolDecision }
             event = .requestHead(head)
         } else {
@@ -73,11 +77,14 @@ extension HTTP1Parser {
                 }
             }
             try checkBodyLimit(framing, offset: base &+ f.contentLengthOffset)
-            event = .responseHead(
-                HTTP1ResponseHead(
-                    storage: storage, reasonStart: start.reasonStart, reasonEnd: start.reasonEnd,
-                    fieldRange: fieldRange, flags: flags, streamOffset: base, version: start.version,
-                    status: status, framing: framing))
+            storage.info.reasonStart = start.reasonStart
+            storage.info.reasonEnd = start.reasonEnd
+            storage.info.flags = flags
+            storage.info.streamOffset = base
+            storage.info.version = start.version
+            storage.info.status = status
+            storage.info.framing = framing
+            event = .responseHead(HTTP1ResponseHead(storage: storage))
             if status < 200 {
                 if status == 101 {
                     state = .paused(.switchedProtocols)
@@ -119,23 +126,25 @@ extension HTTP1Parser {
             let vs = Int(e.valueStart)
             let ve = Int(e.valueEnd)
             switch n {
-            case 4 where Scan.equalsLowercase(p, nameStart, n, "host"):
+            case 4 where Scan.load32(p, nameStart) | 0x2020_2020 == 0x7473_6F68:  // host
                 guard kind == .request else { break }
                 f.hostCount &+= 1
                 if f.hostCount > 1 { throw HTTP1ParseError(.multipleHost, offset: base &+ nameStart) }
                 guard HTTP1Syntax.isValidHost(p, vs, ve, portRequired: false) else {
                     throw HTTP1ParseError(.invalidHost, offset: base &+ vs)
                 }
-            case 6 where Scan.equalsLowercase(p, nameStart, n, "expect"):
+            case 6 where Scan.matches4to8(p, nameStart, n, 0x6570_7865, 0x7463_6570):  // expect
                 if Scan.equalsLowercase(p, vs, ve &- vs, "100-continue") { f.flags.insert(.expectContinue) }
-            case 7 where Scan.equalsLowercase(p, nameStart, n, "upgrade"):
+            case 7 where Scan.matches4to8(p, nameStart, n, 0x7267_7075, 0x6564_6172):  // upgrade
                 f.flags.insert(.hasUpgrade)
-            case 10 where Scan.equalsLowercase(p, nameStart, n, "connection"):
-                scanConnection(p, vs, ve, &f.flags)
-            case 14 where Scan.equalsLowercase(p, nameStart, n, "content-length"):
-                try scanContentLength(p, vs, ve, base: base, &f)
+            case 10 where Scan.matches8to16(p, nameStart, n, 0x6974_6365_6E6E_6F63, 0x6E6F_6974_6365_6E6E):
+                scanConnection(p, vs, ve, &f.flags)  // connection
+            case 14 where Scan.matches8to16(p, nameStart, n, 0x2D74_6E65_746E_6F63, 0x6874_676E_656C_2D74):
+                try scanContentLength(p, vs, ve, base: base, &f)  // content-length
                 f.contentLengthOffset = nameStart
-            case 17 where Scan.equalsLowercase(p, nameStart, n, "transfer-encoding"):
+            case 17
+            where Scan.matches8to16(p, nameStart, 16, 0x7265_6673_6E61_7274, 0x6E69_646F_636E_652D)
+                && p[nameStart &+ 16] | 0x20 == UInt8(ascii: "g"):  // transfer-encoding
                 try scanTransferEncoding(p, vs, ve, base: base, &f)
                 f.transferEncodingOffset = nameStart
             default:
@@ -149,13 +158,19 @@ extension HTTP1Parser {
     func scanConnection(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ flags: inout HTTP1HeadFlags) {
         var i = start
         while i < end {
-            while i < end, p[i] == UInt8(ascii: ",") || ASCII.is(p[i], ASCII.whitespace) { i &+= 1 }
+            while i < end, p[i] == UInt8(ascii: ",") || Scan.isBlank(p[i]) { i &+= 1 }
             let tokenStart = i
             i = Scan.tokenEnd(p, i, end)
-            let n = i &- tokenStart
-            if n == 5 && Scan.equalsLowercase(p, tokenStart, n, "close") { flags.insert(.connectionClose) }
-            if n == 10 && Scan.equalsLowercase(p, tokenStart, n, "keep-alive") { flags.insert(.connectionKeepAlive) }
-            if n == 7 && Scan.equalsLowercase(p, tokenStart, n, "upgrade") { flags.insert(.connectionUpgrade) }
+            switch i &- tokenStart {
+            case 5 where Scan.matches4to8(p, tokenStart, 5, 0x736F_6C63, 0x6573_6F6C):
+                flags.insert(.connectionClose)
+            case 10 where Scan.matches8to16(p, tokenStart, 10, 0x696C_612D_7065_656B, 0x6576_696C_612D_7065):
+                flags.insert(.connectionKeepAlive)
+            case 7 where Scan.matches4to8(p, tokenStart, 7, 0x7267_7075, 0x6564_6172):
+                flags.insert(.connectionUpgrade)
+            default:
+                break
+            }
             while i < end, p[i] != UInt8(ascii: ",") { i &+= 1 }
         }
     }
@@ -169,7 +184,7 @@ extension HTTP1Parser {
         repeat {
             let elementStart = i
             var value = 0
-            while i < end, ASCII.is(p[i], ASCII.digit) {
+            while i < end, Scan.isDigit(p[i]) {
                 let (m, o1) = value.multipliedReportingOverflow(by: 10)
                 let (s, o2) = m.addingReportingOverflow(Int(p[i] &- UInt8(ascii: "0")))
                 if o1 || o2 { throw HTTP1ParseError(.invalidContentLength, offset: base &+ i) }
@@ -181,11 +196,11 @@ extension HTTP1Parser {
                 throw HTTP1ParseError(.conflictingContentLength, offset: base &+ elementStart)
             }
             f.contentLength = value
-            while i < end, ASCII.is(p[i], ASCII.whitespace) { i &+= 1 }
+            while i < end, Scan.isBlank(p[i]) { i &+= 1 }
             if i == end { return }
             guard p[i] == UInt8(ascii: ",") else { throw HTTP1ParseError(.invalidContentLength, offset: base &+ i) }
             i &+= 1
-            while i < end, ASCII.is(p[i], ASCII.whitespace) { i &+= 1 }
+            while i < end, Scan.isBlank(p[i]) { i &+= 1 }
         } while true
     }
 
@@ -197,7 +212,7 @@ extension HTTP1Parser {
         var i = start
         var any = false
         while i < end {
-            if p[i] == UInt8(ascii: ",") || ASCII.is(p[i], ASCII.whitespace) {
+            if p[i] == UInt8(ascii: ",") || Scan.isBlank(p[i]) {
                 i &+= 1
                 continue
             }
@@ -212,7 +227,7 @@ extension HTTP1Parser {
             f.codings |= bit
             f.chunkedFinal = bit == HTTP1Syntax.chunkedBit
             any = true
-            while i < end, ASCII.is(p[i], ASCII.whitespace) { i &+= 1 }
+            while i < end, Scan.isBlank(p[i]) { i &+= 1 }
             if i < end && p[i] != UInt8(ascii: ",") {
                 throw HTTP1ParseError(.invalidTransferEncoding, offset: base &+ i)
             }

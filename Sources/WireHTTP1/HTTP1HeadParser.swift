@@ -13,7 +13,7 @@ extension HTTP1Parser {
     func lineBudget(_ lineOffset: Int, trailers: Bool) -> Int {
         let limits = configuration.limits
         if trailers { return limits.maxTrailerSectionBytes &- lineOffset }
-        if state == .startLine {
+        if case .startLine = state {
             return Swift.min(
                 limits.maxStartLineLength &+ 2 &- section.leadingEmptyBytes,
                 limits.maxHeaderSectionBytes &- lineOffset)
@@ -24,7 +24,8 @@ extension HTTP1Parser {
     @inline(__always)
     func limitError(trailers: Bool, at offset: Int) -> HTTP1ParseError {
         if trailers { return HTTP1ParseError(.trailerTooLarge, offset: offset) }
-        return HTTP1ParseError(state == .startLine ? .startLineTooLong : .headerTooLarge, offset: offset)
+        if case .startLine = state { return HTTP1ParseError(.startLineTooLong, offset: offset) }
+        return HTTP1ParseError(.headerTooLarge, offset: offset)
     }
 
     /// Makes sure the section storage may be written: fresh at a message start, and never
@@ -98,15 +99,25 @@ extension HTTP1Parser {
         while true {
             let lineOffset = target.byteCount &+ (pos &- copyStart)
             let window = Swift.min(count, pos &+ Swift.max(0, lineBudget(lineOffset, trailers: trailers)))
-            let lf = Scan.lineFeed(p, pos, window)
-            if lf == window {
-                if window < count { throw limitError(trailers: trailers, at: streamOffset &+ window) }
-                if pos < count { section.pendingLineStart = lineOffset }
-                target.append(p + copyStart, count: count &- copyStart)
-                return HTTP1ParseStep(consumed: count, event: nil)
+            // One SIMD pass finds the first CTL: normally the line's CR LF, which proves the
+            // content clean. Anything else goes the careful way.
+            let stop = Scan.firstControl(p, pos, window, count)
+            let action: HTTP1LineAction
+            if stop &+ 1 < window && p[stop] == 0x0D && p[stop &+ 1] == 0x0A {
+                action = try processContent(
+                    p + pos, stop &- pos, at: lineOffset, into: target, trailers: trailers, clean: true)
+                pos = stop &+ 2
+            } else {
+                let lf = Scan.lineFeed(p, stop, window)
+                if lf == window {
+                    if window < count { throw limitError(trailers: trailers, at: streamOffset &+ window) }
+                    if pos < count { section.pendingLineStart = lineOffset }
+                    target.append(p + copyStart, count: count &- copyStart)
+                    return HTTP1ParseStep(consumed: count, event: nil)
+                }
+                action = try processLine(p + pos, length: lf &+ 1 &- pos, at: lineOffset, into: target, trailers: trailers)
+                pos = lf &+ 1
             }
-            let action = try processLine(p + pos, length: lf &+ 1 &- pos, at: lineOffset, into: target, trailers: trailers)
-            pos = lf &+ 1
             switch action {
             case .next:
                 continue
@@ -132,7 +143,7 @@ extension HTTP1Parser {
         guard let valueEnd else { return }
         let last = target.fieldCount &- 1
         var content = lineStart
-        while ASCII.is(target.bytes[content], ASCII.whitespace) { content &+= 1 }
+        while Scan.isBlank(target.bytes[content]) { content &+= 1 }
         if target.fields[last].valueStart == target.fields[last].valueEnd {
             target.fields[last].valueStart = Int32(content)
         } else {
@@ -153,7 +164,18 @@ extension HTTP1Parser {
         } else if !configuration.allowBareLF {
             throw HTTP1ParseError(.bareLF, offset: streamBase &+ end)
         }
-        if state == .startLine {
+        return try processContent(line, end, at: offset, into: target, trailers: trailers, clean: false)
+    }
+
+    /// Parses the content `line[0..<end]` of a complete line. `clean` says the content is
+    /// known to hold no CTL but HTAB (the fast path checked it while finding the line end).
+    @inline(__always)
+    mutating func processContent(
+        _ line: UnsafePointer<UInt8>, _ end: Int, at offset: Int, into target: HTTP1HeadStorage, trailers: Bool,
+        clean: Bool
+    ) throws(HTTP1ParseError) -> HTTP1LineAction {
+        let streamBase = section.streamBase &+ offset
+        if case .startLine = state {
             if end == 0 {
                 if kind == .request { return .skip }
                 throw HTTP1ParseError(.invalidStatusLine, offset: streamBase)
@@ -167,23 +189,23 @@ extension HTTP1Parser {
             return .next
         }
         if end == 0 { return .complete }
-        if ASCII.is(line[0], ASCII.whitespace) {
+        if Scan.isBlank(line[0]) {
             return try foldLine(line, end, offset: offset, target: target, streamBase: streamBase, trailers: trailers)
         }
-        try parseFieldLine(line, end, offset: offset, target: target, streamBase: streamBase)
+        try parseFieldLine(line, end, offset: offset, target: target, streamBase: streamBase, clean: clean)
         return .next
     }
 
     @inline(__always)
     func parseFieldLine(
-        _ line: UnsafePointer<UInt8>, _ end: Int, offset: Int, target: HTTP1HeadStorage, streamBase: Int
+        _ line: UnsafePointer<UInt8>, _ end: Int, offset: Int, target: HTTP1HeadStorage, streamBase: Int, clean: Bool
     ) throws(HTTP1ParseError) {
-        let nameEnd = Scan.tokenEnd(line, 0, end)
+        let nameEnd = Scan.tokenEndFast(line, 0, end)
         guard nameEnd < end, line[nameEnd] == UInt8(ascii: ":"), nameEnd > 0 else {
             if nameEnd == end { throw HTTP1ParseError(.missingColon, offset: streamBase &+ end) }
             let b = line[nameEnd]
             var afterBlank = nameEnd
-            while afterBlank < end, ASCII.is(line[afterBlank], ASCII.whitespace) { afterBlank &+= 1 }
+            while afterBlank < end, Scan.isBlank(line[afterBlank]) { afterBlank &+= 1 }
             let code: HTTP1ParseError.Code =
                 b == 0x0D ? .bareCR
                 : nameEnd > 0 && afterBlank > nameEnd && afterBlank < end && line[afterBlank] == UInt8(ascii: ":")
@@ -192,13 +214,15 @@ extension HTTP1Parser {
             throw HTTP1ParseError(code, offset: streamBase &+ nameEnd)
         }
         var valueStart = nameEnd &+ 1
-        while valueStart < end, ASCII.is(line[valueStart], ASCII.whitespace) { valueStart &+= 1 }
-        let bad = Scan.fieldValueEnd(line, valueStart, end)
-        if bad < end {
-            throw HTTP1ParseError(line[bad] == 0x0D ? .bareCR : .invalidFieldValue, offset: streamBase &+ bad)
+        while valueStart < end, Scan.isBlank(line[valueStart]) { valueStart &+= 1 }
+        if !clean {
+            let bad = Scan.fieldValueEnd(line, valueStart, end)
+            if bad < end {
+                throw HTTP1ParseError(line[bad] == 0x0D ? .bareCR : .invalidFieldValue, offset: streamBase &+ bad)
+            }
         }
         var valueEnd = end
-        while valueEnd > valueStart, ASCII.is(line[valueEnd &- 1], ASCII.whitespace) { valueEnd &-= 1 }
+        while valueEnd > valueStart, Scan.isBlank(line[valueEnd &- 1]) { valueEnd &-= 1 }
         if target.fieldCount >= configuration.limits.maxFieldCount {
             throw HTTP1ParseError(.tooManyHeaders, offset: streamBase)
         }
@@ -225,7 +249,7 @@ extension HTTP1Parser {
             throw HTTP1ParseError(line[bad] == 0x0D ? .bareCR : .invalidFieldValue, offset: streamBase &+ bad)
         }
         var valueEnd = end
-        while valueEnd > 0, ASCII.is(line[valueEnd &- 1], ASCII.whitespace) { valueEnd &-= 1 }
+        while valueEnd > 0, Scan.isBlank(line[valueEnd &- 1]) { valueEnd &-= 1 }
         return .fold(valueEnd: valueEnd == 0 ? nil : offset &+ valueEnd)
     }
 
@@ -237,7 +261,7 @@ extension HTTP1Parser {
         let v = line + at
         guard v[0] == UInt8(ascii: "H"), v[1] == UInt8(ascii: "T"), v[2] == UInt8(ascii: "T"),
             v[3] == UInt8(ascii: "P"), v[4] == UInt8(ascii: "/"), v[6] == UInt8(ascii: "."),
-            ASCII.is(v[5], ASCII.digit), ASCII.is(v[7], ASCII.digit)
+            Scan.isDigit(v[5]), Scan.isDigit(v[7])
         else { throw HTTP1ParseError(.invalidVersion, offset: streamBase &+ at) }
         guard v[5] == UInt8(ascii: "1"), v[7] <= UInt8(ascii: "1") else {
             throw HTTP1ParseError(.unsupportedVersion, offset: streamBase &+ at)
@@ -381,6 +405,7 @@ extension HTTP1HeadStorage {
         new.byteCount = byteCount
         new.fields.update(from: fields, count: fieldCount)
         new.fieldCount = fieldCount
+        new.info = info
         return new
     }
 }

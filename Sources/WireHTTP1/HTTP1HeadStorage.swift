@@ -16,6 +16,24 @@ struct HTTP1FieldEntry: Sendable, Hashable {
     }
 }
 
+/// Per-head facts kept next to the head's bytes, so a head value is one reference (cheap to
+/// copy inside events).
+@usableFromInline
+struct HTTP1HeadInfo: Sendable {
+    @usableFromInline var methodEnd: Int32 = 0
+    @usableFromInline var targetStart: Int32 = 0
+    @usableFromInline var targetEnd: Int32 = 0
+    @usableFromInline var reasonStart: Int32 = 0
+    @usableFromInline var reasonEnd: Int32 = 0
+    @usableFromInline var status: Int = 0
+    @usableFromInline var version: HTTP1Version = .http1_1
+    @usableFromInline var targetForm: HTTP1RequestTargetForm = .origin
+    @usableFromInline var flags: HTTP1HeadFlags = []
+    @usableFromInline var framing: HTTP1BodyFraming = .none
+    @usableFromInline var streamOffset: Int = 0
+    @usableFromInline init() {}
+}
+
 /// The bytes of a head (or trailer section, or chunk extensions) and the offsets of its
 /// fields, in two growable buffers that the parser reuses from message to message.
 ///
@@ -25,12 +43,15 @@ struct HTTP1FieldEntry: Sendable, Hashable {
 /// class safe to share across threads, hence `@unchecked Sendable`.
 @usableFromInline
 final class HTTP1HeadStorage: @unchecked Sendable {
-    @usableFromInline var bytes: UnsafeMutablePointer<UInt8>
-    @usableFromInline var byteCount: Int
-    @usableFromInline var byteCapacity: Int
-    @usableFromInline var fields: UnsafeMutablePointer<HTTP1FieldEntry>
-    @usableFromInline var fieldCount: Int
-    @usableFromInline var fieldCapacity: Int
+    @exclusivity(unchecked) @usableFromInline var bytes: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) @usableFromInline var byteCount: Int
+    @exclusivity(unchecked) @usableFromInline var byteCapacity: Int
+    @exclusivity(unchecked) @usableFromInline var fields: UnsafeMutablePointer<HTTP1FieldEntry>
+    @exclusivity(unchecked) @usableFromInline var fieldCount: Int
+    @exclusivity(unchecked) @usableFromInline var fieldCapacity: Int
+    /// What the start line and framing fields said, for the head these bytes hold. Written by
+    /// the parser before the head is handed out, read-only afterwards.
+    @exclusivity(unchecked) @usableFromInline var info = HTTP1HeadInfo()
 
     init(byteCapacity: Int = 1024, fieldCapacity: Int = 32) {
         self.bytes = .allocate(capacity: byteCapacity)

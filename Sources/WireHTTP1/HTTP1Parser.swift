@@ -98,7 +98,8 @@ public struct HTTP1Parser: Sendable {
 
     /// Whether the parser is between messages with nothing of the next one received.
     public var isIdle: Bool {
-        state == .startLine && section.pendingLineStart < 0
+        if case .startLine = state { return section.pendingLineStart < 0 }
+        return false
     }
 
     /// Parses the next event from `input`.
@@ -173,14 +174,14 @@ public struct HTTP1Parser: Sendable {
     /// the server switched protocols (sent 101, or 2xx to CONNECT). The parser stays paused
     /// (``HTTP1ParserPause/switchedProtocols``). No effect in other states.
     public mutating func acceptProtocolSwitch() {
-        if state == .paused(.awaitingProtocolDecision) { state = .paused(.switchedProtocols) }
+        if case .paused(.awaitingProtocolDecision) = state { state = .paused(.switchedProtocols) }
     }
 
     /// After a request that paused the parser with ``HTTP1ParserPause/awaitingProtocolDecision``:
     /// the server answered normally and stays on HTTP/1.1; parsing resumes with the next
     /// request. No effect in other states.
     public mutating func declineProtocolSwitch() {
-        if state == .paused(.awaitingProtocolDecision) { beginNextMessage() }
+        if case .paused(.awaitingProtocolDecision) = state { beginNextMessage() }
     }
 
     // MARK: - Dispatch

@@ -66,6 +66,29 @@ enum Scan {
         return end
     }
 
+    /// The first index in `from..<end` holding a CTL other than HTAB, or DEL, or `end`.
+    /// Vector loads may read up to `bufferEnd` (which must be >= `end`) so that lines need
+    /// no scalar tail; lanes at or past `end` are ignored.
+    @inline(__always)
+    static func firstControl(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ bufferEnd: Int) -> Int {
+        var i = from
+        let space = SIMD16<UInt8>(repeating: 0x20)
+        let tab = SIMD16<UInt8>(repeating: 0x09)
+        let del = SIMD16<UInt8>(repeating: 0x7F)
+        while i < end && i &+ 16 <= bufferEnd {
+            let v = load(p, i)
+            let bad = ((v .< space) .& (v .!= tab)) .| (v .== del)
+            if let lane = firstLane(bad) { return Swift.min(i &+ lane, end) }
+            i &+= 16
+        }
+        while i < end {
+            let b = p[i]
+            if (b < 0x20 && b != 0x09) || b == 0x7F { return i }
+            i &+= 1
+        }
+        return end
+    }
+
     static func fieldValueEndScalar(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
         var i = from
         while i < end, ASCII.isFieldValueCharacter(p[i]) { i += 1 }
@@ -97,22 +120,68 @@ enum Scan {
         return i
     }
 
+    /// `ASCII.tchar` as two 64-bit masks (bytes 0-63, 64-127): a test with no memory access,
+    /// which matters because a table in another module is reached through an accessor call.
+    /// `ParserScanTests` checks the masks against `ASCII.classes`.
+    static let tokenMaskLow: UInt64 = 0x03FF_6CFA_0000_0000
+    static let tokenMaskHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+
+    /// Whether `b` is a `tchar` (RFC 9110 §5.6.2).
+    @inline(__always)
+    static func isToken(_ b: UInt8) -> Bool {
+        let mask = b < 64 ? tokenMaskLow : b < 128 ? tokenMaskHigh : 0
+        return (mask &>> UInt64(b & 63)) & 1 != 0
+    }
+
+    /// SP or HTAB.
+    @inline(__always)
+    static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
+
+    /// DIGIT.
+    @inline(__always)
+    static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+
     /// The first index in `from..<end` holding a byte that is not a `tchar`, or `end`.
     @inline(__always)
     static func tokenEnd(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
         var i = from
         while i &+ 4 <= end {
-            if !ASCII.isTokenCharacter(p[i]) { return i }
-            if !ASCII.isTokenCharacter(p[i &+ 1]) { return i &+ 1 }
-            if !ASCII.isTokenCharacter(p[i &+ 2]) { return i &+ 2 }
-            if !ASCII.isTokenCharacter(p[i &+ 3]) { return i &+ 3 }
+            if !isToken(p[i]) { return i }
+            if !isToken(p[i &+ 1]) { return i &+ 1 }
+            if !isToken(p[i &+ 2]) { return i &+ 2 }
+            if !isToken(p[i &+ 3]) { return i &+ 3 }
             i &+= 4
         }
         while i < end {
-            if !ASCII.isTokenCharacter(p[i]) { return i }
+            if !isToken(p[i]) { return i }
             i &+= 1
         }
         return end
+    }
+
+    /// `tokenEnd` with a vector pass for the usual name characters (letters, digits, `-`),
+    /// falling back to the mask for the rest.
+    @inline(__always)
+    static func tokenEndFast(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+        var i = from
+        let caseBit = SIMD16<UInt8>(repeating: 0x20)
+        let a = SIMD16<UInt8>(repeating: UInt8(ascii: "a"))
+        let zero = SIMD16<UInt8>(repeating: UInt8(ascii: "0"))
+        let letters = SIMD16<UInt8>(repeating: 26)
+        let digits = SIMD16<UInt8>(repeating: 10)
+        let dash = SIMD16<UInt8>(repeating: UInt8(ascii: "-"))
+        while i &+ 16 <= end {
+            let v = load(p, i)
+            let ok = ((v | caseBit) &- a .< letters) .| (v &- zero .< digits) .| (v .== dash)
+            guard let lane = firstLane(.!ok) else {
+                i &+= 16
+                continue
+            }
+            let j = i &+ lane
+            if !isToken(p[j]) { return j }
+            i = j &+ 1
+        }
+        return tokenEnd(p, i, end)
     }
 
     static func tokenEndScalar(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
@@ -129,5 +198,42 @@ enum Scan {
         let l = literal.utf8Start
         for j in 0..<n where ASCII.lowercased(p[start &+ j]) != l[j] { return false }
         return true
+    }
+
+    // MARK: Names compared by words
+
+    @inline(__always)
+    static func load64(_ p: UnsafePointer<UInt8>, _ i: Int) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+    }
+
+    @inline(__always)
+    static func load32(_ p: UnsafePointer<UInt8>, _ i: Int) -> UInt32 {
+        UInt32(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt32.self))
+    }
+
+    /// Case-insensitive match of a 4...8-byte token against a lower-case literal given as its
+    /// first and last four bytes (little-endian). OR-ing 0x20 lower-cases letters and leaves
+    /// `-` and digits alone; no other token byte can turn into a letter or `-`.
+    @inline(__always)
+    static func matches4to8(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ first: UInt32, _ last: UInt32) -> Bool {
+        load32(p, start) | 0x2020_2020 == first && load32(p, start &+ n &- 4) | 0x2020_2020 == last
+    }
+
+    /// The same for 8...16 bytes, with the first and last eight bytes.
+    @inline(__always)
+    static func matches8to16(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ first: UInt64, _ last: UInt64) -> Bool {
+        load64(p, start) | 0x2020_2020_2020_2020 == first
+            && load64(p, start &+ n &- 8) | 0x2020_2020_2020_2020 == last
+    }
+
+    /// `unreserved / sub-delims` of RFC 3986 as masks (checked against the grammar by tests).
+    static let regNameMaskLow: UInt64 = 0x2BFF_7FD2_0000_0000
+    static let regNameMaskHigh: UInt64 = 0x47FF_FFFE_87FF_FFFE
+
+    @inline(__always)
+    static func isRegName(_ b: UInt8) -> Bool {
+        let mask = b < 64 ? regNameMaskLow : b < 128 ? regNameMaskHigh : 0
+        return (mask &>> UInt64(b & 63)) & 1 != 0
     }
 }

@@ -4,7 +4,10 @@ import WireCore
 enum HTTP1Syntax {
     /// `unreserved / sub-delims` of RFC 3986 §2 (the characters of a reg-name besides `%`).
     @inline(__always)
-    static func isRegNameCharacter(_ b: UInt8) -> Bool {
+    static func isRegNameCharacter(_ b: UInt8) -> Bool { Scan.isRegName(b) }
+
+    /// The grammar's definition, for the tests.
+    static func isRegNameCharacterSlow(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"),
@@ -56,7 +59,7 @@ enum HTTP1Syntax {
         i += 1
         if portRequired && i == end { return false }
         while i < end {
-            guard ASCII.is(p[i], ASCII.digit) else { return false }
+            guard Scan.isDigit(p[i]) else { return false }
             i += 1
         }
         return true
@@ -71,7 +74,7 @@ enum HTTP1Syntax {
             let b = p[i]
             if b == UInt8(ascii: ":") { return i }
             let ok =
-                ASCII.lowercased(b) &- UInt8(ascii: "a") < 26 || ASCII.is(b, ASCII.digit)
+                ASCII.lowercased(b) &- UInt8(ascii: "a") < 26 || Scan.isDigit(b)
                 || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
             guard ok else { return nil }
             i += 1

@@ -1,5 +1,6 @@
 import Testing
 import TestSupport
+import WireCore
 @testable import WireHTTP1
 
 /// The SIMD scanners agree with their scalar twins on random bytes at every alignment and
@@ -12,6 +13,8 @@ import TestSupport
         ("fieldValueEnd", Scan.fieldValueEnd, Scan.fieldValueEndScalar),
         ("visibleEnd", Scan.visibleEnd, Scan.visibleEndScalar),
         ("tokenEnd", Scan.tokenEnd, Scan.tokenEndScalar),
+        ("tokenEndFast", Scan.tokenEndFast, Scan.tokenEndScalar),
+        ("firstControl", { p, from, end in Scan.firstControl(p, from, end, end) }, Scan.fieldValueEndScalar),
     ]
 
     /// Random bytes biased toward the ones the scanners stop at.
@@ -25,7 +28,7 @@ import TestSupport
         }
     }
 
-    @Test(arguments: 0..<4)
+    @Test(arguments: 0..<6)
     func vectorMatchesScalar(_ which: Int) {
         let (name, fast, slow) = Self.pairs[which]
         var rng = SplitMix64(seed: 0xC0FFEE &+ UInt64(which))
@@ -47,7 +50,7 @@ import TestSupport
         }
     }
 
-    @Test(arguments: 0..<4)
+    @Test(arguments: 0..<6)
     func everyLanePositionIsFound(_ which: Int) {
         let (name, fast, slow) = Self.pairs[which]
         // A run of 'a' (passes every scanner except LF's... which it passes too) with one
@@ -61,6 +64,69 @@ import TestSupport
                     #expect(fast(p, 0, 48) == slow(p, 0, 48), "\(name) stop \(stop) at \(position)")
                 }
             }
+        }
+    }
+}
+
+extension ParserScanTests {
+    /// `firstControl` may load past `end` (up to the buffer end) and must ignore those lanes.
+    @Test func firstControlIgnoresBytesPastTheEnd() {
+        var rng = SplitMix64(seed: 99)
+        for _ in 0..<300 {
+            let bytes = Self.randomBytes(Int(rng.next() % 70), &rng)
+            bytes.withUnsafeBufferPointer { buffer in
+                guard let p = buffer.baseAddress else { return }
+                for from in 0...min(bytes.count, 17) {
+                    for end in from...bytes.count {
+                        let fast = Scan.firstControl(p, from, end, bytes.count)
+                        let slow = Scan.fieldValueEndScalar(p, from, end)
+                        if fast != slow {
+                            Issue.record("\(bytes) from \(from) end \(end): \(fast) vs \(slow)")
+                            return
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+@Suite struct ParserByteClassTests {
+    @Test(arguments: [
+        "host", "HOST", "Host", "expect", "EXPECT", "upgrade", "Upgrade", "connection", "CONNECTION",
+        "content-length", "Content-Length", "transfer-encoding", "TRANSFER-ENCODING",
+    ])
+    func framingNamesAreRecognisedInAnyCase(_ name: String) {
+        let bytes = Array(name.utf8)
+        let lower = name.lowercased()
+        bytes.withUnsafeBufferPointer { b in
+            let p = b.baseAddress!
+            let n = bytes.count
+            let hits = [
+                n == 4 && Scan.load32(p, 0) | 0x2020_2020 == 0x7473_6F68,
+                n == 6 && Scan.matches4to8(p, 0, n, 0x6570_7865, 0x7463_6570),
+                n == 7 && Scan.matches4to8(p, 0, n, 0x7267_7075, 0x6564_6172),
+                n == 10 && Scan.matches8to16(p, 0, n, 0x6974_6365_6E6E_6F63, 0x6E6F_6974_6365_6E6E),
+                n == 14 && Scan.matches8to16(p, 0, n, 0x2D74_6E65_746E_6F63, 0x6874_676E_656C_2D74),
+            ]
+            let expected = ["host", "expect", "upgrade", "connection", "content-length"].map { $0 == lower }
+            #expect(hits == expected)
+        }
+    }
+
+    @Test func nearMissesAreNotFramingFields() {
+        // Same length, one byte off, or a byte whose 0x20 bit differs outside letters.
+        let text = "POST / HTTP/1.1\r\nHost: h\r\nContent_Length: 5\r\nTransfer-Encodinh: chunked\r\nHosu: x y\r\n\r\n"
+        #expect(summary(text) == ["head POST / HTTP/1.1", "end"])
+    }
+
+    @Test func tokenMasksMatchTheSharedTable() {
+        for b in 0...255 {
+            let byte = UInt8(b)
+            #expect(Scan.isToken(byte) == ASCII.isTokenCharacter(byte), "byte \(b)")
+            #expect(Scan.isBlank(byte) == ASCII.is(byte, ASCII.whitespace), "byte \(b)")
+            #expect(Scan.isDigit(byte) == ASCII.is(byte, ASCII.digit), "byte \(b)")
+            #expect(Scan.isRegName(byte) == HTTP1Syntax.isRegNameCharacterSlow(byte), "byte \(b)")
         }
     }
 }
