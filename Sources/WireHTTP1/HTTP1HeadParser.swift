@@ -105,7 +105,8 @@ extension HTTP1Parser {
             let action: HTTP1LineAction
             if stop &+ 1 < window && p[stop] == 0x0D && p[stop &+ 1] == 0x0A {
                 action = try processContent(
-                    p + pos, stop &- pos, at: lineOffset, into: target, trailers: trailers, clean: true)
+                    p + pos, stop &- pos, at: lineOffset, into: target, trailers: trailers, clean: true,
+                    readable: count &- pos)
                 pos = stop &+ 2
             } else {
                 let lf = Scan.lineFeed(p, stop, window)
@@ -164,7 +165,7 @@ extension HTTP1Parser {
         } else if !configuration.allowBareLF {
             throw HTTP1ParseError(.bareLF, offset: streamBase &+ end)
         }
-        return try processContent(line, end, at: offset, into: target, trailers: trailers, clean: false)
+        return try processContent(line, end, at: offset, into: target, trailers: trailers, clean: false, readable: length)
     }
 
     /// Parses the content `line[0..<end]` of a complete line. `clean` says the content is
@@ -172,7 +173,7 @@ extension HTTP1Parser {
     @inline(__always)
     mutating func processContent(
         _ line: UnsafePointer<UInt8>, _ end: Int, at offset: Int, into target: HTTP1HeadStorage, trailers: Bool,
-        clean: Bool
+        clean: Bool, readable: Int
     ) throws(HTTP1ParseError) -> HTTP1LineAction {
         let streamBase = section.streamBase &+ offset
         if case .startLine = state {
@@ -192,15 +193,16 @@ extension HTTP1Parser {
         if Scan.isBlank(line[0]) {
             return try foldLine(line, end, offset: offset, target: target, streamBase: streamBase, trailers: trailers)
         }
-        try parseFieldLine(line, end, offset: offset, target: target, streamBase: streamBase, clean: clean)
+        try parseFieldLine(line, end, offset: offset, target: target, streamBase: streamBase, clean: clean, readable: readable)
         return .next
     }
 
     @inline(__always)
     func parseFieldLine(
-        _ line: UnsafePointer<UInt8>, _ end: Int, offset: Int, target: HTTP1HeadStorage, streamBase: Int, clean: Bool
+        _ line: UnsafePointer<UInt8>, _ end: Int, offset: Int, target: HTTP1HeadStorage, streamBase: Int, clean: Bool,
+        readable: Int
     ) throws(HTTP1ParseError) {
-        let nameEnd = Scan.tokenEndFast(line, 0, end)
+        let nameEnd = Scan.tokenEndFast(line, 0, end, readable: readable)
         guard nameEnd < end, line[nameEnd] == UInt8(ascii: ":"), nameEnd > 0 else {
             if nameEnd == end { throw HTTP1ParseError(.missingColon, offset: streamBase &+ end) }
             let b = line[nameEnd]

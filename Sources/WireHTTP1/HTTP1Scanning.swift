@@ -161,8 +161,10 @@ enum Scan {
 
     /// `tokenEnd` with a vector pass for the usual name characters (letters, digits, `-`),
     /// falling back to the mask for the rest.
+    /// Vector loads may read up to `readable` (>= `end`); lanes at or past `end` are ignored.
     @inline(__always)
-    static func tokenEndFast(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+    static func tokenEndFast(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int, readable: Int? = nil) -> Int {
+        let readable = readable ?? end
         var i = from
         let caseBit = SIMD16<UInt8>(repeating: 0x20)
         let a = SIMD16<UInt8>(repeating: UInt8(ascii: "a"))
@@ -170,7 +172,7 @@ enum Scan {
         let letters = SIMD16<UInt8>(repeating: 26)
         let digits = SIMD16<UInt8>(repeating: 10)
         let dash = SIMD16<UInt8>(repeating: UInt8(ascii: "-"))
-        while i &+ 16 <= end {
+        while i < end && i &+ 16 <= readable {
             let v = load(p, i)
             let ok = ((v | caseBit) &- a .< letters) .| (v &- zero .< digits) .| (v .== dash)
             guard let lane = firstLane(.!ok) else {
@@ -178,10 +180,11 @@ enum Scan {
                 continue
             }
             let j = i &+ lane
+            if j >= end { return end }
             if !isToken(p[j]) { return j }
             i = j &+ 1
         }
-        return tokenEnd(p, i, end)
+        return i >= end ? end : tokenEnd(p, i, end)
     }
 
     static func tokenEndScalar(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {

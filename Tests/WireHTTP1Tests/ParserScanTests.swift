@@ -13,7 +13,7 @@ import WireCore
         ("fieldValueEnd", Scan.fieldValueEnd, Scan.fieldValueEndScalar),
         ("visibleEnd", Scan.visibleEnd, Scan.visibleEndScalar),
         ("tokenEnd", Scan.tokenEnd, Scan.tokenEndScalar),
-        ("tokenEndFast", Scan.tokenEndFast, Scan.tokenEndScalar),
+        ("tokenEndFast", { p, from, end in Scan.tokenEndFast(p, from, end) }, Scan.tokenEndScalar),
         ("firstControl", { p, from, end in Scan.firstControl(p, from, end, end) }, Scan.fieldValueEndScalar),
     ]
 
@@ -69,8 +69,9 @@ import WireCore
 }
 
 extension ParserScanTests {
-    /// `firstControl` may load past `end` (up to the buffer end) and must ignore those lanes.
-    @Test func firstControlIgnoresBytesPastTheEnd() {
+    /// `firstControl` and `tokenEndFast` may load past `end` (up to the buffer end) and must
+    /// ignore those lanes.
+    @Test func vectorScansIgnoreBytesPastTheEnd() {
         var rng = SplitMix64(seed: 99)
         for _ in 0..<300 {
             let bytes = Self.randomBytes(Int(rng.next() % 70), &rng)
@@ -80,7 +81,9 @@ extension ParserScanTests {
                     for end in from...bytes.count {
                         let fast = Scan.firstControl(p, from, end, bytes.count)
                         let slow = Scan.fieldValueEndScalar(p, from, end)
-                        if fast != slow {
+                        let fastToken = Scan.tokenEndFast(p, from, end, readable: bytes.count)
+                        let slowToken = Scan.tokenEndScalar(p, from, end)
+                        if fast != slow || fastToken != slowToken {
                             Issue.record("\(bytes) from \(from) end \(end): \(fast) vs \(slow)")
                             return
                         }
