@@ -80,7 +80,6 @@ public struct WebSocketFrameSerializer<Random: RandomNumberGenerator & Sendable>
             guard header.fin else { throw WebSocketUsageError(.fragmentedControlFrame) }
             guard payload.count <= 125 else { throw WebSocketUsageError(.controlPayloadTooLong) }
         }
-        out.reserveCapacity(out.count + header.encodedSize + payload.count)
         header.write(into: &out)
         if let key = header.maskingKey {
             key.apply(payload, appendingTo: &out)
