@@ -7,13 +7,20 @@ public struct WebSocketProtocolError: Error, Hashable, Sendable, CustomStringCon
     /// What went wrong. New codes are added as static members (in any file of the module),
     /// so switching over codes never has to be exhaustive and adding one breaks no one.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// A static string keeps the error trivially copyable: parsers that hold one stay
+        /// free of reference counting on their hot path.
+        private let staticName: StaticString
+
         /// The stable kebab-case name, e.g. `reserved-opcode`.
-        public let name: String
+        public var name: String { staticName.description }
 
         /// Codes are created only inside WireWebSocket (one static member per violation).
-        init(_ name: String) { self.name = name }
+        init(_ name: StaticString) { self.staticName = name }
 
         public var description: String { name }
+
+        public static func == (lhs: Code, rhs: Code) -> Bool { lhs.name == rhs.name }
+        public func hash(into hasher: inout Hasher) { hasher.combine(name) }
 
         // MARK: Frame layer (RFC 6455 §5.2, §5.5)
 
@@ -81,9 +88,12 @@ public struct WebSocketProtocolError: Error, Hashable, Sendable, CustomStringCon
 public struct WebSocketUsageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What was misused; a growable set of stable kebab-case names.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let name: String
-        init(_ name: String) { self.name = name }
+        private let staticName: StaticString
+        public var name: String { staticName.description }
+        init(_ name: StaticString) { self.staticName = name }
         public var description: String { name }
+        public static func == (lhs: Code, rhs: Code) -> Bool { lhs.name == rhs.name }
+        public func hash(into hasher: inout Hasher) { hasher.combine(name) }
 
         /// 1005, 1006, 1015 and codes receivers must reject may not be sent (§7.4.1).
         public static let closeCodeNotSendable = Code("close-code-not-sendable")
