@@ -74,31 +74,31 @@ public struct UTF8Validator: Sendable, Hashable {
             i &+= 1
         }
         while i < n {
-            // ASCII fast path.
-            while i &+ 32 <= n {
-                let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                    | p.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)
-                    | p.loadUnaligned(fromByteOffset: i &+ 16, as: UInt64.self)
-                    | p.loadUnaligned(fromByteOffset: i &+ 24, as: UInt64.self)
-                if w & Self.highBits != 0 { break }
-                i &+= 32
-            }
-            while i &+ 8 <= n {
-                let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                if w & Self.highBits != 0 {
-                    #if _endian(little)
-                    i &+= (w & Self.highBits).trailingZeroBitCount >> 3
-                    #endif
-                    break
-                }
-                i &+= 8
-            }
-            if i == n { return nil }
-            let lead = p.load(fromByteOffset: i, as: UInt8.self)
-            if lead < 0x80 {
+            // ASCII fast path, entered only on an ASCII byte (text in other scripts goes
+            // straight from one multi-byte sequence to the next).
+            if p.load(fromByteOffset: i, as: UInt8.self) < 0x80 {
                 i &+= 1
+                while i &+ 32 <= n {
+                    let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                        | p.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)
+                        | p.loadUnaligned(fromByteOffset: i &+ 16, as: UInt64.self)
+                        | p.loadUnaligned(fromByteOffset: i &+ 24, as: UInt64.self)
+                    if w & Self.highBits != 0 { break }
+                    i &+= 32
+                }
+                while i &+ 8 <= n {
+                    let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    if w & Self.highBits != 0 {
+                        #if _endian(little)
+                        i &+= (w & Self.highBits).trailingZeroBitCount >> 3
+                        #endif
+                        break
+                    }
+                    i &+= 8
+                }
                 continue
             }
+            let lead = p.load(fromByteOffset: i, as: UInt8.self)
             // Length and the range of the first continuation byte (RFC 3629 §4).
             let length: Int
             var lo: UInt8 = 0x80
