@@ -35,6 +35,16 @@ enum CodecSubjects {
             subject: Report.codec, opsPerCall: expectedFrames, run: peer.run, digest: peer.digest)
     }
 
+    /// The same parser, but each payload is unmasked in place in the receive buffer
+    /// (`WebSocketPayloadPiece.unmask(inPlace:)`), as a transport that owns a mutable read
+    /// buffer can: one pass over the bytes instead of a copy. Unmasking toggles the bytes, so
+    /// the next call unmasks them back: the same work each time.
+    static func decodeFramesInPlace(_ input: [UInt8], expectedFrames: Int) -> BenchCase? {
+        let peer = InPlaceFrameParserSubject(input: input)
+        return BenchCase(
+            subject: Report.codecInPlace, opsPerCall: expectedFrames, run: peer.run, digest: peer.digest)
+    }
+
     /// `WebSocketMessageDecoder` (server role, whole messages): frames parsed, unmasked,
     /// assembled, validated as UTF-8, delivered as `.text(String)`.
     static func assembleMessage(_ input: [UInt8]) -> BenchCase? {
@@ -255,6 +265,61 @@ final class FrameParserSubject {
         let payloadBytes = run(1)
         return WebSocketDigest(frames: frames, payloadBytes: Int(payloadBytes), lastPayload: SerializedDigest(payload))
             .description
+    }
+}
+
+final class InPlaceFrameParserSubject {
+    var parser = WebSocketFrameParser(role: .server, maxFrameSize: 1 << 21)
+    var buffer: [UInt8]
+    var frames = 0
+    var lastPayload = 0..<0
+
+    init(input: [UInt8]) { buffer = input }
+
+    func run(_ calls: Int) -> UInt64 {
+        var checksum: UInt64 = 0
+        for _ in 0..<calls { checksum &+= Self.decode(&parser, &buffer, frames: &frames, lastPayload: &lastPayload) }
+        return checksum
+    }
+
+    /// Parses the whole buffer, unmasking each payload where it lies.
+    static func decode(
+        _ parser: inout WebSocketFrameParser, _ buffer: inout [UInt8], frames: inout Int, lastPayload: inout Range<Int>
+    ) -> UInt64 {
+        var checksum: UInt64 = 0
+        var offset = 0
+        var payloadStart = 0
+        while true {
+            let step: WebSocketFrameParser.Step
+            do {
+                step = try parser.parse(buffer.span, from: offset)
+            } catch {
+                fatalError("wirecodec: \(error)")
+            }
+            offset &+= step.consumed
+            guard let event = step.event else { break }
+            switch event {
+            case .head:
+                payloadStart = offset
+            case .payload(let piece):
+                piece.unmask(inPlace: &buffer)
+            case .end:
+                frames &+= 1
+                lastPayload = payloadStart..<offset
+                checksum &+= UInt64(offset &- payloadStart)
+            }
+        }
+        return checksum
+    }
+
+    /// Unmasks once (and masks back with a second call) so the bytes are as they came.
+    func digest() -> String {
+        frames = 0
+        let payloadBytes = run(1)
+        let digest = WebSocketDigest(
+            frames: frames, payloadBytes: Int(payloadBytes), lastPayload: SerializedDigest(buffer[lastPayload]))
+        _ = run(1)
+        return digest.description
     }
 }
 

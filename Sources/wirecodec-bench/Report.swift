@@ -59,6 +59,8 @@ enum Format {
 
 enum Report {
     static let codec = "wirecodec"
+    /// The codec unmasking in the receive buffer instead of copying out (a second codec row).
+    static let codecInPlace = "wirecodec-in-place"
 
     /// `{"results":[...],"memory":[...]}` exactly as issue 7 specifies.
     static func json(_ results: [BenchResult], memory: [MemoryResult]) -> String {

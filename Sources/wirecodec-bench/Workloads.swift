@@ -37,12 +37,16 @@ enum Workloads {
             }),
         Workload(
             name: "ws.decode.masked-1mib", operation: "one masked 1 MiB binary frame, unmasked",
-            bytesPerOp: Fixtures.mebibyte, target: "≥ 0.5× memcpy's speed", peers: ["NIOWebSocket", "memcpy"],
+            bytesPerOp: Fixtures.mebibyte, target: "≥ 0.5× memcpy's speed",
+            peers: [Report.codecInPlace, "NIOWebSocket", "memcpy"],
             makeCases: {
                 let input = Fixtures.maskedMebibyteFrame
                 let nio = NIOWebSocketDecoderPeer(input: input, maxFrameSize: 1 << 21, aggregate: false)
                 let bytes = BytesPeer(Array(input.suffix(Fixtures.mebibyte)))
-                return [CodecSubjects.decodeFrames(input, expectedFrames: 1)].compactMap { $0 } + [
+                return [
+                    CodecSubjects.decodeFrames(input, expectedFrames: 1),
+                    CodecSubjects.decodeFramesInPlace(input, expectedFrames: 1),
+                ].compactMap { $0 } + [
                     BenchCase(subject: "NIOWebSocket", run: { n in loop(n) { nio.decode() } }, digest: nio.digest),
                     BenchCase(subject: "memcpy", run: { n in loop(n) { bytes.copy() } }, digest: nil),
                 ]
