@@ -30,37 +30,33 @@ enum HTTP1Syntax {
         if start == end { return !portRequired }
         var i = start
         if p[i] == UInt8(ascii: "[") {
-            i += 1
+            i &+= 1
             let literalStart = i
             while i < end, p[i] != UInt8(ascii: "]") {
                 let b = p[i]
-                guard isRegNameCharacter(b) || b == UInt8(ascii: ":") else { return false }
-                i += 1
+                guard Scan.isRegName(b) || b == UInt8(ascii: ":") else { return false }
+                i &+= 1
             }
             guard i < end, i > literalStart else { return false }
-            i += 1
+            i &+= 1
         } else {
-            while i < end, p[i] != UInt8(ascii: ":") {
-                let b = p[i]
-                if b == UInt8(ascii: "%") {
-                    guard i + 2 < end, ASCII.is(p[i + 1], ASCII.hexDigit), ASCII.is(p[i + 2], ASCII.hexDigit) else {
-                        return false
-                    }
-                    i += 3
-                    continue
+            while true {
+                while i < end && Scan.isRegName(p[i]) { i &+= 1 }
+                guard i < end, p[i] == UInt8(ascii: "%") else { break }
+                guard i &+ 2 < end, ASCII.is(p[i &+ 1], ASCII.hexDigit), ASCII.is(p[i &+ 2], ASCII.hexDigit) else {
+                    return false
                 }
-                guard isRegNameCharacter(b) else { return false }
-                i += 1
+                i &+= 3
             }
             if i == start { return false }
         }
         if i == end { return !portRequired }
         guard p[i] == UInt8(ascii: ":") else { return false }
-        i += 1
+        i &+= 1
         if portRequired && i == end { return false }
         while i < end {
             guard Scan.isDigit(p[i]) else { return false }
-            i += 1
+            i &+= 1
         }
         return true
     }
