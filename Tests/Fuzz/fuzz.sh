@@ -86,10 +86,13 @@ build_module WireWebSocket "$ROOT/Sources/WireWebSocket" "HTTPTypes WireCore Wir
 newest=$(ls -t "$ROOT"/Tests/Fuzz/Harness/*.swift "$BUILD"/*.o | head -1)
 if [ ! -x "$BIN" ] || [ "$newest" -nt "$BIN" ]; then
     echo "fuzz.sh: linking wirefuzz" >&2
+    # (from the build folder: the driver leaves module files in the current directory)
+    cd "$BUILD"
     swiftc "${SAN[@]}" "${OURS[@]}" -module-name WireFuzz -I "$BUILD" -I "$ROOT/Sources/CZlib" \
         "$ROOT"/Tests/Fuzz/Harness/*.swift "$BUILD"/HTTPTypes.o "$BUILD"/WireCore.o \
         "$BUILD"/WireHTTP1.o "$BUILD"/WireWebSocket.o -lz -use-ld=lld -o "$BIN.tmp"
     mv "$BIN.tmp" "$BIN"
+    cd "$ROOT"
 fi
 fi
 ALL=$("$BIN" --target=list)
