@@ -43,6 +43,8 @@ public struct WebSocketMessageDecoder: ~Copyable, Sendable {
     private var scratch: [UInt8] = []
     private var inflated: [UInt8] = []
     private var frameFin = false
+    /// The stream offset of the current frame's first payload byte.
+    private var framePayloadOffset = 0
     private var inflatedInMessage = 0
     private var failure: WebSocketProtocolError?
     /// With `reportsFrames`, a header already reported but not yet given to the assembler
@@ -106,6 +108,7 @@ public struct WebSocketMessageDecoder: ~Copyable, Sendable {
             switch event {
             case .head(let header):
                 let offset = base &+ index &- header.encodedSize
+                framePayloadOffset = base &+ index
                 frameFin = header.fin
                 if header.opcode == .text || header.opcode == .binary { inflatedInMessage = 0 }
                 if reportsFrames {
@@ -120,7 +123,7 @@ public struct WebSocketMessageDecoder: ~Copyable, Sendable {
             case .end:
                 let offset = base &+ index
                 if frameFin && isInflating {
-                    try inflate([UInt8]().span, fin: true, at: offset)
+                    try inflate([UInt8]().span, fin: true)
                 }
                 if let ended = try assembler.frameEnded(at: offset) {
                     return Step(consumed: index &- start, event: .message(ended))
@@ -147,19 +150,29 @@ public struct WebSocketMessageDecoder: ~Copyable, Sendable {
             let bytes = scratch
             scratch = []
             defer { scratch = bytes }
-            try inflate(bytes.span, fin: false, at: offset)
+            try inflate(bytes.span, fin: false)
         } else {
             let bytes = scratch
             try assembler.payload(bytes.span, at: offset)
         }
     }
 
-    private mutating func inflate(_ bytes: Span<UInt8>, fin: Bool, at offset: Int) throws(WebSocketProtocolError) {
+    /// Errors found in inflated data (corrupt deflate data, the budget, invalid UTF-8 in the
+    /// inflated text) have no exact byte in the compressed stream, and the offset of the
+    /// piece being inflated would depend on how the input was split: they are reported at
+    /// the first payload byte of the frame being inflated.
+    private mutating func inflate(_ bytes: Span<UInt8>, fin: Bool) throws(WebSocketProtocolError) {
         inflated.removeAll(keepingCapacity: true)
         let budget = limits.maxMessageSize &- inflatedInMessage
-        let produced = try deflate.decompress(bytes, fin: fin, limit: budget, into: &inflated, offset: offset)
+        let produced = try deflate.decompress(bytes, fin: fin, limit: budget, into: &inflated, offset: framePayloadOffset)
         inflatedInMessage &+= produced
         let output = inflated
-        if !output.isEmpty { try assembler.payload(output.span, at: offset) }
+        if !output.isEmpty {
+            do throws(WebSocketProtocolError) {
+                try assembler.payload(output.span, at: 0)
+            } catch {
+                throw WebSocketProtocolError(error.code, closeCode: error.closeCode, offset: framePayloadOffset)
+            }
+        }
     }
 }

@@ -1,0 +1,30 @@
+import Testing
+import TestSupport
+import WireCore
+@testable import WireWebSocket
+
+/// Inputs the fuzz targets (Tests/Fuzz, Spec/fuzzing.md) found, minimised to what they show.
+@Suite struct WebSocketFuzzRegressionTests {
+    /// ws-decoder: an error found in inflated data (corrupt deflate, or invalid UTF-8 in the
+    /// inflated text) was reported at the offset of whichever input piece was being inflated,
+    /// so the same bytes split differently gave different offsets. Such errors are reported at
+    /// the first payload byte of the frame being inflated, whatever the split.
+    @Test(arguments: [
+        // A stored block "hello" (not final), then a block of the reserved type 3 (corrupt).
+        ([0x00, 0x05, 0x00, 0xFA, 0xFF, 0x68, 0x65, 0x6C, 0x6C, 0x6F, 0x07] as [UInt8], "invalid-compressed-data"),
+        // A final stored block "a\u{FF}b": the inflated text is not UTF-8.
+        ([0x01, 0x03, 0x00, 0xFC, 0xFF, 0x61, 0xFF, 0x62], "invalid-utf8"),
+    ])
+    func inflatedErrorOffsetDoesNotDependOnTheSplit(payload: [UInt8], code: String) {
+        let frame: [UInt8] = [0xC1, UInt8(payload.count)] + payload   // FIN, RSV1, text, unmasked
+        for chunks in Chunkings.standard(of: frame) {
+            let result = decodeMessages(chunks, role: .client)
+            guard case .failure(let error) = result else {
+                Issue.record("decoded \(result) for \(chunks)")
+                continue
+            }
+            #expect(error.code.name == code)
+            #expect(error.offset == 2, "chunks \(chunks.map(\.count))")
+        }
+    }
+}
