@@ -231,14 +231,28 @@ final class FrameParserSubject {
         return checksum
     }
 
-    /// Parses the whole buffer; each frame's payload is unmasked into `payload` (emptied at
-    /// each header, capacity kept), as an application receives it.
+    /// Parses the whole buffer as an application's read loop does: the batch fast path
+    /// (`parseCompleteFrames`, one callback per frame wholly in the input), then the step-wise
+    /// `parse` for whatever it leaves (a frame cut by the end of the read). Each payload is
+    /// unmasked into `payload` (emptied per frame, capacity kept), as an application receives it.
     static func decode(
         _ parser: inout WebSocketFrameParser, _ span: Span<UInt8>, payload: inout [UInt8], frames: inout Int
     ) -> UInt64 {
         var checksum: UInt64 = 0
         var offset = 0
+        var count = frames
         while true {
+            do {
+                offset &+= try parser.parseCompleteFrames(span, from: offset) { _, piece in
+                    payload.removeAll(keepingCapacity: true)
+                    piece.unmask(span, appendingTo: &payload)
+                    count &+= 1
+                    checksum &+= UInt64(payload.count)
+                    return true
+                }
+            } catch {
+                fatalError("wirecodec: \(error)")
+            }
             let step: WebSocketFrameParser.Step
             do {
                 step = try parser.parse(span, from: offset)
@@ -253,10 +267,11 @@ final class FrameParserSubject {
             case .payload(let piece):
                 piece.unmask(span, appendingTo: &payload)
             case .end:
-                frames &+= 1
+                count &+= 1
                 checksum &+= UInt64(payload.count)
             }
         }
+        frames = count
         return checksum
     }
 
@@ -282,7 +297,9 @@ final class InPlaceFrameParserSubject {
         return checksum
     }
 
-    /// Parses the whole buffer, unmasking each payload where it lies.
+    /// Parses the whole buffer step-wise, unmasking each payload where it lies (the batch
+    /// path lends the buffer as a span while it runs, so it cannot unmask in place; for one
+    /// 1 MiB frame the three steps cost nothing measurable).
     static func decode(
         _ parser: inout WebSocketFrameParser, _ buffer: inout [UInt8], frames: inout Int, lastPayload: inout Range<Int>
     ) -> UInt64 {
