@@ -144,6 +144,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "WireCodecNIOTests",
+            dependencies: [
+                "WireCodecNIO", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "WireCodecTests",
             dependencies: ["WireCodec", "WireCodecCLI", "TestSupport"],
             swiftSettings: strictSettings

@@ -1,2 +1,0 @@
-import WireCodec
-import NIOCore
