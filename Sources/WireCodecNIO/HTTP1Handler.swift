@@ -1,0 +1,241 @@
+import HTTPTypes
+public import NIOCore
+public import WireCore
+public import WireHTTP1
+
+/// Adapts an ``HTTP1Connection`` (sans I/O) to a SwiftNIO channel, for either role.
+///
+/// Bytes read from the channel go into the connection; the events it parses go to the next
+/// handler as ``HTTP1Event``s. ``HTTP1OutboundEvent``s written to this handler go into the
+/// connection, and the bytes it produces go to the channel. That is all: framing, keep-alive,
+/// pipelining, 100-continue and the protocol switch are the codec's.
+///
+/// - Keep-alive: when both sides are `done`, the next cycle starts by itself.
+/// - Pipelining and backpressure: the handler forwards `read()` only while the connection can
+///   parse more (not while it waits for our answer to a complete request, or for a switch
+///   decision) and while the channel is writable, so a pipelining client or a slow reader
+///   cannot make us buffer without bound.
+/// - Closing: when neither side will send again (`mustClose`/`closed`), the channel is closed
+///   once the last write completed.
+/// - Malformed input: a server answers with the error's `statusHint` and closes; either role
+///   then fires the ``HTTP1ParseError`` through `errorCaught`.
+/// - Protocol switch (a `101` sent or received, or a 2xx to CONNECT): the handler stops
+///   parsing and fires ``ProtocolSwitched`` with the bytes that came after the last HTTP/1.1
+///   message; the handler that receives it replaces this one (``WebSocketServerUpgrader``,
+///   ``WebSocketClientUpgrader``).
+public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = HTTP1Event
+    public typealias OutboundIn = HTTP1OutboundEvent
+    public typealias OutboundOut = ByteBuffer
+
+    /// Fired (as a user inbound event) once HTTP/1.1 is over on this channel: the bytes that
+    /// followed the last message belong to the new protocol.
+    public struct ProtocolSwitched: Sendable, Hashable {
+        public var leftover: [UInt8]
+    }
+
+    private var connection: HTTP1Connection
+    /// A `read()` we held back; forwarded when the connection can take more.
+    private var readPending = false
+    private var switchFired = false
+    private var failed = false
+    private var closing = false
+    /// The last write's future, so that a close waits for it.
+    private var lastWrite: EventLoopFuture<Void>?
+
+    public init(role: Role, configuration: HTTP1ParserConfiguration = .init()) {
+        connection = HTTP1Connection(role: role, configuration: configuration)
+    }
+
+    /// The sans-I/O connection's view of both peers (for tests and diagnostics).
+    public var ourState: HTTP1PeerState { connection.ourState }
+    public var theirState: HTTP1PeerState { connection.theirState }
+
+    // MARK: Inbound
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        connection.receive(buffer.readableBytesUInt8Span)
+        deliverEvents(context: context)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        connection.receiveEOF()
+        deliverEvents(context: context)
+        context.fireChannelInactive()
+    }
+
+    /// Parses and forwards every event the buffered bytes hold, then starts the next cycle,
+    /// switches protocols or closes as the states say.
+    private func deliverEvents(context: ChannelHandlerContext) {
+        while !switchFired && !failed {
+            let event: HTTP1Event?
+            do {
+                event = try connection.nextEvent()
+            } catch {
+                fail(context: context, error)
+                return
+            }
+            if let event {
+                context.fireChannelRead(wrapInboundOut(event))
+                continue
+            }
+            // Nothing more to parse now. Both done: start the next cycle and look again (a
+            // pipelined request may wait in the buffer).
+            if connection.ourState == .done && connection.theirState == .done {
+                do {
+                    try connection.startNextCycle()
+                } catch {
+                    preconditionFailure("both peers are done: \(error)")
+                }
+                continue
+            }
+            break
+        }
+        if connection.role == .client && connection.theirState == .switchedProtocol {
+            fireProtocolSwitched(context: context)
+            return
+        }
+        closeIfFinished(context: context)
+        readIfPossible(context: context)
+    }
+
+    /// A parse error: the server answers with the error's status and closes; both roles report it.
+    private func fail(context: ChannelHandlerContext, _ error: HTTP1ParseError) {
+        failed = true
+        if connection.role == .server && (connection.ourState == .idle || connection.ourState == .sendResponse) {
+            var fields = HTTPFields()
+            fields[.connection] = "close"
+            fields[.contentLength] = "0"
+            let status = Self.status(error.statusHint)
+            if (try? connection.send(.response(HTTPResponse(status: status, headerFields: fields)))) != nil {
+                try? connection.send(.end(trailers: nil))
+            }
+            writeOutbound(context: context, promise: nil)
+            context.flush()
+        }
+        context.fireErrorCaught(error)
+        close(context: context)
+    }
+
+    /// The status for a parse error's hint, with its reason phrase.
+    static func status(_ code: Int) -> HTTPResponse.Status {
+        switch code {
+        case 413: .contentTooLarge
+        case 414: .uriTooLong
+        case 431: .requestHeaderFieldsTooLarge
+        case 501: .notImplemented
+        case 505: HTTPResponse.Status(code: 505, reasonPhrase: "HTTP Version Not Supported")
+        default: .badRequest
+        }
+    }
+
+    // MARK: Outbound
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let event = unwrapOutboundIn(data)
+        do {
+            try connection.send(event)
+        } catch {
+            promise?.fail(error)
+            return
+        }
+        writeOutbound(context: context, promise: promise)
+        if connection.ourState == .switchedProtocol {
+            // Server: the 101 is written. Hand over once this call has returned, so that the
+            // handler that replaces us is not added from inside our own write.
+            context.eventLoop.assumeIsolated().execute { [self] in
+                fireProtocolSwitched(context: context)
+            }
+            return
+        }
+        if connection.ourState == .done && connection.theirState == .done {
+            // The answer is complete: a pipelined request may be waiting.
+            deliverEvents(context: context)
+        } else {
+            closeIfFinished(context: context)
+        }
+    }
+
+    private func writeOutbound(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        let bytes = connection.takeOutbound()
+        guard !bytes.isEmpty else {
+            promise?.succeed(())
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        let future = context.write(wrapOutboundOut(buffer))
+        if let promise { future.cascade(to: promise) }
+        lastWrite = future
+    }
+
+    // MARK: Backpressure
+
+    public func read(context: ChannelHandlerContext) {
+        if canRead(context: context) {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        readIfPossible(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        // Whoever follows us reads now.
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private func canRead(context: ChannelHandlerContext) -> Bool {
+        guard context.channel.isWritable, !closing else { return false }
+        switch connection.theirState {
+        case .idle, .sendResponse, .sendBody:
+            return true
+        case .done, .mustClose, .mightSwitchProtocol, .switchedProtocol, .closed, .error:
+            // Their message is complete: anything more waits for our answer (or the switch).
+            return false
+        }
+    }
+
+    private func readIfPossible(context: ChannelHandlerContext) {
+        guard readPending, canRead(context: context) else { return }
+        readPending = false
+        context.read()
+    }
+
+    // MARK: Switching and closing
+
+    private func fireProtocolSwitched(context: ChannelHandlerContext) {
+        guard !switchFired else { return }
+        switchFired = true
+        let leftover = connection.takeLeftover()
+        context.fireUserInboundEventTriggered(ProtocolSwitched(leftover: leftover))
+    }
+
+    private func closeIfFinished(context: ChannelHandlerContext) {
+        let finished: Set<HTTP1PeerState> = [.mustClose, .closed, .error]
+        let ours = connection.ourState
+        guard ours == .mustClose || ours == .closed, finished.contains(connection.theirState) else { return }
+        close(context: context)
+    }
+
+    private func close(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
+        context.flush()
+        let channel = context.channel
+        if let lastWrite {
+            lastWrite.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+}
