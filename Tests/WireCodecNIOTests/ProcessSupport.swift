@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+
+/// Paths of the package and of the built executables (next to the test bundle).
+enum Paths {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binaries: URL {
+        var url = Bundle.main.bundleURL
+        while url.pathComponents.count > 1 && !url.lastPathComponent.hasSuffix(".xctest") {
+            url.deleteLastPathComponent()
+        }
+        return url.lastPathComponent.hasSuffix(".xctest") ? url.deletingLastPathComponent() : Bundle.main.bundleURL
+    }
+
+    static func executable(_ name: String) -> URL { binaries.appendingPathComponent(name) }
+
+    /// Finds a program on PATH.
+    static func which(_ name: String) -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+}
+
+/// Whether a missing external peer (curl, python websockets, chromium) fails the test
+/// (`WIRECODEC_REQUIRE_PEERS`, set by `Tests/Scripts/test-all.sh`) or only skips it.
+func requirePeer(_ available: Bool, _ what: String) -> Bool {
+    if available { return true }
+    if ProcessInfo.processInfo.environment["WIRECODEC_REQUIRE_PEERS"] != nil {
+        Issue.record("\(what) is required (WIRECODEC_REQUIRE_PEERS) but not available")
+    }
+    return false
+}
+
+struct ProcessResult {
+    var status: Int32
+    var stdout: Data
+    var stderr: String
+    var timedOut: Bool
+    var text: String { String(decoding: stdout, as: UTF8.self) }
+}
+
+/// Runs a program to completion (killed after `timeout` seconds).
+func runProcess(
+    _ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil,
+    timeout: Double = 60
+) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+    try process.run()
+    let killed = LockedData()
+    let killer = DispatchWorkItem {
+        if process.isRunning {
+            killed.set(Data([1]))
+            process.terminate()
+        }
+    }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+    if let stdin {
+        DispatchQueue.global().async {
+            input.fileHandleForWriting.write(stdin)
+            try? input.fileHandleForWriting.close()
+        }
+    }
+    // Read both pipes concurrently so that neither fills up.
+    let errData = LockedData()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async {
+        errData.set(err.fileHandleForReading.readDataToEndOfFile())
+        group.leave()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    killer.cancel()
+    let timedOut = !killed.get().isEmpty
+    return ProcessResult(
+        status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData.get(), as: UTF8.self),
+        timedOut: timedOut)
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.withLock { data = value } }
+    func get() -> Data { lock.withLock { data } }
+}
+
+/// `wirecodec-echo-server` on a free loopback port, for the duration of a test.
+final class EchoServerProcess {
+    let process = Process()
+    let port: Int
+    private let output: Pipe
+
+    init(_ arguments: [String] = []) throws {
+        let binary = Paths.executable("wirecodec-echo-server")
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the package first: \(binary.path)")
+        process.executableURL = binary
+        process.arguments = ["--host", "127.0.0.1", "--port", "0"] + arguments
+        output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // First line: "wirecodec-echo-server: listening on http://127.0.0.1:PORT/ ..."
+        var line = Data()
+        let handle = output.fileHandleForReading
+        while !line.contains(0x0A) {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "127.0.0.1:"),
+            let port = Int(text[range.upperBound...].prefix { $0.isNumber })
+        else {
+            process.terminate()
+            throw EchoServerError.noPort(text)
+        }
+        self.port = port
+    }
+
+    var httpURL: String { "http://127.0.0.1:\(port)" }
+    var wsURL: String { "ws://127.0.0.1:\(port)" }
+
+    /// Sends SIGTERM and returns the exit status (0: a clean exit).
+    func stop() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.interrupt()
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return -1
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+enum EchoServerError: Error { case noPort(String) }
