@@ -79,10 +79,10 @@ func runProcess(
     let group = DispatchGroup()
     group.enter()
     DispatchQueue.global().async {
-        errData.set(err.fileHandleForReading.readDataToEndOfFile())
+        errData.set(readAll(err.fileHandleForReading.fileDescriptor))
         group.leave()
     }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let outData = readAll(out.fileHandleForReading.fileDescriptor)
     group.wait()
     process.waitUntilExit()
     killer.cancel()
@@ -90,6 +90,19 @@ func runProcess(
     return ProcessResult(
         status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData.get(), as: UTF8.self),
         timedOut: timedOut)
+}
+
+/// Reads a pipe to its end with POSIX reads, retrying on EINTR (Foundation's FileHandle traps
+/// on it, and other tests' child processes exiting cause it).
+func readAll(_ fd: Int32) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return data }
+        data.append(contentsOf: buffer[0..<n])
+    }
 }
 
 final class LockedData: @unchecked Sendable {
@@ -115,12 +128,15 @@ final class EchoServerProcess {
         process.standardError = FileHandle.nullDevice
         try process.run()
         // First line: "wirecodec-echo-server: listening on http://127.0.0.1:PORT/ ..."
+        // POSIX reads: FileHandle.availableData traps on EINTR (other tests' children exit).
         var line = Data()
-        let handle = output.fileHandleForReading
-        while !line.contains(0x0A) {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
+        let fd = output.fileHandleForReading.fileDescriptor
+        var byte: UInt8 = 0
+        while byte != 0x0A {
+            let n = read(fd, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            line.append(byte)
         }
         let text = String(decoding: line, as: UTF8.self)
         guard let range = text.range(of: "127.0.0.1:"),
