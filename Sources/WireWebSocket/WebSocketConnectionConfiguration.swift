@@ -1,0 +1,188 @@
+public import WireHTTP1
+
+/// Keep-alive by ping (RFC 6455 §5.5.2): a ping every `interval`; the peer is overdue when
+/// its pong has not arrived `timeout` after the ping.
+public struct WebSocketKeepAlive: Sendable, Hashable {
+    /// Time between keep-alive pings (from one ping to the next; the first goes `interval`
+    /// after the first ``WebSocketConnection/tick(now:)`` in the open state).
+    public var interval: Duration
+    /// How long a ping may go unanswered.
+    public var timeout: Duration
+
+    public init(interval: Duration = .seconds(20), timeout: Duration = .seconds(20)) {
+        self.interval = interval
+        self.timeout = timeout
+    }
+}
+
+/// Where a client's masking keys come from (RFC 6455 §5.3: "derived from a strong source of
+/// entropy").
+public struct WebSocketMaskingKeySource: Sendable, Hashable {
+    let seed: UInt64?
+
+    /// `SystemRandomNumberGenerator` (the default).
+    public static let system = WebSocketMaskingKeySource(seed: nil)
+
+    /// A fixed pseudo-random sequence, for tests and reproducible captures only: predictable
+    /// keys defeat the purpose of masking (§10.3).
+    public static func deterministic(seed: UInt64) -> WebSocketMaskingKeySource {
+        WebSocketMaskingKeySource(seed: seed)
+    }
+}
+
+/// How a ``WebSocketConnection`` behaves: limits, delivery, automatic answers, timeouts.
+///
+/// The settings live in one shared, copy-on-write storage: connections made from the same
+/// configuration value share it, so a server's many connections hold one copy.
+public struct WebSocketConfiguration: Sendable, Hashable {
+    /// How data messages are delivered: ``WebSocketMessageAssembler/Delivery/wholeMessages``
+    /// (`.text`/`.binary` events) or ``WebSocketMessageAssembler/Delivery/streaming``
+    /// (`.messageStart`, `.fragment`, `.messageEnd`, with nothing buffered).
+    public typealias Delivery = WebSocketMessageAssembler.Delivery
+
+    struct Values: Sendable, Hashable {
+        var limits = WebSocketLimits()
+        var leniencies: WebSocketLeniencies = []
+        var delivery: Delivery = .wholeMessages
+        var automaticPong = true
+        var fragmentSize = Int.max
+        var keepAlive: WebSocketKeepAlive? = nil
+        var closingTimeout: Duration = .seconds(10)
+        var handshakeTimeout: Duration? = .seconds(10)
+        var deflate = PerMessageDeflateConfiguration()
+        var retainedBufferCapacity = 0
+        var maxRejectionBodySize = 64 * 1024
+        var http = HTTP1ParserConfiguration()
+        var maskingKeys = WebSocketMaskingKeySource.system
+    }
+
+    final class Storage: Sendable {
+        let values: Values
+        init(_ values: Values) { self.values = values }
+
+        /// The defaults, shared by every configuration left at them.
+        static let defaults = Storage(Values())
+    }
+
+    private var storage: Storage
+
+    var values: Values {
+        get { storage.values }
+        set { storage = Storage(newValue) }
+    }
+
+    public init(
+        limits: WebSocketLimits = .init(),
+        delivery: Delivery = .wholeMessages,
+        automaticPong: Bool = true,
+        fragmentSize: Int = .max,
+        keepAlive: WebSocketKeepAlive? = nil,
+        closingTimeout: Duration = .seconds(10),
+        handshakeTimeout: Duration? = .seconds(10)
+    ) {
+        precondition(fragmentSize >= 1, "fragmentSize must be at least 1")
+        var values = Values()
+        values.limits = limits
+        values.delivery = delivery
+        values.automaticPong = automaticPong
+        values.fragmentSize = fragmentSize
+        values.keepAlive = keepAlive
+        values.closingTimeout = closingTimeout
+        values.handshakeTimeout = handshakeTimeout
+        storage = values == Values() ? Storage.defaults : Storage(values)
+    }
+
+    /// Frame and message size limits for what we receive (exceeding one fails with 1009).
+    public var limits: WebSocketLimits {
+        get { values.limits }
+        set { values.limits = newValue }
+    }
+
+    /// Named departures from RFC 6455 the frame parser allows (none by default).
+    public var leniencies: WebSocketLeniencies {
+        get { values.leniencies }
+        set { values.leniencies = newValue }
+    }
+
+    /// Whole messages (default) or streaming fragments.
+    public var delivery: Delivery {
+        get { values.delivery }
+        set { values.delivery = newValue }
+    }
+
+    /// Answer every ping with a pong carrying its payload (default `true`, §5.5.2). When
+    /// several pings arrive before ``WebSocketConnection/takeOutbound()``, only the last is
+    /// answered (§5.5.3 allows it), so a ping flood cannot grow the outbound buffer.
+    public var automaticPong: Bool {
+        get { values.automaticPong }
+        set { values.automaticPong = newValue }
+    }
+
+    /// The largest payload of a data frame we send (`Int.max`, the default: one frame per
+    /// message). Smaller values fragment messages (§5.4).
+    public var fragmentSize: Int {
+        get { values.fragmentSize }
+        set {
+            precondition(newValue >= 1, "fragmentSize must be at least 1")
+            values.fragmentSize = newValue
+        }
+    }
+
+    /// Keep-alive pings, or `nil` (the default) for none.
+    public var keepAlive: WebSocketKeepAlive? {
+        get { values.keepAlive }
+        set { values.keepAlive = newValue }
+    }
+
+    /// How long to wait for the peer's close frame after ours, and (client) for the server to
+    /// close the transport after the closing handshake. Default 10 s.
+    public var closingTimeout: Duration {
+        get { values.closingTimeout }
+        set { values.closingTimeout = newValue }
+    }
+
+    /// How long the opening handshake may take, or `nil` for no limit. Default 10 s.
+    public var handshakeTimeout: Duration? {
+        get { values.handshakeTimeout }
+        set { values.handshakeTimeout = newValue }
+    }
+
+    /// Compression level, memory level, per-message policy and memory release of
+    /// permessage-deflate, when negotiated.
+    public var deflate: PerMessageDeflateConfiguration {
+        get { values.deflate }
+        set { values.deflate = newValue }
+    }
+
+    /// The receive buffer keeps up to this capacity when it empties (default 0: freed, so an
+    /// idle connection holds no buffer). A value around the transport's read size makes the
+    /// receive path allocation-free per read, at that cost per idle connection.
+    public var retainedBufferCapacity: Int {
+        get { values.retainedBufferCapacity }
+        set { values.retainedBufferCapacity = newValue }
+    }
+
+    /// The most body bytes kept from a non-101 answer (client). Default 64 KiB.
+    public var maxRejectionBodySize: Int {
+        get { values.maxRejectionBodySize }
+        set { values.maxRejectionBodySize = newValue }
+    }
+
+    /// Limits and leniencies of the HTTP/1.1 parser that reads the opening handshake.
+    public var http: HTTP1ParserConfiguration {
+        get { values.http }
+        set { values.http = newValue }
+    }
+
+    /// Where a client's masking keys come from (default ``WebSocketMaskingKeySource/system``).
+    public var maskingKeys: WebSocketMaskingKeySource {
+        get { values.maskingKeys }
+        set { values.maskingKeys = newValue }
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.storage === rhs.storage || lhs.storage.values == rhs.storage.values
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(storage.values) }
+}
