@@ -154,6 +154,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "DifferentialTests",
+            dependencies: [
+                "WireHTTP1", "WireWebSocket", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "WireCodecTests",
             dependencies: ["WireCodec", "WireCodecCLI", "TestSupport"],
             swiftSettings: strictSettings
