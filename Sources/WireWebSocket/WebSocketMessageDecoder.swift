@@ -164,15 +164,26 @@ public struct WebSocketMessageDecoder: ~Copyable, Sendable {
     private mutating func inflate(_ bytes: Span<UInt8>, fin: Bool) throws(WebSocketProtocolError) {
         inflated.removeAll(keepingCapacity: true)
         let budget = limits.maxMessageSize &- inflatedInMessage
-        let produced = try deflate.decompress(bytes, fin: fin, limit: budget, into: &inflated, offset: framePayloadOffset)
+        let produced: Int
+        do throws(WebSocketProtocolError) {
+            produced = try deflate.decompress(bytes, fin: fin, limit: budget, into: &inflated, offset: framePayloadOffset)
+        } catch {
+            // What zlib produced before failing came first in the message: check it first, as
+            // a split that had inflated it in an earlier call would have.
+            try deliverInflated()
+            throw error
+        }
         inflatedInMessage &+= produced
+        try deliverInflated()
+    }
+
+    private mutating func deliverInflated() throws(WebSocketProtocolError) {
         let output = inflated
-        if !output.isEmpty {
-            do throws(WebSocketProtocolError) {
-                try assembler.payload(output.span, at: 0)
-            } catch {
-                throw WebSocketProtocolError(error.code, closeCode: error.closeCode, offset: framePayloadOffset)
-            }
+        guard !output.isEmpty else { return }
+        do throws(WebSocketProtocolError) {
+            try assembler.payload(output.span, at: 0)
+        } catch {
+            throw WebSocketProtocolError(error.code, closeCode: error.closeCode, offset: framePayloadOffset)
         }
     }
 }

@@ -27,4 +27,24 @@ import WireCore
             #expect(error.offset == 2, "chunks \(chunks.map(\.count))")
         }
     }
+
+    /// ws-decoder: corrupt deflate data after inflated bytes that are not UTF-8 failed with
+    /// `invalid-compressed-data` when both arrived in one piece (zlib failed before the
+    /// assembler saw the output) but with `invalid-utf8` when split (the output was checked
+    /// first). What zlib produced before failing is now checked first, whatever the split.
+    @Test func invalidTextBeforeCorruptDataFailsTheSameWayUnderEverySplit() {
+        // A stored block (not final) holding "a\u{FF}", then a block of the reserved type 3.
+        let payload: [UInt8] = [0x00, 0x02, 0x00, 0xFD, 0xFF, 0x61, 0xFF, 0x07]
+        let frame: [UInt8] = [0xC1, UInt8(payload.count)] + payload
+        for chunks in Chunkings.standard(of: frame) {
+            let result = decodeMessages(chunks, role: .client)
+            guard case .failure(let error) = result else {
+                Issue.record("decoded \(result) for \(chunks)")
+                continue
+            }
+            #expect(error.code.name == "invalid-utf8", "chunks \(chunks.map(\.count))")
+            #expect(error.closeCode == .invalidFramePayloadData)
+            #expect(error.offset == 2)
+        }
+    }
 }
