@@ -273,7 +273,9 @@ public struct WebSocketFrameParser: Sendable {
             if b0 & 0x80 == 0 {
                 throw WebSocketProtocolError(.fragmentedControlFrame, closeCode: .protocolError, offset: frameOffset)
             }
-            if b1 & 0x7F > 125 {
+            // An extended length is too long for a control frame, unless non-minimal lengths
+            // are allowed: then `decodeHeader` judges the length itself.
+            if b1 & 0x7F > 125 && !leniencies.contains(.allowNonMinimalLengths) {
                 throw WebSocketProtocolError(.controlFrameTooLong, closeCode: .protocolError, offset: frameOffset &+ 1)
             }
         }
@@ -318,6 +320,9 @@ public struct WebSocketFrameParser: Sendable {
             }
             length = Int(wide)
             n = 10
+        }
+        if b0 & 0x08 != 0 && length > 125 {
+            throw WebSocketProtocolError(.controlFrameTooLong, closeCode: .protocolError, offset: frameOffset &+ 2)
         }
         if length > maxFrameSize {
             throw WebSocketProtocolError(.frameTooLarge, closeCode: .messageTooBig, offset: frameOffset &+ (n == 2 ? 1 : 2))

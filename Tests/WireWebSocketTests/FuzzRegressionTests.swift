@@ -47,4 +47,28 @@ import WireCore
             #expect(error.offset == 2)
         }
     }
+
+    /// Differential test against NIOWebSocket: with `allowNonMinimalLengths`, a control frame
+    /// whose length (≤ 125) was written in the 16- or 64-bit form failed with
+    /// `control-frame-too-long`, judged by the 7-bit length field alone. The limit is on the
+    /// length itself (RFC 6455 §5.5).
+    @Test func nonMinimalControlFrameLengthIsJudgedByItsValue() {
+        // Unmasked pings (client role) carrying "hi", the length written as 16 and as 64 bits.
+        let short16 = hex("89 7e 0002 6869")
+        let short64 = hex("89 7f 0000000000000002 6869")
+        for input in [short16, short64] {
+            for chunks in Chunkings.standard(of: input) {
+                let lenient = parseStreaming(chunks, role: .client, leniencies: .allowNonMinimalLengths)
+                #expect(lenient.error == nil, "\(lenient)")
+                #expect(lenient.frames == [WebSocketFrame(opcode: .ping, payload: Array("hi".utf8))])
+            }
+            // Strict (the default): refused as soon as the first two bytes are in.
+            #expect(parseStreaming(input, role: .client).error?.closeCode == .protocolError)
+        }
+        // 126 bytes is too long for a control frame however it is written.
+        let long16 = hex("89 7e 007e") + [UInt8](repeating: 0x61, count: 126)
+        let result = parseStreaming(long16, role: .client, leniencies: .allowNonMinimalLengths)
+        #expect(result.error?.code == .controlFrameTooLong)
+        #expect(result.error?.closeCode == .protocolError)
+    }
 }
