@@ -22,7 +22,7 @@
 # Corpora grow in Tests/Fuzz/work/corpus/TARGET (ignored by git); seeds are rebuilt from
 # Fixtures/ on every run in Tests/Fuzz/work/seeds.PID/TARGET (removed at exit).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "${WIREFUZZ_ROOT:-$(dirname "$0")/../..}"   # WIREFUZZ_ROOT: when run from a copy
 ROOT=$(pwd)
 WORK="$ROOT/Tests/Fuzz/work"
 BUILD="$WORK/build"
