@@ -42,18 +42,22 @@ import WireHTTP1
 ///
 /// `~Copyable` because it owns the zlib state of permessage-deflate.
 public struct WebSocketConnection: ~Copyable, Sendable {
+    // Stored properties are ordered to pack: the small ones fill the assembler's tail padding.
+    var parser: WebSocketFrameParser
+    var assembler: WebSocketMessageAssembler
     /// Our role: a client masks what it sends and expects unmasked frames (§5.1).
     public let role: Role
+    var flags: Flags = []
+    /// Automatic pongs written since the outbound bytes were last taken. Up to
+    /// `pongsPerBatch` are written at once; beyond that only the latest ping is answered
+    /// (§5.5.3), from `pendingPong`, so a ping flood cannot grow the outbound buffer.
+    var pongsSinceTake: UInt8 = 0
     /// The settings this connection was made with.
     public let configuration: WebSocketConfiguration
-
     var phase: WebSocketConnectionState
-    var flags: Flags = []
     var inbound: [UInt8] = []
     var inboundStart = 0
     var outbound: [UInt8] = []
-    var parser: WebSocketFrameParser
-    var assembler: WebSocketMessageAssembler
     /// Negotiation results and permessage-deflate state, present when there is something
     /// to hold (a subprotocol or deflate): an idle connection without either holds nothing.
     var extras: Extras?
@@ -62,9 +66,9 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     /// The length of the current `.fragment` event's bytes: the last `lentCount` bytes consumed
     /// from the receive buffer (unmasked in place), or the inflater's output (`.lentInflated`).
     var lentCount = 0
-    /// The answer to the last ping, written at ``takeOutbound()`` (only the latest ping is
-    /// answered when several arrive in between, §5.5.3).
+    /// The answer to the latest ping beyond `pongsPerBatch`, written at ``takeOutbound()``.
     var pendingPong: [UInt8]? = nil
+    static let pongsPerBatch: UInt8 = 16
     /// The fragmented message we are sending, if any.
     var sending: Sending? = nil
     /// SplitMix64 state of deterministic masking keys (`.seededKeys`).
@@ -259,6 +263,7 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     /// The bytes to write to the transport, taken out of the connection.
     public mutating func takeOutbound() -> [UInt8] {
         flushPendingPong()
+        pongsSinceTake = 0
         let bytes = outbound
         outbound = []
         return bytes
@@ -268,6 +273,7 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     /// the outbound buffer, keeping up to ``WebSocketConfiguration/retainedBufferCapacity``.
     public mutating func withOutbound<R, E: Error>(_ body: (Span<UInt8>) throws(E) -> R) throws(E) -> R {
         flushPendingPong()
+        pongsSinceTake = 0
         defer {
             if outbound.capacity > configuration.values.retainedBufferCapacity {
                 outbound = []

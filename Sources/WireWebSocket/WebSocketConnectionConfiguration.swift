@@ -110,9 +110,10 @@ public struct WebSocketConfiguration: Sendable, Hashable {
         set { values.delivery = newValue }
     }
 
-    /// Answer every ping with a pong carrying its payload (default `true`, §5.5.2). When
-    /// several pings arrive before ``WebSocketConnection/takeOutbound()``, only the last is
-    /// answered (§5.5.3 allows it), so a ping flood cannot grow the outbound buffer.
+    /// Answer every ping with a pong carrying its payload (default `true`, §5.5.2). Up to 16
+    /// pings are answered between two ``WebSocketConnection/takeOutbound()`` calls; beyond
+    /// that only the latest is (§5.5.3 allows it), so a ping flood cannot grow the outbound
+    /// buffer.
     public var automaticPong: Bool {
         get { values.automaticPong }
         set { values.automaticPong = newValue }

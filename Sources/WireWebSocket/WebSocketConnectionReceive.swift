@@ -162,7 +162,14 @@ extension WebSocketConnection {
             return .messageEnd(kind)
         case .ping(let payload):
             guard phase == .open else { return nil }
-            if configuration.values.automaticPong { pendingPong = payload }
+            if configuration.values.automaticPong {
+                if pongsSinceTake < Self.pongsPerBatch {
+                    pongsSinceTake &+= 1
+                    writeFrame(.pong, fin: true, reserved: [], payload.span)
+                } else {
+                    pendingPong = payload
+                }
+            }
             return .ping(payload)
         case .pong(let payload):
             guard phase == .open else { return nil }

@@ -177,7 +177,8 @@ public enum WebSocketEvent: Sendable, Hashable {
     /// Streaming delivery: the current message ended (text: a valid UTF-8 whole).
     case messageEnd(WebSocketMessageKind)
     /// A ping with its application data (§5.5.2). With automatic pongs on, the answer is
-    /// already queued.
+    /// already queued (beyond 16 pings between two takes of the outbound bytes, only the
+    /// latest is answered).
     case ping([UInt8])
     /// A pong the keep-alive did not ask for (an answer to the application's own ping, or an
     /// unsolicited heartbeat, §5.5.3). Keep-alive pongs are consumed silently.

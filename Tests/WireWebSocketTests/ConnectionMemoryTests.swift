@@ -11,7 +11,7 @@ import WireWebSocket
     @Test func idleStateSize() {
         let size = MemoryLayout<WebSocketConnection>.size
         print("WebSocketConnection inline size: \(size) bytes (parser \(MemoryLayout<WebSocketFrameParser>.size), assembler \(MemoryLayout<WebSocketMessageAssembler>.size))")
-        #expect(size <= 368)
+        #expect(size <= 352)
     }
 
     @Test(arguments: [0, 1 << 16])
