@@ -53,8 +53,8 @@ struct BenchConfiguration {
     var exactCase: String? = nil
     /// Fixed calls per round (callgrind mode); nil: calibrate to `roundNanoseconds`.
     var iterations: Int? = nil
-    var rounds = 9
-    var roundNanoseconds: UInt64 = 40_000_000
+    var rounds = 15
+    var roundNanoseconds: UInt64 = 20_000_000
     var memory = true
 
     /// Whether `workload/subject` is selected: equal to `exactCase`, or containing `filter`.

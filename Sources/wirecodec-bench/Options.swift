@@ -14,8 +14,8 @@ struct Options {
           --json            print {"results":[...],"memory":[...]} on stdout
           --markdown        print the README table on stdout
           --iterations N    N calls per round, no calibration (callgrind: compare two values of N)
-          --rounds N        rounds per case (default 9; the median is reported)
-          --round-ms MS     calibrate each round to at least MS milliseconds (default 40)
+          --rounds N        rounds per case (default 15; the median is reported)
+          --round-ms MS     calibrate each round to at least MS milliseconds (default 20)
           --no-memory       skip the memory section (also skipped when --filter is given)
           --memory-only     print only the memory section
           --list            list workloads and subjects, then exit

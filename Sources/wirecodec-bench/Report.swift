@@ -125,8 +125,10 @@ enum Report {
     }
 
     static func markdown(_ results: [BenchResult], memory: [MemoryResult], workloads: [Workload]) -> String {
-        var out = "Measured on \(Machine.description) on \(Machine.date). Medians of "
-            + "the rounds; \"wirecodec time ÷ subject's\" below 1 means WireCodec is faster.\n\n"
+        var out = "Measured on \(Machine.description) on \(Machine.date), 1-minute load average "
+            + "\(Machine.loadAverage) at the end of the run (other work shares this machine: absolute "
+            + "times move with it, the interleaved ratios much less). Medians of the rounds; "
+            + "\"wirecodec time ÷ subject's\" below 1 means WireCodec is faster.\n\n"
         out += "| " + headers.joined(separator: " | ") + " |\n"
         out += "|" + headers.enumerated().map { $0.offset == 2 || $0.offset == 3 ? "---:" : "---" }.joined(separator: "|") + "|\n"
         for row in rows(results, workloads: workloads) {
@@ -157,6 +159,16 @@ enum Machine {
             }
         }
         return "\(model) (\(cores) cores)"
+    }
+
+    /// The 1-minute load average, from /proc/loadavg.
+    static var loadAverage: String {
+        guard let file = fopen("/proc/loadavg", "r") else { return "unknown" }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        guard fgets(&line, Int32(line.count), file) != nil else { return "unknown" }
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(text.prefix { $0 != " " })
     }
 
     /// Today's date (UTC), YYYY-MM-DD.

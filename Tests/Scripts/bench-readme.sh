@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark (release build) and rewrites the README's performance section with the
 # table it prints: `bash Tests/Scripts/bench-readme.sh`. Takes about a minute after the build.
+# With CALLGRIND=FILE (the output of callgrind-bench.sh), its instruction counts are added.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -9,13 +10,18 @@ table=$(mktemp)
 trap 'rm -f "$table"' EXIT
 "$(swift build -c release --show-bin-path)/wirecodec-bench" --markdown > "$table"
 
-python3 - "$table" <<'PY'
+python3 - "$table" "${CALLGRIND:-}" <<'PY'
 import re, sys
 table = open(sys.argv[1]).read().rstrip() + "\n"
+if len(sys.argv) > 2 and sys.argv[2]:
+    counts = open(sys.argv[2]).read().strip()
+    table += ("\nInstructions per operation counted by callgrind on the same build "
+              "(`bash Tests/Scripts/callgrind-bench.sh`; memcpy's `rep movsb` counts one per byte, "
+              "so compare memcpy by time):\n\n```\n" + counts + "\n```\n")
 intro = """## Performance
 
 `wirecodec-bench` runs each workload of issue 7 for the codec and for its peers on the same
-input bytes in one process: a warm-up, calls per round calibrated to 40 ms, nine rounds
+input bytes in one process: a warm-up, calls per round calibrated to 20 ms, fifteen rounds
 interleaved across the subjects (so a change in the machine's load falls on all of them), the
 median ns per operation, heap allocations per operation (an interposed `malloc` counts every
 call), and the codec's time divided by each peer's. Before timing, every subject's output is
