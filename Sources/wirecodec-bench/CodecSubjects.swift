@@ -546,28 +546,28 @@ extension CodecSubjects {
                 what: "HTTP1Connection (server), idle after one request and response: inline \(httpInline) + heap \(httpUsed)",
                 bytes: httpInline + httpUsed))
 
-        let inline = MemoryLayout<WebSocketState>.size
+        let inline = MemoryLayout<WebSocketConnection>.size
         let message = JSONMessages.message(index: 7, size: 1024)
         for role in [Role.server, Role.client] {
             for bits in [nil, 15, 12, 9] as [Int?] {
                 let parameters = bits.map { PerMessageDeflateParameters(serverMaxWindowBits: $0, clientMaxWindowBits: $0) }
                 let incoming = frameFromPeer(of: role, parameters: parameters, message: message)
                 let new = Harness.heapBytesHeld { hold in
-                    let state = WebSocketState(role: role, parameters: parameters)
+                    let connection = openConnection(role: role, parameters: parameters)
                     hold()
-                    state.keepAlive()
+                    connection.keepAlive()
                 }
                 let used = Harness.heapBytesHeld { hold in
-                    var state = WebSocketState(role: role, parameters: parameters)
-                    state.exchange(incoming, message)
+                    var connection = openConnection(role: role, parameters: parameters)
+                    exchange(&connection, incoming, message)
                     hold()
-                    state.keepAlive()
+                    connection.keepAlive()
                 }
-                let what = "WebSocketMessageDecoder + Encoder (\(role), "
+                let what = "WebSocketConnection (\(role), "
                     + (bits.map { "permessage-deflate, \($0)-bit windows, context takeover" } ?? "no deflate")
                 results.append(
                     MemoryResult(
-                        subject: Report.codec, what: what + "), new: inline \(inline) + heap \(new)", bytes: inline + new))
+                        subject: Report.codec, what: what + "), open: inline \(inline) + heap \(new)", bytes: inline + new))
                 results.append(
                     MemoryResult(
                         subject: Report.codec,
@@ -608,38 +608,31 @@ extension CodecSubjects {
     }
 }
 
-/// One WebSocket connection's codec state until `WebSocketConnection` lands: the receive path
-/// and the send path, side by side as a connection would hold them.
-struct WebSocketState: ~Copyable {
-    var decoder: WebSocketMessageDecoder
-    var encoder: WebSocketMessageEncoder<SystemRandomNumberGenerator>
+extension WebSocketConnection {
+    /// Keeps the connection alive up to this call.
+    @inline(never)
+    borrowing func keepAlive() {}
+}
 
-    init(role: Role, parameters: PerMessageDeflateParameters?) {
+extension CodecSubjects {
+    /// An open connection (handshake done elsewhere) with the given deflate agreement.
+    static func openConnection(role: Role, parameters: PerMessageDeflateParameters?) -> WebSocketConnection {
         do {
-            decoder = try WebSocketMessageDecoder(role: role, deflate: parameters)
-            encoder = try WebSocketMessageEncoder(role: role, deflate: parameters)
+            return try WebSocketConnection(role: role, negotiation: WebSocketNegotiation(deflate: parameters))
         } catch {
             fatalError("wirecodec: \(error)")
         }
     }
 
-    /// Keeps the state alive up to this call.
-    @inline(never)
-    borrowing func keepAlive() {}
-
-    /// Receives `incoming` (one message) and sends `message`; the output is dropped.
-    mutating func exchange(_ incoming: [UInt8], _ message: [UInt8]) {
-        var offset = 0
+    /// Receives `incoming` (one message) and sends `message`; the output is taken and dropped.
+    static func exchange(_ connection: inout WebSocketConnection, _ incoming: [UInt8], _ message: [UInt8]) {
+        connection.receive(incoming.span)
         do {
-            while true {
-                let step = try decoder.decode(incoming.span, from: offset)
-                offset += step.consumed
-                guard step.event != nil else { break }
-            }
+            while try connection.nextEvent() != nil {}
+            try connection.sendMessage(.text, message.span)
         } catch {
             fatalError("wirecodec: \(error)")
         }
-        var out = [UInt8]()
-        encoder.writeMessage(.text, payload: message.span, into: &out)
+        _ = connection.takeOutbound()
     }
 }
