@@ -160,6 +160,25 @@ make_seeds() {
         case "$b" in client-*) r='\x02' ;; *) r='\x03' ;; esac
         seed ws-decoder "$b" "$r" "$f"
     done
+    # The opening handshake, then frames (Fixtures/websocket), for the connection targets.
+    local upgrade='GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n'
+    local deflate='Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n'
+    local accepted='HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n'
+    seed_text ws-handshake-server plain '\x00'"$upgrade"'\r\n'
+    seed_text ws-handshake-server deflate '\x07'"$upgrade$deflate"'Origin: https://example.com\r\n\r\n'
+    seed_text ws-handshake-server bad-version '\x00GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 8\r\n\r\n'
+    seed_text ws-connection-server handshake-only '\x00'"$upgrade"'\r\n'
+    seed_text ws-connection-client handshake-only '\x00'"$accepted"'\r\n'
+    seed_text ws-connection-client rejected '\x00HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\nno\n'
+    for f in Fixtures/websocket/client-*.bin; do
+        b=$(basename "$f" .bin)
+        { printf '\x00'"$upgrade"'\r\n'; cat "$f"; } >"$SEEDS/ws-connection-server/$b"
+        { printf '\x08'"$upgrade"'\r\n'; cat "$f"; } >"$SEEDS/ws-connection-server/$b-streaming"
+    done
+    for f in Fixtures/websocket/server-*.bin; do
+        b=$(basename "$f" .bin)
+        { printf '\x00'"$accepted"'\r\n'; cat "$f"; } >"$SEEDS/ws-connection-client/$b"
+    done
     # Raw deflate streams (RFC 7692 §7.2.1: the 00 00 ff ff tail removed) of fixture texts.
     mkdir -p "$SEEDS/pmd-inflate"
     python3 - "$SEEDS/pmd-inflate" <<'EOF'

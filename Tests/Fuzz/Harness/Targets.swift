@@ -12,4 +12,7 @@ let allTargets: [FuzzTarget] = [
     pmdInflateTarget,
     wsDecoderTarget,
     extensionHeaderTarget,
+    wsHandshakeServerTarget,
+    wsConnectionServerTarget,
+    wsConnectionClientTarget,
 ]
