@@ -262,15 +262,15 @@ func checkRoundTrip(kind: HTTP1MessageKind, setup: ParserSetup, records: [ParseR
             guard head.version == .http1_1, let fields = pairs(head.fields) else { break loop }
             body = []
             current = [record]
+            let answering: HTTPRequest.Method = methodIndex < setup.methods.count ? setup.methods[methodIndex] : .get
             do {
                 if kind == .request {
                     guard let method = text(head.startLine[0]), let target = text(head.startLine[1]) else { break loop }
                     try serializer.writeRequestHead(method: method, target: target, fields: fields, into: &out)
                 } else {
                     guard let reason = text(head.startLine[0]) else { break loop }
-                    let method = methodIndex < setup.methods.count ? setup.methods[methodIndex] : .get
                     try serializer.writeResponseHead(status: head.status, reason: reason, fields: fields,
-                                                     respondingTo: method, into: &out)
+                                                     respondingTo: answering, into: &out)
                     if head.status < 200 {
                         if head.status == 101 { break loop }
                         expected += current
@@ -279,8 +279,12 @@ func checkRoundTrip(kind: HTTP1MessageKind, setup: ParserSetup, records: [ParseR
                 }
             } catch {
                 // A sender must not put Content-Length or Transfer-Encoding on a 1xx or 204
-                // response (RFC 9110 §8.6, RFC 9112 §6.1); a recipient ignores them there.
-                if error.code == .framingNotAllowed && (head.status < 200 || head.status == 204) { break loop }
+                // response, nor on a 2xx answer to CONNECT (RFC 9110 §8.6, RFC 9112 §6.1); a
+                // recipient ignores them there.
+                if error.code == .framingNotAllowed
+                    && (head.status < 200 || head.status == 204 || (answering == .connect && head.status < 300)) {
+                    break loop
+                }
                 check(false, "the serializer refused a parsed head \(head): \(error)")
             }
         case .body(let bytes):
