@@ -164,8 +164,14 @@ public struct WebSocketMessageAssembler: Sendable {
             precondition(bytes.count <= frameRemaining, "more payload than announced")
             frameRemaining -= bytes.count
         }
-        if bytes.count > limits.maxMessageSize - messageSize {
-            throw fail(.messageTooLarge, .messageTooBig, at: offset + (limits.maxMessageSize - messageSize))
+        let room = limits.maxMessageSize - messageSize
+        if bytes.count > room {
+            // Report the first violation in the message: invalid UTF-8 within the room comes
+            // before the byte that overflows it (as it would if the piece had been split).
+            if messageKind == .text, let bad = utf8.validate(bytes.extracting(0..<room)) {
+                throw fail(.invalidUTF8, .invalidFramePayloadData, at: offset + bad)
+            }
+            throw fail(.messageTooLarge, .messageTooBig, at: offset + room)
         }
         messageSize += bytes.count
         if messageKind == .text, let bad = utf8.validate(bytes) {

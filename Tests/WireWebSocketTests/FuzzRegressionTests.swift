@@ -71,4 +71,29 @@ import WireCore
         #expect(result.error?.code == .controlFrameTooLong)
         #expect(result.error?.closeCode == .protocolError)
     }
+
+    /// ws-assembler: a compressed text message's inflated piece that is both over the
+    /// message limit and not UTF-8 failed with `message-too-large` when it came in one piece,
+    /// but with `invalid-utf8` when split (the first part was checked alone). The violation
+    /// that comes first in the message is reported, whatever the split.
+    @Test func earliestViolationWinsInAnOversizedPiece() {
+        // 16 bytes of application data, the 3rd not UTF-8, with room for 8.
+        let data: [UInt8] = Array("ab".utf8) + [0xFF] + Array("cdefghijklmno".utf8)
+        let header = WebSocketFrameHeader(fin: true, reserved: .rsv1, opcode: .text, payloadLength: 16)
+        for cut in 0...data.count {
+            var assembler = WebSocketMessageAssembler(
+                limits: WebSocketLimits(maxFrameSize: 125, maxMessageSize: 8), perMessageCompression: true)
+            var caught: WebSocketProtocolError? = nil
+            do throws(WebSocketProtocolError) {
+                _ = try assembler.frameStarted(header, at: 0)
+                let first = Array(data[..<cut]), second = Array(data[cut...])
+                try assembler.payload(first.span, at: 2)
+                try assembler.payload(second.span, at: 2 + cut)
+            } catch {
+                caught = error
+            }
+            #expect(caught?.code == .invalidUTF8, "cut at \(cut)")
+            #expect(caught?.offset == 4, "cut at \(cut)")
+        }
+    }
 }
