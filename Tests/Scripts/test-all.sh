@@ -16,3 +16,9 @@ fi
 
 echo "== swift test"
 WIRECODEC_REQUIRE_PEERS=1 swift test
+
+echo "== fuzz smoke run (Tests/Fuzz/fuzz.sh; Spec/fuzzing.md)"
+# A bounded run of every libFuzzer target: any crash, memory error or broken invariant fails.
+fuzz_start=$(date +%s)
+bash Tests/Fuzz/fuzz.sh --seconds-per-target "${WIRECODEC_FUZZ_SECONDS:-20}"
+echo "fuzz smoke run: $(( $(date +%s) - fuzz_start )) s including the build"
