@@ -157,6 +157,7 @@ let package = Package(
             name: "DifferentialTests",
             dependencies: [
                 "WireHTTP1", "WireWebSocket", "TestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
