@@ -2,6 +2,7 @@ import Testing
 import TestSupport
 import WireCore
 import WireHTTP1
+import HTTPTypes
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -229,6 +230,11 @@ enum HTTPDifference: String, CaseIterable {
     /// RFC 9112 §7.1.1: chunk extensions allow BWS (SP or HTAB) around `;` and `=`; llhttp
     /// refuses an HTAB there.
     case chunkExtensionTab = "D-H8: NIO refuses HTAB in a chunk extension's whitespace"
+    /// `Transfer-Encoding: chunked` followed by whitespace: the value is `chunked` (RFC 9110
+    /// §5.5), and we frame the body as chunked; llhttp does not recognise it and reads the
+    /// body another way (a response: until the connection closes). A framing disagreement:
+    /// a proxy built on one and a server built on the other would see different messages.
+    case transferEncodingWhitespace = "D-H9: NIO does not see `chunked` followed by whitespace as chunked"
 }
 
 /// Our error codes for inputs llhttp (as NIOHTTP1 configures it) accepts: each a rule we
@@ -240,7 +246,8 @@ let stricterCodes: Set<String> = [
     "invalid-chunk-size", "invalid-transfer-encoding", "unknown-transfer-coding", "invalid-content-length",
     "chunked-not-final", "repeated-transfer-coding", "invalid-method", "invalid-chunk-terminator",
     "content-length-and-transfer-encoding", "transfer-encoding-in-http10", "unsupported-version",
-    "conflicting-content-length", "missing-colon",
+    "conflicting-content-length", "missing-colon", "invalid-reason-phrase", "invalid-status-line",
+    "invalid-status-code",
 ]
 
 /// NIO's values without trailing SP/HTAB (D-H1), counted when it changed something.
@@ -284,6 +291,13 @@ extension UInt8 {
 
 func deliberateHTTPDifference(_ input: [UInt8], ours: DiffOutcome, nio: DiffOutcome) -> HTTPDifference? {
     let k = zip(ours.messages, nio.messages).prefix(while: { $0 == $1 }).count
+    // NIO stopped after a message that ends the connection (HTTP/1.0, or `Connection:
+    // close`; for responses also an HTTP/1.0 1xx, which NIO does not deliver) and we read on.
+    if let error = nio.error, error.contains("data received after completed connection"), k == nio.messages.count,
+       latin1String(input).contains("HTTP/1.0") || nio.messages.contains(where: { m in
+           m.fields.contains { $0[0].lowercased() == "connection" && $0[1].lowercased().contains("close") } }) {
+        return .dataAfterClose
+    }
     let ourNext = k < ours.messages.count ? ours.messages[k] : nil
     let nioNext = k < nio.messages.count ? nio.messages[k] : nil
     switch (ourNext, nioNext) {
@@ -320,16 +334,57 @@ func deliberateHTTPDifference(_ input: [UInt8], ours: DiffOutcome, nio: DiffOutc
         // NIO read a message we refused.
         if let code = ours.error, stricterCodes.contains(code) { return .stricter }
         return nil
+    case (let m?, _?):
+        // Both read a message here and differ: the framing of `chunked` + whitespace.
+        let te = m.fields.filter { $0[0].lowercased() == "transfer-encoding" }.map { $0[1].lowercased() }
+        let raw = input.split(separator: 0x0A).map { latin1String($0).lowercased() }
+        if te.last?.hasSuffix("chunked") == true,
+           raw.contains(where: { $0.hasPrefix("transfer-encoding:") && ($0.hasSuffix("\t\r") || $0.hasSuffix(" \r")) }) {
+            return .transferEncodingWhitespace
+        }
+        return nil
     case (nil, nil):
         // The same messages; only one side refused what followed them.
         if let code = ours.error, nio.error == nil, stricterCodes.contains(code) { return .stricter }
-        return nil
-    default:
         return nil
     }
 }
 
 @Suite struct HTTPDifferentialTests {
+    /// The examples in Spec/http1.md, each classified as its difference.
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\nHost: a\r\nX-Spaces: padded  \r\n\r\n", HTTPDifference.trailingWhitespaceKept),
+        ("X-Custom / HTTP/1.1\r\nHost: a\r\n\r\n", .unknownMethod),
+        ("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 02\r\n\r\nhi", .repeatedContentLength),
+        ("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", .dataAfterClose),
+        ("GET / HTTP/1.1\r\n\r\n", .stricter),
+        ("OPTIONS http:/example.com/x HTTP/1.1\r\nHost: a\r\n\r\n", .absoluteFormURL),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n", .emptyListElement),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a\t=b\r\nx\r\n0\r\n\r\n", .chunkExtensionTab),
+    ])
+    func documentedRequestExample(text: String, difference: HTTPDifference) {
+        let input = Array(text.utf8)
+        let ours = ourOutcome(input)
+        let (nio, trimmed) = withoutTrailingWhitespace(nioOutcome(input))
+        if difference == .trailingWhitespaceKept {
+            #expect(trimmed && ours.messages == nio.messages)
+        } else {
+            #expect(ours != nio)
+            #expect(deliberateHTTPDifference(input, ours: ours, nio: nio) == difference)
+        }
+    }
+
+    /// D-H9, the one difference in framing: `Transfer-Encoding: chunked` + HTAB. We read a
+    /// chunked body; NIO reads the response until the connection closes, chunk lines and all.
+    @Test func chunkedWithTrailingWhitespaceIsChunked() {
+        let input = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n2\r\nhi\r\n0\r\n\r\n".utf8)
+        let ours = ourResponses(input, methods: [.get])
+        let nio = nioResponses(input, methods: [.get])
+        #expect(ours.messages.first?.body == Array("hi".utf8))
+        #expect(nio.messages.first?.body == Array("2\r\nhi\r\n0\r\n\r\n".utf8))
+        #expect(deliberateHTTPDifference(input, ours: ours, nio: nio) == .transferEncodingWhitespace)
+    }
+
     @Test func requestsAgreeWithNIOHTTP1() {
         var rng = SplitMix64(seed: DifferentialRun.seed)
         var agreed = 0
