@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "WireCodec", targets: ["WireCodec"]),
         .library(name: "WireHTTP1", targets: ["WireHTTP1"]),
         .library(name: "WireWebSocket", targets: ["WireWebSocket"]),
+        .library(name: "WireSSE", targets: ["WireSSE"]),
         .library(name: "WireCodecNIO", targets: ["WireCodecNIO"]),
         .executable(name: "wirecodec", targets: ["wirecodec"]),
         .executable(name: "wirecodec-echo-server", targets: ["wirecodec-echo-server"]),
@@ -53,9 +54,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(name: "WireSSE", dependencies: ["WireCore"], swiftSettings: strictSettings),
         .target(
             name: "WireCodec",
-            dependencies: ["WireCore", "WireHTTP1", "WireWebSocket"],
+            dependencies: ["WireCore", "WireHTTP1", "WireWebSocket", "WireSSE"],
             swiftSettings: strictSettings
         ),
 
@@ -139,6 +141,14 @@ let package = Package(
             name: "WireWebSocketTests",
             dependencies: [
                 "WireWebSocket", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WireSSETests",
+            dependencies: [
+                "WireSSE", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings

@@ -2,3 +2,4 @@
 @_exported public import WireCore
 @_exported public import WireHTTP1
 @_exported public import WireWebSocket
+@_exported public import WireSSE
