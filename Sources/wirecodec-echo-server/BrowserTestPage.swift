@@ -3,18 +3,22 @@
 ///
 /// It opens a WebSocket to the same host, sends the plan's messages one at a time (text and
 /// binary, 0 bytes to 1 MiB), checks every echo byte for byte, then closes with code 4001 and a
-/// non-ASCII reason, and publishes what happened as JSON in `window.wireResult` and in
+/// non-ASCII reason (the server answers with the code), and publishes what happened as JSON in
+/// `window.wireResult` and in
 /// `<pre id="result">`. The messages are built by formulas that
 /// `Tests/Conformance/chromium/browser_plan.py` repeats, so a capture of the session has
 /// expected events that do not come from our decoder:
 ///
 /// - text of n code points: `"WireCodec ü € 𝄞 "` repeated, cut to n code points;
 /// - binary of n bytes: byte i is `(i * 31 + n) & 0xFF`.
+///
+/// Query parameters: `path` (default `/ws`), `max` (leave out messages over that size).
 enum BrowserTestPage {
     static let html = #"""
     <!doctype html>
     <html>
-    <head><meta charset="utf-8"><title>wirecodec echo: running</title></head>
+    <head><meta charset="utf-8"><title>wirecodec echo: running</title>
+    <style>pre { white-space: pre-wrap; word-break: break-all; }</style></head>
     <body>
     <h1>WireCodec echo server</h1>
     <p>This page talks to the echo server over a WebSocket and reports what came back.</p>
@@ -22,12 +26,14 @@ enum BrowserTestPage {
     <script>
     "use strict";
     const PATTERN = "WireCodec \u00fc \u20ac \ud834\udd1e ";
-    const PLAN = [
+    const FULL_PLAN = [
       ["text", 0], ["text", 5], ["text", 125], ["text", 126], ["text", 1000], ["text", 65536], ["text", 1048576],
       ["binary", 0], ["binary", 1], ["binary", 125], ["binary", 126], ["binary", 65535], ["binary", 65536], ["binary", 1048576],
     ];
     const CLOSE_CODE = 4001;
     const CLOSE_REASON = "done \u2713";
+    // The server answers a close with its code and no reason (RFC 6455 §5.5.1 echoes the code).
+    const ANSWER_REASON = "";
 
     function makeText(n) {
       const points = Array.from(PATTERN);
@@ -53,6 +59,9 @@ enum BrowserTestPage {
 
     const params = new URLSearchParams(location.search);
     const path = params.get("path") || "/ws";
+    // ?max=N leaves out the messages over N (smaller captures for fixtures).
+    const max = params.has("max") ? Number(params.get("max")) : Infinity;
+    const PLAN = FULL_PLAN.filter(([kind, size]) => size <= max);
     const result = { ok: false, extensions: null, protocol: null, messages: [], close: null, error: null };
     const ws = new WebSocket("ws://" + location.host + path);
     ws.binaryType = "arraybuffer";
@@ -90,7 +99,7 @@ enum BrowserTestPage {
       result.close = { code: event.code, reason: event.reason, wasClean: event.wasClean };
       result.ok = result.error === null && index === PLAN.length
         && result.messages.length === PLAN.length && result.messages.every((m) => m.ok)
-        && event.code === CLOSE_CODE && event.reason === CLOSE_REASON && event.wasClean;
+        && event.code === CLOSE_CODE && event.reason === ANSWER_REASON && event.wasClean;
       finish(result);
     };
     </script>
