@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Loads the echo server's test page in headless Chromium and reports what the page saw.
+
+    run_chromium.py http://127.0.0.1:PORT/ [--chromium PATH] [--timeout 90] [--screenshot OUT.png]
+
+Starts Chromium (Debian's `chromium`) headless with a throwaway profile and the DevTools
+protocol on a free loopback port, opens the page in a new tab, and polls
+`window.wireResult` (set by the page when its WebSocket closed) through `Runtime.evaluate`.
+The page (Sources/wirecodec-echo-server/BrowserTestPage.swift) sends text and binary
+messages from 0 bytes to 1 MiB, checks each echo, and closes with 4001.
+
+Prints the page's result as one JSON line and exits 0 only if the page says ok. The DevTools
+client is Python `websockets` (pinned in Tests/Scripts/setup.sh).
+"""
+import argparse
+import asyncio
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from websockets.asyncio.client import connect
+
+
+class DevTools:
+    def __init__(self, ws):
+        self.ws = ws
+        self.next_id = 0
+
+    async def call(self, method, params=None, session=None):
+        self.next_id += 1
+        request = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            request["sessionId"] = session
+        await self.ws.send(json.dumps(request))
+        while True:
+            reply = json.loads(await self.ws.recv())
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise RuntimeError("%s: %s" % (method, reply["error"]))
+                return reply.get("result", {})
+
+
+def start_chromium(binary, profile):
+    args = [
+        binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+        "--user-data-dir=" + profile, "about:blank",
+    ]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    deadline = time.time() + 30
+    lines = []
+    while time.time() < deadline:
+        line = process.stderr.readline().decode("utf-8", "replace")
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        lines.append(line)
+        match = re.search(r"DevTools listening on (ws://\S+)", line)
+        if match:
+            return process, match.group(1)
+    stop(process)
+    raise RuntimeError("Chromium did not start its DevTools endpoint:\n" + "".join(lines[-20:]))
+
+
+def stop(process):
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+
+
+async def drive(endpoint, url, timeout, screenshot):
+    async with connect(endpoint, max_size=None) as ws:
+        tools = DevTools(ws)
+        target = await tools.call("Target.createTarget", {"url": "about:blank"})
+        attached = await tools.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
+        session = attached["sessionId"]
+        await tools.call("Page.enable", session=session)
+        await tools.call("Page.navigate", {"url": url}, session=session)
+        deadline = time.time() + timeout
+        result = None
+        while time.time() < deadline:
+            value = await tools.call("Runtime.evaluate", {
+                "expression": "window.wireResult ? JSON.stringify(window.wireResult) : null",
+                "returnByValue": True}, session=session)
+            text = value.get("result", {}).get("value")
+            if text:
+                result = json.loads(text)
+                break
+            await asyncio.sleep(0.2)
+        if screenshot:
+            shot = await tools.call("Page.captureScreenshot", {"format": "png"}, session=session)
+            with open(screenshot, "wb") as f:
+                f.write(base64.b64decode(shot["data"]))
+        version = await tools.call("Browser.getVersion")
+        return result, version.get("product")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("url")
+    ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    ap.add_argument("--timeout", type=float, default=90)
+    ap.add_argument("--screenshot")
+    args = ap.parse_args()
+    if not re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost)(:\d+)?/", args.url):
+        raise SystemExit("loopback URLs only")
+    profile = tempfile.mkdtemp(prefix="wirecodec-chromium-")
+    process = None
+    try:
+        process, endpoint = start_chromium(args.chromium, profile)
+        result, product = asyncio.run(drive(endpoint, args.url, args.timeout, args.screenshot))
+    finally:
+        if process:
+            stop(process)
+        shutil.rmtree(profile, ignore_errors=True)
+    report = {"browser": product, "result": result}
+    print(json.dumps(report))
+    return 0 if result and result.get("ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
