@@ -6,6 +6,9 @@ set -euo pipefail
 need_apt=()
 dpkg -s zlib1g-dev >/dev/null 2>&1 || need_apt+=(zlib1g-dev)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# Peers of the echo-server tests: curl (HTTP/1.1) and headless Chromium (a real browser).
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}" >&2
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

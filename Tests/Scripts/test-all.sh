@@ -22,3 +22,12 @@ echo "== fuzz smoke run (Tests/Fuzz/fuzz.sh; Spec/fuzzing.md)"
 fuzz_start=$(date +%s)
 bash Tests/Fuzz/fuzz.sh --seconds-per-target "${WIRECODEC_FUZZ_SECONDS:-20}"
 echo "fuzz smoke run: $(( $(date +%s) - fuzz_start )) s including the build"
+
+# Autobahn|Testsuite in both roles on every case outside 12.*/13.* plus a fixed sample of them
+# (the full run, whose result is committed under Spec/conformance/, is
+# `Tests/Conformance/autobahn/run-autobahn.sh --full --write-spec`). The browser, curl and
+# Python websockets tests against the echo server ran in `swift test` above.
+echo "== Autobahn|Testsuite (CI sample, both roles)"
+autobahn_start=$(date +%s)
+bash Tests/Conformance/autobahn/run-autobahn.sh --sample -c debug
+echo "Autobahn sample: $(( $(date +%s) - autobahn_start )) s including the install"
