@@ -14,6 +14,7 @@
 #   --role server|client|both          (default both)
 #   -c, --configuration debug|release  how to build the two programs (default debug: Autobahn, not our build, bounds the run)
 #   --no-build           use the programs already built for that configuration
+#   --bin DIR            use the two programs in DIR (implies --no-build)
 #   --write-spec         write the summaries to Spec/conformance/autobahn-{server,client}.md
 #   --outdir DIR         reports and logs (default .build/autobahn)
 #   --timeout SECONDS    limit per role (default 3600)
@@ -34,6 +35,7 @@ cases=""
 role=both
 configuration=debug
 build=1
+bin_dir=""
 write_spec=0
 outdir="$root/.build/autobahn"
 timeout=3600
@@ -50,6 +52,7 @@ while [[ $# -gt 0 ]]; do
         --role) role="$2"; shift 2 ;;
         -c|--configuration) configuration="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
+        --bin) build=0; bin_dir="$2"; shift 2 ;;
         --write-spec) write_spec=1; shift ;;
         --outdir) outdir="$2"; shift 2 ;;
         --timeout) timeout="$2"; shift 2 ;;
@@ -80,7 +83,7 @@ if [[ $build == 1 ]]; then
     swift build -c "$configuration" --product wirecodec-echo-server 2>&1 | grep -E "error|warning: |Compiling|Build complete" | tail -3
     swift build -c "$configuration" --product wirecodec-autobahn-client 2>&1 | grep -E "error|warning: |Build complete" | tail -2
 fi
-bin="$(swift build -c "$configuration" --show-bin-path)"
+bin="${bin_dir:-$(swift build -c "$configuration" --show-bin-path)}"
 [[ -x "$bin/wirecodec-echo-server" && -x "$bin/wirecodec-autobahn-client" ]] || die "programs not built in $bin"
 mkdir -p "$outdir"
 outdir="$(cd "$outdir" && pwd)"
