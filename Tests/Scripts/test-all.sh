@@ -28,6 +28,4 @@ echo "fuzz smoke run: $(( $(date +%s) - fuzz_start )) s including the build"
 # `Tests/Conformance/autobahn/run-autobahn.sh --full --write-spec`). The browser, curl and
 # Python websockets tests against the echo server ran in `swift test` above.
 echo "== Autobahn|Testsuite (CI sample, both roles)"
-autobahn_start=$(date +%s)
 bash Tests/Conformance/autobahn/run-autobahn.sh --sample -c debug
-echo "Autobahn sample: $(( $(date +%s) - autobahn_start )) s including the install"

@@ -256,5 +256,6 @@ fi
 if [[ $role == client || $role == both ]]; then
     run_client_role || status=1
 fi
+echo "run-autobahn: $SECONDS s in all (install, build and both roles)"
 echo "autobahn: $total_pass passed, $total_fail failed"
 exit $status
