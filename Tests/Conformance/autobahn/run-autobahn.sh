@@ -202,7 +202,11 @@ PY
                 (( waited++ > 300 )) && die "the fuzzingserver is not listening after 30 s"
                 sleep 0.1
             done
-            timeout -k 10 "$timeout" "$bin/wirecodec-autobahn-client" --url "$url" --agent "$agent" >"$pdir/client.log" 2>&1
+            # In the background and waited for, so that a signal to this script is handled at once.
+            setsid timeout -k 10 "$timeout" "$bin/wirecodec-autobahn-client" --url "$url" --agent "$agent" >"$pdir/client.log" 2>&1 &
+            local client=$!
+            groups+=("$client")
+            wait "$client"
             local crc=$?
             (( crc != 0 )) && echo "run-autobahn: wirecodec-autobahn-client exited $crc (log: $pdir/client.log)" >&2
             stop_group "$pid"
