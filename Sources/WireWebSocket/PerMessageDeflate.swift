@@ -46,7 +46,7 @@ extension WebSocketProtocolError.Code {
     /// A compressed message whose deflate data is invalid, or that does not end on a block
     /// boundary (RFC 7692 §7.2.2). Sent with 1007: the payload is inconsistent with its
     /// (compressed) type; see Spec/permessage-deflate.md for the choice.
-    public static let invalidCompressedData = WebSocketProtocolError.Code("invalid-compressed-data")
+    public static let invalidCompressedData = WebSocketProtocolError.Code(17, "invalid-compressed-data")
 }
 
 /// The negotiated permessage-deflate extension of one connection (RFC 7692 §6, §7.2): a

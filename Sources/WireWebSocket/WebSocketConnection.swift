@@ -42,42 +42,64 @@ import WireHTTP1
 ///
 /// `~Copyable` because it owns the zlib state of permessage-deflate.
 public struct WebSocketConnection: ~Copyable, Sendable {
-    // Stored properties are ordered to pack: the small ones fill the assembler's tail padding.
+    // Stored properties are ordered to pack (the idle connection's target is 256 bytes):
+    // the frame layers first, then the word-sized fields, then the small ones.
     var parser: WebSocketFrameParser
     var assembler: WebSocketMessageAssembler
-    /// Our role: a client masks what it sends and expects unmasked frames (§5.1).
-    public let role: Role
-    var flags: Flags = []
-    /// Automatic pongs written since the outbound bytes were last taken. Up to
-    /// `pongsPerBatch` are written at once; beyond that only the latest ping is answered
-    /// (§5.5.3), from `pendingPong`, so a ping flood cannot grow the outbound buffer.
-    var pongsSinceTake: UInt8 = 0
     /// The settings this connection was made with.
     public let configuration: WebSocketConfiguration
     var phase: WebSocketConnectionState
     var inbound: [UInt8] = []
     var inboundStart = 0
     var outbound: [UInt8] = []
-    /// Negotiation results and permessage-deflate state, present when there is something
-    /// to hold (a subprotocol or deflate): an idle connection without either holds nothing.
-    var extras: Extras?
-    /// The opening handshake's HTTP state, freed once the connection opens.
-    var handshake: HandshakeDriver?
+    /// The opening handshake's HTTP state while connecting; then the negotiation results and
+    /// permessage-deflate state, when there is something to hold (a subprotocol or deflate):
+    /// an idle connection without either holds nothing.
+    var side: Side = .none
     /// The length of the current `.fragment` event's bytes: the last `lentCount` bytes consumed
     /// from the receive buffer (unmasked in place), or the inflater's output (`.lentInflated`).
     var lentCount = 0
-    /// The answer to the latest ping beyond `pongsPerBatch`, written at ``takeOutbound()``.
-    var pendingPong: [UInt8]? = nil
-    static let pongsPerBatch: UInt8 = 16
-    /// The fragmented message we are sending, if any.
-    var sending: Sending? = nil
-    /// SplitMix64 state of deterministic masking keys (`.seededKeys`).
-    var maskingState: UInt64
+    /// State that few connections need (a deferred pong, deterministic masking keys).
+    var rare: Rare? = nil
     /// The state's own deadline (opening handshake, closing handshake, a client's wait for
     /// the server's TCP close), in caller nanoseconds; `Timers.unarmed` when not running.
     var deadline = Timers.unarmed
     /// Keep-alive timers, made at the first tick when keep-alive is configured.
     var keepAlive: KeepAliveTimer? = nil
+    /// Our role: a client masks what it sends and expects unmasked frames (§5.1).
+    public let role: Role
+    /// Automatic pongs written since the outbound bytes were last taken. Up to
+    /// `pongsPerBatch` are written at once; beyond that only the latest ping is answered
+    /// (§5.5.3), from `pendingPong`, so a ping flood cannot grow the outbound buffer.
+    var pongsSinceTake: UInt8 = 0
+    var flags: Flags = []
+    /// The fragmented message we are sending, if any.
+    var sending: Sending? = nil
+    static let pongsPerBatch: UInt8 = 16
+
+    /// The opening handshake's HTTP state, present while connecting.
+    var handshake: HandshakeDriver? {
+        get { if case .handshake(let driver) = side { driver } else { nil } }
+        set {
+            if let newValue { side = .handshake(newValue) } else if case .handshake = side { side = .none }
+        }
+    }
+
+    /// Negotiation results and permessage-deflate state, once open.
+    var extras: Extras? {
+        get { if case .extras(let extras) = side { extras } else { nil } }
+        set {
+            if let newValue { side = .extras(newValue) } else if case .extras = side { side = .none }
+        }
+    }
+
+    /// The answer to the latest ping beyond `pongsPerBatch`, written at ``takeOutbound()``.
+    var pendingPong: [UInt8]? {
+        get { rare?.pendingPong }
+        set {
+            if let rare { rare.pendingPong = newValue } else if let newValue { rare = Rare(pendingPong: newValue) }
+        }
+    }
 
     // MARK: Making one
 
@@ -124,8 +146,10 @@ public struct WebSocketConnection: ~Copyable, Sendable {
         let values = configuration.values
         parser = WebSocketFrameParser(role: role, maxFrameSize: values.limits.maxFrameSize, leniencies: values.leniencies)
         assembler = WebSocketMessageAssembler(limits: values.limits, delivery: values.delivery)
-        maskingState = values.maskingKeys.seed ?? 0
-        if values.maskingKeys.seed != nil { flags.insert(.seededKeys) }
+        if let seed = values.maskingKeys.seed {
+            rare = Rare(maskingState: seed)
+            flags.insert(.seededKeys)
+        }
     }
 
     /// Sets up the frame layers for the negotiated parameters and enters `open`.
@@ -348,6 +372,27 @@ extension WebSocketConnection {
         var utf8 = UTF8Validator()
     }
 
+    /// What ``side`` holds.
+    enum Side: Sendable {
+        case none
+        case handshake(HandshakeDriver)
+        case extras(Extras)
+    }
+
+    /// State that few connections need, kept out of line. Reached only through the connection,
+    /// which is `~Copyable`, so never shared.
+    final class Rare: @unchecked Sendable {
+        /// The answer to the latest ping beyond `pongsPerBatch`.
+        var pendingPong: [UInt8]?
+        /// SplitMix64 state of deterministic masking keys (`.seededKeys`).
+        var maskingState: UInt64
+
+        init(pendingPong: [UInt8]? = nil, maskingState: UInt64 = 0) {
+            self.pendingPong = pendingPong
+            self.maskingState = maskingState
+        }
+    }
+
     /// Negotiation results and permessage-deflate state. Reached only through the connection,
     /// which is `~Copyable`, so never shared.
     final class Extras: @unchecked Sendable {
@@ -401,8 +446,9 @@ extension WebSocketConnection {
             return .random(using: &system)
         }
         // SplitMix64.
-        maskingState &+= 0x9E37_79B9_7F4A_7C15
-        var z = maskingState
+        let rare = rare!
+        rare.maskingState &+= 0x9E37_79B9_7F4A_7C15
+        var z = rare.maskingState
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return WebSocketMaskingKey(networkOrder: UInt32(truncatingIfNeeded: z ^ (z >> 31)))

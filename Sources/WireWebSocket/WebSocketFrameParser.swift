@@ -110,25 +110,30 @@ public struct WebSocketFrameParser: Sendable {
         case failed
     }
 
+    // Stored properties are declared widest first so that the parser packs into 80 bytes
+    // (a connection holds one per peer).
+
+    /// Frames with a longer payload fail with 1009 ("frame-too-large").
+    public let maxFrameSize: Int
+    @usableFromInline var remaining: Int = 0
+    @usableFromInline var payloadOffset: Int = 0
+    @usableFromInline var streamOffset: Int = 0
+    /// Up to 14 header bytes split across calls.
+    @usableFromInline var pending: (UInt64, UInt64) = (0, 0)
+    @usableFromInline var failure: WebSocketProtocolError? = nil
+    @usableFromInline var maskingKey: WebSocketMaskingKey? = nil
+    public let leniencies: WebSocketLeniencies
     /// The role of the endpoint receiving these frames (us): a server requires masked frames,
     /// a client requires unmasked ones (§5.1).
     public let role: Role
-    /// Frames with a longer payload fail with 1009 ("frame-too-large").
-    public let maxFrameSize: Int
     /// RSV bits owned by negotiated extensions; any other set bit fails with 1002.
     public let allowedReservedBits: ReservedBits
-    public let leniencies: WebSocketLeniencies
-
     @usableFromInline var state: State = .header
-    @usableFromInline var pending: (UInt64, UInt64) = (0, 0)
-    @usableFromInline var pendingCount: Int = 0
-    @usableFromInline var remaining: Int = 0
-    @usableFromInline var payloadOffset: Int = 0
-    @usableFromInline var maskingKey: WebSocketMaskingKey? = nil
-    @usableFromInline var failure: WebSocketProtocolError? = nil
+    /// How many bytes of `pending` are filled (at most 14).
+    @usableFromInline var pendingCount: UInt8 = 0
+
     /// Bytes consumed since the parser was created (error offsets count from here).
     public var bytesConsumed: Int { streamOffset }
-    @usableFromInline var streamOffset: Int = 0
 
     /// - Parameters:
     ///   - role: our role, the receiver of the frames.
@@ -205,7 +210,7 @@ public struct WebSocketFrameParser: Sendable {
         var consumed = 0
         while consumed < available {
             let byte = input[start &+ consumed]
-            withUnsafeMutableBytes(of: &pending) { $0[pendingCount] = byte }
+            withUnsafeMutableBytes(of: &pending) { $0[Int(pendingCount)] = byte }
             pendingCount &+= 1
             consumed &+= 1
             if pendingCount >= 2 {
@@ -222,7 +227,7 @@ public struct WebSocketFrameParser: Sendable {
                         throw error
                     }
                 }
-                if pendingCount == needed {
+                if Int(pendingCount) == needed {
                     let frameOffset = streamOffset &+ consumed &- needed
                     let header: WebSocketFrameHeader
                     do {

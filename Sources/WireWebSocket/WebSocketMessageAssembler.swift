@@ -64,25 +64,27 @@ public struct WebSocketMessageAssembler: Sendable {
         case streaming
     }
 
+    // Stored properties are declared widest first so that the assembler packs into 80 bytes
+    // (a connection holds one per peer).
+
     public let limits: WebSocketLimits
+    // Current frame and message: sizes and buffers.
+    private var frameRemaining = 0
+    private var framePayloadOffset = 0
+    private var messageSize = 0
+    private var control: [UInt8] = []
+    private var buffer: [UInt8] = []
+    private var failure: WebSocketProtocolError? = nil
+    private var utf8 = UTF8Validator()
     public let delivery: Delivery
     /// Whether a negotiated extension (permessage-deflate) owns RSV1 as "compressed".
     public let perMessageCompression: Bool
-
     // Current frame.
     private var frameOpcode: WebSocketOpcode? = nil
     private var frameFin = false
-    private var frameRemaining = 0
-    private var framePayloadOffset = 0
-    private var control: [UInt8] = []
-
     // Current message.
     private var messageKind: WebSocketMessageKind? = nil
     private var compressed = false
-    private var messageSize = 0
-    private var buffer: [UInt8] = []
-    private var utf8 = UTF8Validator()
-    private var failure: WebSocketProtocolError? = nil
 
     public init(limits: WebSocketLimits = .init(), delivery: Delivery = .wholeMessages, perMessageCompression: Bool = false) {
         self.limits = limits
