@@ -3,6 +3,9 @@
 #
 #   Tests/Fuzz/fuzz.sh [--seconds-per-target N] [--runs N] [--build-only] [--no-build] [--list] [TARGET...]
 #
+# --runs N stops each target after N executions; with --seconds-per-target as well, whichever
+# comes first (a long run: `--runs 10000000 --seconds-per-target 1800`).
+#
 # Prints one line per target, `TARGET: E execs, F findings`, and exits non-zero if any target
 # found something (a crash, a memory error, a broken invariant, a leak, a timeout or an
 # out-of-memory). Findings are saved in Tests/Fuzz/work/artifacts/TARGET/; reproduce one with
@@ -27,6 +30,7 @@ ROOT=$(pwd)
 WORK="$ROOT/Tests/Fuzz/work"
 BUILD="$WORK/build"
 SECONDS_PER_TARGET=30
+SECONDS_SET=0
 RUNS=""
 BUILD_ONLY=0
 NO_BUILD=0
@@ -34,12 +38,12 @@ LIST=0
 TARGETS=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --seconds-per-target) SECONDS_PER_TARGET="$2"; shift 2 ;;
+        --seconds-per-target) SECONDS_PER_TARGET="$2"; SECONDS_SET=1; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
         --build-only) BUILD_ONLY=1; shift ;;
         --no-build) NO_BUILD=1; shift ;;   # use the last build (e.g. for parallel long runs)
         --list) LIST=1; shift ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) TARGETS+=("$1"); shift ;;
     esac
 done
@@ -223,7 +227,10 @@ for t in "${TARGETS[@]}"; do
     max_len=4096
     [ "$t" = ext-header ] && max_len=512
     limit=(-max_total_time="$SECONDS_PER_TARGET")
-    [ -n "$RUNS" ] && limit=(-runs="$RUNS")
+    if [ -n "$RUNS" ]; then
+        limit=(-runs="$RUNS")
+        [ "$SECONDS_SET" = 1 ] && limit+=(-max_total_time="$SECONDS_PER_TARGET")
+    fi
     set +e
     "$BIN" --target="$t" "${limit[@]}" -print_final_stats=1 -max_len="$max_len" -timeout=20 \
         -rss_limit_mb=2048 -artifact_prefix="$artifacts/" "$corpus" "$SEEDS/$t" >"$log" 2>&1
