@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "wirecodec", targets: ["wirecodec"]),
         .executable(name: "wirecodec-echo-server", targets: ["wirecodec-echo-server"]),
         .executable(name: "wirecodec-autobahn-client", targets: ["wirecodec-autobahn-client"]),
+        .executable(name: "wirecodec-feed-server", targets: ["wirecodec-feed-server"]),
+        .executable(name: "wirecodec-feed-load", targets: ["wirecodec-feed-load"]),
         .executable(name: "wirecodec-bench", targets: ["wirecodec-bench"]),
     ],
     dependencies: [
@@ -98,6 +100,29 @@ let package = Package(
             name: "wirecodec-autobahn-client",
             dependencies: [
                 "WireCodecNIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        .executableTarget(
+            name: "wirecodec-feed-server",
+            dependencies: [
+                "WireCodecNIO",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "wirecodec-feed-load",
+            dependencies: [
+                "WireCodecNIO",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

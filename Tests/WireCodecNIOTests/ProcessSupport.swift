@@ -112,14 +112,15 @@ final class LockedData: @unchecked Sendable {
     func get() -> Data { lock.withLock { data } }
 }
 
-/// `wirecodec-echo-server` on a free loopback port, for the duration of a test.
+/// `wirecodec-echo-server` (or another example server that prints the same first line) on a
+/// free loopback port, for the duration of a test.
 final class EchoServerProcess {
     let process = Process()
     let port: Int
     private let output: Pipe
 
-    init(_ arguments: [String] = []) throws {
-        let binary = Paths.executable("wirecodec-echo-server")
+    init(_ arguments: [String] = [], executable: String = "wirecodec-echo-server") throws {
+        let binary = Paths.executable(executable)
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the package first: \(binary.path)")
         process.executableURL = binary
         process.arguments = ["--host", "127.0.0.1", "--port", "0"] + arguments

@@ -1,0 +1,185 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+import WireCodec
+import WireCodecNIO
+
+/// `wirecodec-feed-load`: N simulated clients per technique against `wirecodec-feed-server`
+/// over loopback, K updates published at a fixed interval, and what each technique cost.
+///
+/// For each technique a fresh server is started; the clients connect and settle (the server's
+/// resident memory is read before and after: memory per connected client); then the window
+/// opens: update i is published at (i − ½) × interval, and the window closes at K × interval
+/// or when the last client received the last update, whichever is later. Within the window:
+/// bytes both ways (HTTP heads, framing, WebSocket frames; not TCP/IP headers), requests,
+/// deliveries (each checked: the next id, no gap, no repeat) and their latency from the
+/// publisher's stamp to receipt, and the server's CPU time (all its threads).
+@main
+struct FeedLoadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wirecodec-feed-load",
+        abstract: "Measure short polling, long polling, SSE and WebSocket on the same live feed."
+    )
+
+    @Option(help: "The feed server executable (default: wirecodec-feed-server next to this tool).")
+    var server: String?
+
+    @Option(parsing: .upToNextOption, help: "Techniques to run: short-polling long-polling sse websocket (default: all).")
+    var technique: [String] = []
+
+    @Option(help: "Simulated clients per technique.")
+    var clients = 100
+
+    @Option(help: "Updates to publish per technique.")
+    var updates = 10
+
+    @Option(help: "Time between updates, in milliseconds.")
+    var intervalMs = 1000
+
+    @Option(help: "Short polling: time between a client's polls, in milliseconds.")
+    var pollIntervalMs = 1000
+
+    @Option(help: "Long polling: the longest the server holds a poll, in milliseconds.")
+    var longPollTimeoutMs = 25_000
+
+    @Option(help: "SSE heartbeat interval of the server, in milliseconds.")
+    var heartbeatMs = 15_000
+
+    @Option(help: "WebSocket keep-alive ping interval of the server, in milliseconds.")
+    var webSocketPingMs = 30_000
+
+    @Flag(help: "Do not offer permessage-deflate on WebSocket clients.")
+    var noDeflate = false
+
+    @Option(help: "A name for this setting in the output (e.g. \"1 update/s\").")
+    var label = ""
+
+    @Flag(help: "Print one JSON object per technique instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard clients >= 1, updates >= 1, intervalMs >= 1, pollIntervalMs >= 1, longPollTimeoutMs >= 1 else {
+            throw ValidationError("counts and intervals must be at least 1")
+        }
+        for name in technique where Technique(rawValue: name) == nil {
+            throw ValidationError("unknown technique \(name)")
+        }
+    }
+
+    func run() throws {
+        let techniques = technique.isEmpty ? Technique.allCases : technique.compactMap(Technique.init(rawValue:))
+        let executable = server ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("wirecodec-feed-server").path
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        var results: [RunResult] = []
+        for technique in techniques {
+            let result = try measure(technique, executable: executable, loop: group.next())
+            results.append(result)
+            if json {
+                print(result.jsonLine)
+            } else {
+                FileHandle.standardError.write(Data("\(technique.rawValue): \(result.delivered)/\(result.expected) delivered\n".utf8))
+            }
+        }
+        if !json { print(RunResult.markdown(results)) }
+        if results.contains(where: { !$0.isComplete }) { throw ExitCode(1) }
+    }
+
+    private func measure(_ technique: Technique, executable: String, loop: any EventLoop) throws -> RunResult {
+        let server = try ServerProcess(executable: executable, arguments: [
+            "--long-poll-timeout-ms", String(longPollTimeoutMs), "--heartbeat-ms", String(heartbeatMs),
+            "--web-socket-ping-ms", String(webSocketPingMs),
+        ])
+        defer { server.stop() }
+        Thread.sleep(forTimeInterval: 0.3)
+        let baseMemory = server.residentBytes()
+        let stats = LoadStats()
+        let settings = ClientSettings(
+            authority: "127.0.0.1:\(server.port)", pollInterval: .milliseconds(Int64(pollIntervalMs)),
+            longPollTimeoutMs: longPollTimeoutMs, deflate: !noDeflate)
+
+        // Connect in batches (the listen backlog is finite), then wait until all are ready.
+        let bootstrap = ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteCounter(stats: stats))
+                    try channel.pipeline.syncOperations.addHandlers(clientHandlers(technique, stats: stats, settings: settings))
+                }
+            }
+        var channels: [any Channel] = []
+        defer { for channel in channels { channel.close(promise: nil) } }
+        var remaining = clients
+        while remaining > 0 {
+            let batch = min(remaining, 200)
+            let futures = (0..<batch).map { _ in bootstrap.connect(host: "127.0.0.1", port: server.port) }
+            channels += try EventLoopFuture.whenAllSucceed(futures, on: loop).wait()
+            remaining -= batch
+        }
+        let readyDeadline = Date().addingTimeInterval(Double(pollIntervalMs) / 1000 + 30)
+        while try stats.snapshot(on: loop).ready < clients {
+            guard Date() < readyDeadline else { throw LoadError("\(technique.rawValue): clients not ready: \(try stats.snapshot(on: loop))") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 1)
+        let connectedMemory = server.residentBytes()
+
+        // The publisher (not counted).
+        let publisher = try ClientBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        HTTP1Handler(role: .client), PublisherHandler(authority: settings.authority),
+                    ])
+                }
+            }
+            .connect(host: "127.0.0.1", port: server.port).wait()
+        defer { publisher.close(promise: nil) }
+        let publisherHandler = try publisher.eventLoop.submit {
+            NIOLoopBound(try publisher.pipeline.syncOperations.handler(type: PublisherHandler.self), eventLoop: publisher.eventLoop)
+        }.wait()
+
+        // The window.
+        try loop.submit {
+            let setup = stats.value.setupBytes
+            stats.value = .init()
+            stats.value.ready = clients
+            stats.value.setupBytes = setup
+            stats.counting = true
+        }.wait()
+        let cpuStart = server.cpuNanoseconds()
+        let start = NIODeadline.now()
+        let interval = TimeAmount.milliseconds(Int64(intervalMs))
+        for i in 1...updates {
+            let at = start + .nanoseconds(interval.nanoseconds * Int64(2 * i - 1) / 2)
+            let wait = at.uptimeNanoseconds > NIODeadline.now().uptimeNanoseconds ? at.uptimeNanoseconds - NIODeadline.now().uptimeNanoseconds : 0
+            Thread.sleep(forTimeInterval: Double(wait) / 1e9)
+            let stamp = NIODeadline.now().uptimeNanoseconds
+            let status = try publisher.eventLoop.flatSubmit {
+                publisherHandler.value.publish(#"{"t":\#(stamp),"n":\#(i)}"#)
+            }.wait()
+            guard status == 200 else { throw LoadError("publish answered \(status)") }
+        }
+        let expected = clients * updates
+        let windowEnd = start + .nanoseconds(interval.nanoseconds * Int64(updates))
+        let deadline = windowEnd + .milliseconds(Int64(max(pollIntervalMs, longPollTimeoutMs)) + 10_000)
+        while true {
+            let now = NIODeadline.now()
+            let delivered = try stats.snapshot(on: loop).delivered
+            if now >= windowEnd && delivered >= expected { break }
+            if now >= deadline { break }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        try loop.submit { stats.counting = false }.wait()
+        let cpu = server.cpuNanoseconds() - cpuStart
+        let seen = try stats.snapshot(on: loop)
+        let windowNs = max(windowEnd.uptimeNanoseconds, seen.lastDelivery) - start.uptimeNanoseconds
+        return RunResult(
+            label: label, technique: technique.rawValue, clients: clients, updates: updates, intervalMs: intervalMs,
+            pollIntervalMs: technique == .poll ? pollIntervalMs : nil,
+            expected: expected, seen: seen, windowNs: windowNs, serverCPUNs: cpu,
+            memoryPerClient: max(0, connectedMemory - baseMemory) / clients)
+    }
+}
