@@ -246,6 +246,10 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(throws: HTTP1UsageError(.invalidContentLength)) {
             try client.writeRequestHead(method: "POST", target: "/", fields: [("Content-Length", "+1")], into: &out)
         }
+        // A recipient may fold "3, 3" (RFC 9110 §8.6); a sender sends one value.
+        #expect(throws: HTTP1UsageError(.invalidContentLength)) {
+            try client.writeRequestHead(method: "POST", target: "/", fields: [("Content-Length", "3, 3")], into: &out)
+        }
         #expect(throws: HTTP1UsageError(.invalidContentLength)) {
             try client.writeRequestHead(method: "POST", target: "/", fields: [("Content-Length", "99999999999999999999")], into: &out)
         }

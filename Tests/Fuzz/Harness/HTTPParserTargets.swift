@@ -285,6 +285,13 @@ func checkRoundTrip(kind: HTTP1MessageKind, setup: ParserSetup, records: [ParseR
                     && (head.status < 200 || head.status == 204 || (answering == .connect && head.status < 300)) {
                     break loop
                 }
+                // A recipient may accept a Content-Length list of identical values (RFC 9110
+                // §8.6: "42, 42"); a sender must send one value, so the serializer refuses it.
+                if error.code == .invalidContentLength && fields.contains(where: {
+                    $0.name.lowercased() == "content-length" && $0.value.contains(",")
+                }) {
+                    break loop
+                }
                 check(false, "the serializer refused a parsed head \(head): \(error)")
             }
         case .body(let bytes):
@@ -325,8 +332,14 @@ func checkRoundTrip(kind: HTTP1MessageKind, setup: ParserSetup, records: [ParseR
     }
     guard !expected.isEmpty else { return }
     var again = out
+    // The serializer's form can be longer than what was parsed (CRLF for a lenient bare LF,
+    // `: ` after each field name, a reason phrase for an empty one): re-parse under the
+    // default size limits, keeping the field count and body limits.
+    var reparseSetup = setup
+    let small = setup.configuration.limits
+    reparseSetup.configuration.limits = HTTP1Limits(maxFieldCount: small.maxFieldCount, maxBodyBytes: small.maxBodyBytes)
     let reparsed: [ParseRecord] = again.withUnsafeMutableBufferPointer { buffer in
-        runParser(kind: kind, setup: setup, input: UnsafeBufferPointer(buffer), pieces: [0..<buffer.count])
+        runParser(kind: kind, setup: reparseSetup, input: UnsafeBufferPointer(buffer), pieces: [0..<buffer.count])
     }
     // Compare message by message, ignoring chunk extensions (they are not re-serialized) and
     // how the body was cut.
