@@ -58,6 +58,9 @@ struct FeedLoadCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per technique instead of the table.")
     var json = false
 
+    @Option(help: "Also append one JSON object per technique to this file.")
+    var jsonOut: String?
+
     func validate() throws {
         guard clients >= 1, updates >= 1, intervalMs >= 1, pollIntervalMs >= 1, longPollTimeoutMs >= 1 else {
             throw ValidationError("counts and intervals must be at least 1")
@@ -77,6 +80,16 @@ struct FeedLoadCommand: ParsableCommand {
         for technique in techniques {
             let result = try measure(technique, executable: executable, loop: group.next())
             results.append(result)
+            if let jsonOut {
+                let line = Data((result.jsonLine + "\n").utf8)
+                if let handle = FileHandle(forWritingAtPath: jsonOut) {
+                    handle.seekToEndOfFile()
+                    handle.write(line)
+                    handle.closeFile()
+                } else {
+                    _ = FileManager.default.createFile(atPath: jsonOut, contents: line)
+                }
+            }
             if json {
                 print(result.jsonLine)
             } else {

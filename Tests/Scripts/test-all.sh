@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 bash Tests/Scripts/setup.sh
+# The Python peers' venv, when setup.sh had to make one (see there).
+if [ -x .build/wirecodec-python/bin/python3 ]; then export PATH="$PWD/.build/wirecodec-python/bin:$PATH"; fi
 
 echo "== swift build (warnings are errors here)"
 build_log=$(mktemp)

@@ -33,6 +33,23 @@ struct InteropCase: Sendable, CustomTestStringConvertible {
                     expected: .init(serverMaxWindowBits: 10)),
         InteropCase(name: "client_max_window_bits=10 (Python)", python: #"{"deflate": true, "cmwb": 10}"#,
                     expected: .init(clientMaxWindowBits: 10)),
+        // Pairs of parameters, each set by Python (so its side imposes them on ours).
+        InteropCase(name: "server_no_context_takeover + server_max_window_bits=12 (Python)",
+                    python: #"{"deflate": true, "snct": true, "smwb": 12}"#,
+                    expected: .init(serverNoContextTakeover: true, serverMaxWindowBits: 12)),
+        InteropCase(name: "client_no_context_takeover + client_max_window_bits=9 (Python)",
+                    python: #"{"deflate": true, "cnct": true, "cmwb": 9}"#,
+                    expected: .init(clientNoContextTakeover: true, clientMaxWindowBits: 9)),
+        InteropCase(name: "server_no_context_takeover + client_max_window_bits=15 (Python)",
+                    python: #"{"deflate": true, "snct": true, "cmwb": 15}"#,
+                    expected: .init(serverNoContextTakeover: true, clientMaxWindowBits: 15)),
+        InteropCase(name: "client_no_context_takeover + server_max_window_bits=15 (Python)",
+                    python: #"{"deflate": true, "cnct": true, "smwb": 15}"#,
+                    expected: .init(clientNoContextTakeover: true, serverMaxWindowBits: 15)),
+        InteropCase(name: "both windows of 11 bits, both without takeover (Python)",
+                    python: #"{"deflate": true, "snct": true, "cnct": true, "smwb": 11, "cmwb": 11}"#,
+                    expected: .init(serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 11,
+                                    clientMaxWindowBits: 11)),
         InteropCase(name: "all four (Python)", python: #"{"deflate": true, "snct": true, "cnct": true, "smwb": 9, "cmwb": 12}"#,
                     expected: .init(serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 9,
                                     clientMaxWindowBits: 12)),
@@ -113,6 +130,27 @@ struct ConnectionInteropTests {
         #expect(closure.cause == .closeAnswered && closure.wasClean && closure.code == .normalClosure)
         #expect(result?["close_code"] as? Int == 1000)
         #expect(result?["extensions"] as? String == test.expected?.extension.headerValue)
+    }
+
+    /// Window bits 8 against a real peer, the other way round: a Python server that answers
+    /// our `client_max_window_bits` with 8 would make our compressor use a window zlib cannot
+    /// make raw, so our client fails the handshake (`window-bits-8-unsupported`).
+    @Test func ourClientRefusesAWindowOf8FromPython() throws {
+        let (python, port) = try InteropPeer.server(spec: #"{"deflate": true, "cmwb": 8}"#)
+        let socket = try LoopbackSocket.connect(port: port)
+        let handshake = try WebSocketClientHandshake(
+            authority: "127.0.0.1:\(port)", path: "/interop", subprotocols: ["chat"], deflate: PerMessageDeflateClientOffer())
+        var connection = WebSocketConnection(client: handshake)
+        let seen = try drive(&connection, over: socket) { _, _ in }
+        socket.close()
+        _ = python.finish()
+        guard case .closed(let closure) = connection.state, case .handshakeFailed(let error) = closure.cause else {
+            Issue.record("expected a failed handshake: \(seen)")
+            return
+        }
+        #expect(error.code == .extensionNegotiationFailed)
+        #expect(error.deflate?.code == .windowBits8Unsupported)
+        #expect(connection.negotiation == nil)
     }
 
     /// A Python `websockets` client against our echo server.

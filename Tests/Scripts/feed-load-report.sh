@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The real-time patterns comparison (issue 9): wirecodec-feed-load against
+# wirecodec-feed-server over loopback, 1,000 clients per technique, at one update per second
+# and one per minute. Writes Spec/realtime/load.md (tables), load.jsonl (raw results) and
+# load.svg (the chart the README links). About 15 minutes (the per-minute runs take 3 each).
+#
+#   bash Tests/Scripts/feed-load-report.sh            # CLIENTS=N, FAST=1 for a quick look
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CLIENTS="${CLIENTS:-1000}"
+out=Spec/realtime
+mkdir -p "$out"
+swift build -c release --product wirecodec-feed-server 2>&1 | tail -1
+swift build -c release --product wirecodec-feed-load 2>&1 | tail -1
+bin="$(swift build -c release --show-bin-path)"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+json="$out/load.jsonl"
+: >"$json"
+common=(--clients "$CLIENTS" --poll-interval-ms 1000 --long-poll-timeout-ms 25000 --heartbeat-ms 15000
+        --web-socket-ping-ms 30000 --json-out "$json")
+if [[ "${FAST:-0}" == 1 ]]; then
+    settings=("1 update/s|10|1000" "1 update/10 s|2|10000")
+else
+    settings=("1 update/s|30|1000" "1 update/min|3|60000")
+fi
+tables=()
+for setting in "${settings[@]}"; do
+    IFS='|' read -r label updates interval <<<"$setting"
+    echo "feed-load-report: $label ($updates updates, $CLIENTS clients per technique)" >&2
+    tables+=("$("$bin/wirecodec-feed-load" "${common[@]}" --label "$label" --updates "$updates" --interval-ms "$interval")")
+done
+
+cpu="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($(nproc) cores)"
+commit="$(git rev-parse --short HEAD)"
+{
+    cat <<HEAD
+# Real-time patterns, measured
+
+One live feed served four ways by \`wirecodec-feed-server\`, and $CLIENTS simulated clients per
+technique from \`wirecodec-feed-load\` (WireCodec's HTTP/1.1 and WebSocket machines over
+SwiftNIO), over loopback on one machine: $cpu, $(date -u +%Y-%m-%d), commit $commit.
+Made by \`bash Tests/Scripts/feed-load-report.sh\` (raw results: \`load.jsonl\`; chart:
+\`load.svg\`). What the columns mean and what the numbers say: \`Spec/realtime.md\`.
+
+![bytes, requests, latency and server CPU per update, per technique](load.svg)
+
+Settings: short polling every 1 s; long polls held up to 25 s; SSE heartbeat every 15 s;
+WebSocket pings every 30 s, permessage-deflate on. Each technique runs against a fresh server.
+
+HEAD
+    for table in "${tables[@]}"; do
+        printf '%s\n\n' "$table"
+    done
+} >"$out/load.md"
+python3 Tests/Scripts/feed-chart.py "$json" "$out/load.svg"
+echo "feed-load-report: wrote $out/load.md, $json, $out/load.svg" >&2
