@@ -95,7 +95,7 @@ import Testing
         }
         defer { if let input { try? FileManager.default.removeItem(at: input) } }
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("wirecodec-cli-out-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = FileHandle.nullDevice
