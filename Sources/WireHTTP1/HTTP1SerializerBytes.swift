@@ -177,7 +177,10 @@ enum HTTP1Bytes {
 
     /// What a Transfer-Encoding value says: whether its last coding is `chunked` and whether
     /// `chunked` appears before the end (which RFC 9112 §6.1 forbids).
-    static func transferCodings(_ bytes: UnsafeBufferPointer<UInt8>) -> (lastIsChunked: Bool, chunkedBeforeLast: Bool) {
+    /// The transfer codings of one field line: whether the last is `chunked`, whether
+    /// `chunked` comes before the last, and whether there is any element at all (empty list
+    /// elements are ignored, RFC 9110 §5.6.1, as the parser ignores them).
+    static func transferCodings(_ bytes: UnsafeBufferPointer<UInt8>) -> (lastIsChunked: Bool, chunkedBeforeLast: Bool, hasElements: Bool) {
         var lastIsChunked = false
         var chunkedBeforeLast = false
         var start = 0
@@ -204,6 +207,6 @@ enum HTTP1Bytes {
             }
             i &+= 1
         }
-        return (lastIsChunked, chunkedBeforeLast)
+        return (lastIsChunked, chunkedBeforeLast, sawElement)
     }
 }

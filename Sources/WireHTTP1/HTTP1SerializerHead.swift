@@ -5,6 +5,8 @@ import WireCore
 struct FieldScan {
     var contentLength: Int?
     var sawTransferEncoding = false
+    /// A Transfer-Encoding line with at least one coding was seen.
+    var sawTransferCoding = false
     var lastCodingIsChunked = false
     var chunkedBeforeLast = false
     var sawHost = false
@@ -19,11 +21,14 @@ struct FieldScan {
             contentLength = n
         case 17 where HTTP1Bytes.equalsLowercase(name, "transfer-encoding"):
             let codings = HTTP1Bytes.transferCodings(value)
-            // A later field continues the list (RFC 9110 §5.3).
-            if sawTransferEncoding && lastCodingIsChunked { chunkedBeforeLast = true }
+            sawTransferEncoding = true
+            // A line of empty elements adds nothing (RFC 9110 §5.6.1); a later line continues
+            // the list (RFC 9110 §5.3).
+            guard codings.hasElements else { break }
+            if sawTransferCoding && lastCodingIsChunked { chunkedBeforeLast = true }
             if codings.chunkedBeforeLast { chunkedBeforeLast = true }
             lastCodingIsChunked = codings.lastIsChunked
-            sawTransferEncoding = true
+            sawTransferCoding = true
         case 4 where HTTP1Bytes.equalsLowercase(name, "host"):
             sawHost = true
         default:

@@ -97,7 +97,15 @@ public struct PerMessageDeflate: ~Copyable, Sendable {
             windowBits: sendBits,
             level: Swift.min(9, Swift.max(-1, configuration.compressionLevel)),
             memoryLevel: Swift.min(9, Swift.max(1, configuration.memoryLevel)))
-        inflater = ZlibInflater(windowBits: parameters.receiveWindowBits(as: role))
+        // The inflater always keeps a 15-bit window, whatever window the peer agreed to
+        // compress with. zlib checks a match's distance against its window only when the match
+        // reaches before the output of the current call, so with a smaller window a stream
+        // whose matches reach too far would inflate or fail depending on how its bytes were
+        // cut (found by the pmd-inflate fuzz target). With 15 bits every distance deflate can
+        // express is judged against the history alone: the same stream gives the same result
+        // under any split. It costs at most 28 KiB more than the peer's window, held only
+        // while the context is taken over.
+        inflater = ZlibInflater(windowBits: 15)
         sendResets = parameters.sendNoContextTakeover(as: role)
         receiveResets = parameters.receiveNoContextTakeover(as: role)
     }

@@ -266,6 +266,33 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(server.framing == .contentLength(2))
     }
 
+    /// Found by the http-request fuzz target's round trip: an empty Transfer-Encoding line
+    /// after `chunked` is an empty list element, which a recipient ignores (RFC 9110 §5.6.1),
+    /// so our parser reads the body as chunked. The serializer took the empty line as "the
+    /// last coding is not chunked": it refused the request, and framed a response's body
+    /// until close while its head said chunked (a recipient would have parsed the raw body
+    /// as chunks). Empty elements and empty lines now add nothing to the list.
+    @Test(arguments: [
+        [("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "")],
+        [("Transfer-Encoding", "chunked"), ("Transfer-Encoding", ",  ,")],
+        [("Transfer-Encoding", ", chunked,")],
+        [("Transfer-Encoding", ""), ("Transfer-Encoding", "chunked")],
+    ])
+    func emptyTransferCodingElementsAreIgnored(_ fields: [(String, String)]) throws {
+        var client = HTTP1Serializer(role: .client)
+        var out: [UInt8] = []
+        try client.writeRequestHead(method: "POST", target: "/", fields: [("Host", "a")] + fields.map { (name: $0.0, value: $0.1) }, into: &out)
+        #expect(client.framing == .chunked)
+        var server = HTTP1Serializer(role: .server)
+        out = []
+        try server.writeResponseHead(status: 200, reason: "OK", fields: fields.map { (name: $0.0, value: $0.1) }, into: &out)
+        #expect(server.framing == .chunked)
+        let head = out.count
+        try server.writeBody(Array("abc".utf8).span, into: &out)
+        try server.writeEnd(into: &out)
+        #expect(String(decoding: out[head...], as: UTF8.self) == "3\r\nabc\r\n0\r\n\r\n")
+    }
+
     @Test func rolesAndOrderAreChecked() {
         var client = HTTP1Serializer(role: .client)
         var server = HTTP1Serializer(role: .server)

@@ -35,15 +35,21 @@ import TestSupport
     }
 
     /// Every single cut point gives the same frames (small frames, so all cuts are cheap).
-    @Test func everySplitEqual() throws {
-        var rng = SplitMix64(seed: 99)
-        let frames = Self.randomFrames(&rng, role: .server, count: 6).map { var f = $0; f.payload = Array(f.payload.prefix(20)); return f }
-        var bytes: [UInt8] = []
-        for frame in frames { try WebSocketFrameSerializer<SystemRandomNumberGenerator>.write(frame, into: &bytes) }
-        let whole = parseStreaming(bytes, role: .server)
-        #expect(whole.frames == frames)
-        for pieces in Chunkings.standard(of: bytes) {
-            #expect(parseStreaming(pieces, role: .server) == whole)
+    @Test func everySplitEqual() async {
+        // Random short frame streams, both roles: every single cut point, one byte at a time,
+        // and random chunkings give the frames of the whole input.
+        await propertyCheck(count: 40, input: Gen.uint64()) { seed in
+            var rng = SplitMix64(seed: seed)
+            let role: Role = Bool.random(using: &rng) ? .server : .client
+            let frames = Self.randomFrames(&rng, role: role, count: Int.random(in: 1...6, using: &rng))
+                .map { var f = $0; f.payload = Array(f.payload.prefix(20)); return f }
+            var bytes: [UInt8] = []
+            for frame in frames { try WebSocketFrameSerializer<SystemRandomNumberGenerator>.write(frame, into: &bytes) }
+            let whole = parseStreaming(bytes, role: role)
+            #expect(whole.frames == frames)
+            for pieces in Chunkings.standard(of: bytes, randomCount: 4, seed: seed) {
+                #expect(parseStreaming(pieces, role: role) == whole)
+            }
         }
     }
 

@@ -96,4 +96,23 @@ import WireCore
             #expect(caught?.offset == 4, "cut at \(cut)")
         }
     }
+
+    /// pmd-inflate (CI smoke run): a stream that the peer said it compressed with a 12-bit
+    /// window but whose matches reach further back (up to 32 KiB) inflated whole, yet failed
+    /// with 1007 when its second piece was inflated in smaller output steps: zlib accepts a
+    /// distance beyond its window when the match lies in the output of the same call. Our
+    /// inflater now always keeps a 15-bit window, so what a stream decodes to no longer depends
+    /// on how it was cut (zlib's output for it: 29,315 bytes, as Python's zlib gives).
+    @Test func distanceBeyondTheAgreedWindowInflatesTheSameUnderEverySplit() throws {
+        let message = hex("ecc13101 000000c2 a0f54f6d 085fa000 00000000 00000000 00fd0000 00000000 00000000 00000000 00000000 17b7d2c3 105d7866 c5cb")
+        let parameters = PerMessageDeflateParameters(clientNoContextTakeover: true, clientMaxWindowBits: 12)
+        var whole = makeDeflate(parameters, role: .server)
+        let expected = try inflated(&whole, [message])
+        #expect(expected.count == 29_315)
+        for chunks in Chunkings.standard(of: message, randomCount: 8) {
+            var pmd = makeDeflate(parameters, role: .server)
+            let pieces = chunks.map { Array($0) }.filter { !$0.isEmpty }
+            #expect(try inflated(&pmd, pieces) == expected, "pieces \(pieces.map(\.count))")
+        }
+    }
 }
