@@ -97,7 +97,12 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     var pendingPong: [UInt8]? {
         get { rare?.pendingPong }
         set {
-            if let rare { rare.pendingPong = newValue } else if let newValue { rare = Rare(pendingPong: newValue) }
+            if let rare {
+                // The box goes once it holds nothing (a ping flood leaves no heap behind).
+                if newValue == nil && !flags.contains(.seededKeys) { self.rare = nil } else { rare.pendingPong = newValue }
+            } else if let newValue {
+                rare = Rare(pendingPong: newValue)
+            }
         }
     }
 
