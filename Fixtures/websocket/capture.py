@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Captures WebSocket frames sent by a real peer (Python `websockets`, pinned in
-Tests/Scripts/setup.sh) over loopback, for the fixture replay tests.
+Tests/Scripts/setup-tests.sh) over loopback, for the fixture replay tests.
 
 Two directions, each against a raw socket peer written here so that nothing is parsed on our
 side while capturing:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Python `websockets` (17.4, pinned in Tests/Scripts/setup.sh) as the client of an echo server.
+"""Python `websockets` (17.4, pinned in Tests/Scripts/setup-tests.sh) as the client of an echo server.
 
     websockets_client.py ws://127.0.0.1:PORT/path [--deflate none|default|PARAMS]
 

@@ -36,7 +36,7 @@ Chromium 156 captured on loopback (`Tests/Scripts/capture-browser-get.py`).
 Reproduce (a release build, then about a minute):
 
 ```sh
-bash Tests/Scripts/setup.sh && swift run -c release wirecodec-bench
+bash Tests/Scripts/setup-build.sh && swift run -c release wirecodec-bench
 ```
 
 `--markdown` prints this table, `--json` the machine-readable results, `--filter PATTERN`

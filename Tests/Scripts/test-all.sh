@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-bash Tests/Scripts/setup.sh
-# The Python peers' venv, when setup.sh had to make one (see there).
-if [ -x .build/wirecodec-python/bin/python3 ]; then export PATH="$PWD/.build/wirecodec-python/bin:$PATH"; fi
+bash Tests/Scripts/setup-tests.sh
+# The Python peers live in the project's venv (see setup-tests.sh): first on PATH for the tests.
+export PATH="$PWD/.build/wirecodec-python/bin:$PATH"
+
+echo "== Spec coverage (Tests/Scripts/spec-coverage.sh; Spec/coverage.md)"
+bash Tests/Scripts/spec-coverage.sh
 
 echo "== swift build (warnings are errors here)"
 build_log=$(mktemp)

@@ -70,7 +70,7 @@ struct InteropCase: Sendable, CustomTestStringConvertible {
     ]
 }
 
-@Suite(.enabled(if: InteropPeer.shouldRun, "python3 with websockets 17 is not installed (Tests/Scripts/setup.sh installs it)"))
+@Suite(.enabled(if: InteropPeer.shouldRun, "python3 with websockets 17 is not installed (Tests/Scripts/setup-tests.sh installs it)"))
 struct ConnectionInteropTests {
     init() {
         if InteropPeer.required && !InteropPeer.isAvailable {

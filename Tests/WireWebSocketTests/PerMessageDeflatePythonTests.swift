@@ -53,7 +53,7 @@ enum PythonPeer {
             if ProcessInfo.processInfo.environment["WIRECODEC_REQUIRE_PEERS"] != nil {
                 Issue.record("python3 with websockets is required (WIRECODEC_REQUIRE_PEERS) but not usable")
             } else {
-                print("note: python3 with websockets not found: Python cross-checks skipped (run Tests/Scripts/setup.sh)")
+                print("note: python3 with websockets not found: Python cross-checks skipped (run Tests/Scripts/setup-tests.sh)")
             }
         }
         return ok

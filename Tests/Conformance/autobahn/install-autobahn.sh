@@ -12,13 +12,14 @@
 # source: gcc and the 2.7 headers, which pyenv ships).
 #
 # Environment:
-#   AUTOBAHN_VENV    where the 2.7 environment lives (default $HOME/.cache/wirecodec-autobahn-py27)
+#   AUTOBAHN_VENV    where the 2.7 environment lives (default .build/autobahn-py27 in the
+#                    checkout: never the system's or the user's Python)
 #   AUTOBAHN_PYTHON  a CPython 2.7 interpreter (default: the newest pyenv 2.7.x, then python2.7)
 #   PYTHON3          the Python 3 used to bootstrap virtualenv (default python3)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="${AUTOBAHN_VENV:-$HOME/.cache/wirecodec-autobahn-py27}"
+venv="${AUTOBAHN_VENV:-$(cd "$here/../../.." && pwd)/.build/autobahn-py27}"
 python3="${PYTHON3:-python3}"
 version="25.10.1"
 marker="$venv/.wirecodec-autobahn-$version"

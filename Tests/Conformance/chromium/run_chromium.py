@@ -10,7 +10,7 @@ The page (Sources/wirecodec-echo-server/BrowserTestPage.swift) sends text and bi
 messages from 0 bytes to 1 MiB, checks each echo, and closes with 4001.
 
 Prints the page's result as one JSON line and exits 0 only if the page says ok. The DevTools
-client is Python `websockets` (pinned in Tests/Scripts/setup.sh).
+client is Python `websockets` (pinned in Tests/Scripts/setup-tests.sh).
 """
 import argparse
 import asyncio
