@@ -93,8 +93,22 @@ extension HTTP1Parser {
         if end > 0 && line[end &- 1] == 0x0D {
             end &-= 1
         } else if !configuration.allowBareLF {
-            throw HTTP1ParseError(.bareLF, offset: streamBase &+ end)
+            // Report the earliest violation: one in the line's content comes first.
+            let bareLF = HTTP1ParseError(.bareLF, offset: streamBase &+ end)
+            do {
+                _ = try chunkSizeContent(line, end, streamBase: streamBase)
+            } catch {
+                if error.offset < bareLF.offset { throw error }
+            }
+            throw bareLF
         }
+        return try chunkSizeContent(line, end, streamBase: streamBase)
+    }
+
+    /// The content `line[0..<end]` of a chunk-size line: size, then extensions.
+    mutating func chunkSizeContent(
+        _ line: UnsafePointer<UInt8>, _ end: Int, streamBase: Int
+    ) throws(HTTP1ParseError) -> HTTP1ParseEvent? {
         var i = 0
         var size = 0
         while i < end, let digit = ASCII.hexValue(line[i]) {

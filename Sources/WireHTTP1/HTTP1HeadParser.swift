@@ -163,7 +163,16 @@ extension HTTP1Parser {
         if end > 0 && line[end &- 1] == 0x0D {
             end &-= 1
         } else if !configuration.allowBareLF {
-            throw HTTP1ParseError(.bareLF, offset: streamBase &+ end)
+            // The content before the bare LF may break a rule too: the earliest violation is
+            // the one reported (the parser fails either way, so what the check leaves behind
+            // does not matter).
+            let bareLF = HTTP1ParseError(.bareLF, offset: streamBase &+ end)
+            do {
+                _ = try processContent(line, end, at: offset, into: target, trailers: trailers, clean: false, readable: length)
+            } catch {
+                if error.offset < bareLF.offset { throw error }
+            }
+            throw bareLF
         }
         return try processContent(line, end, at: offset, into: target, trailers: trailers, clean: false, readable: length)
     }
@@ -235,6 +244,16 @@ extension HTTP1Parser {
                 valueStart: o &+ Int32(truncatingIfNeeded: valueStart), valueEnd: o &+ Int32(truncatingIfNeeded: valueEnd)))
     }
 
+    /// Whether obs-fold is replaced with SP: per role by default (RFC 9112 §5.2: a user agent
+    /// must unfold a response; a server may refuse a request, and we do).
+    var unfoldsObsFold: Bool {
+        switch configuration.obsFold {
+        case .byRole: kind == .response
+        case .reject: false
+        case .replaceWithSpace: true
+        }
+    }
+
     /// A field line starting with whitespace: obs-fold (RFC 9112 §5.2), or whitespace right
     /// after the start line (RFC 9112 §2.2).
     func foldLine(
@@ -243,7 +262,7 @@ extension HTTP1Parser {
         if target.fieldCount == 0 && !trailers {
             throw HTTP1ParseError(.whitespaceAfterStartLine, offset: streamBase)
         }
-        guard configuration.replaceObsFoldWithSpace, target.fieldCount > 0 else {
+        guard unfoldsObsFold, target.fieldCount > 0 else {
             throw HTTP1ParseError(.obsFold, offset: streamBase)
         }
         let bad = Scan.fieldValueEnd(line, 0, end)

@@ -57,18 +57,40 @@ public struct HTTP1ParserConfiguration: Sendable, Hashable {
     /// Risk: a front end that splits lines differently may see another message.
     public var allowBareLF: Bool
 
-    /// Replace each obs-fold (a field line continued on a line starting with SP or HTAB) with
-    /// one SP, as RFC 9112 §5.2 allows outside `message/http`. Off: `obs-fold`.
-    /// Risk: a peer that does not unfold sees a different value.
-    public var replaceObsFoldWithSpace: Bool
+    /// What to do with obs-fold (a field line continued on a line starting with SP or HTAB,
+    /// RFC 9112 §5.2). Default ``HTTP1ObsFoldHandling/byRole``: refused in requests, replaced
+    /// with SP in responses, as the RFC makes each role do.
+    public var obsFold: HTTP1ObsFoldHandling
 
     public init(
         limits: HTTP1Limits = .init(),
         allowBareLF: Bool = false,
-        replaceObsFoldWithSpace: Bool = false
+        obsFold: HTTP1ObsFoldHandling = .byRole
     ) {
         self.limits = limits
         self.allowBareLF = allowBareLF
-        self.replaceObsFoldWithSpace = replaceObsFoldWithSpace
+        self.obsFold = obsFold
     }
+}
+
+/// What a parser does with obs-fold, the obsolete continuation of a field value on a line
+/// starting with SP or HTAB (RFC 9112 §5.2).
+///
+/// The RFC gives each role its own rule outside a `message/http` body: a server either refuses
+/// the request (400) or replaces each fold with SP; a user agent reading a response *must*
+/// replace each fold with SP before it interprets the value; a proxy or gateway either
+/// replaces it or discards the response (answering 502 downstream).
+public enum HTTP1ObsFoldHandling: Sendable, Hashable {
+    /// The default, per role: in a request, the strict choice a server may make (`obs-fold`,
+    /// 400); in a response, the replacement a user agent must make.
+    case byRole
+    /// Refuse obs-fold in any message (`obs-fold`): a server's choice for requests, a proxy's
+    /// or gateway's for responses (it then answers 502 Bad Gateway). Not allowed for a user
+    /// agent reading responses.
+    case reject
+    /// Replace each fold, and the whitespace around it, with SP octets in the previous field's
+    /// value before the framing rules read it; the folded text is still validated. Also the
+    /// server's other option for requests. Risk there: a peer that does not unfold sees a
+    /// different value.
+    case replaceWithSpace
 }

@@ -90,7 +90,7 @@ extension HTTP1ParseError {
         /// Whitespace between the start line and the first field line (RFC 9112 §2.2).
         public static let whitespaceAfterStartLine = Code(.whitespaceAfterStartLine)
         /// A line folded with obs-fold (RFC 9112 §5.2) while
-        /// ``HTTP1ParserConfiguration/replaceObsFoldWithSpace`` is off.
+        /// obs-fold is refused (``HTTP1ParserConfiguration/obsFold``: requests by default).
         public static let obsFold = Code(.obsFold)
         /// A CR not followed by LF (RFC 9112 §2.2).
         public static let bareCR = Code(.bareCR)

@@ -13,7 +13,7 @@ import WireHTTP1
         #expect(limits.maxFieldCount == 256)
         #expect(limits.maxChunkExtensionBytes == 4096)
         #expect(limits.maxTrailerSectionBytes == 16 * 1024)
-        #expect(HTTP1ParserConfiguration() == HTTP1ParserConfiguration(limits: limits, allowBareLF: false, replaceObsFoldWithSpace: false))
+        #expect(HTTP1ParserConfiguration() == HTTP1ParserConfiguration(limits: limits, allowBareLF: false, obsFold: .byRole))
     }
 
     @Test func requestLineLength() throws {

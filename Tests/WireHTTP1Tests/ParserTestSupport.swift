@@ -185,8 +185,13 @@ func requestHead(_ text: String, configuration: HTTP1ParserConfiguration = .init
 }
 
 /// The first response head of a valid input.
-func responseHead(_ text: String, expecting methods: [HTTPRequest.Method] = [], sourceLocation: SourceLocation = #_sourceLocation) -> HTTP1ResponseHead? {
-    for e in parseAllSplits(Array(text.utf8), kind: .response, expecting: methods, sourceLocation: sourceLocation) {
+func responseHead(
+    _ text: String, expecting methods: [HTTPRequest.Method] = [], configuration: HTTP1ParserConfiguration = .init(),
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> HTTP1ResponseHead? {
+    for e in parseAllSplits(
+        Array(text.utf8), kind: .response, configuration: configuration, expecting: methods, sourceLocation: sourceLocation)
+    {
         if case .response(let h) = e { return h }
     }
     Issue.record("no response head", sourceLocation: sourceLocation)
@@ -195,7 +200,7 @@ func responseHead(_ text: String, expecting methods: [HTTPRequest.Method] = [], 
 
 extension HTTP1ParserConfiguration {
     static let lenientLF = HTTP1ParserConfiguration(allowBareLF: true)
-    static let unfolding = HTTP1ParserConfiguration(replaceObsFoldWithSpace: true)
+    static let unfolding = HTTP1ParserConfiguration(obsFold: .replaceWithSpace)
     static func limited(_ change: (inout HTTP1Limits) -> Void) -> HTTP1ParserConfiguration {
         var limits = HTTP1Limits()
         change(&limits)

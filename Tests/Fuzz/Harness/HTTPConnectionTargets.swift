@@ -41,7 +41,7 @@ func describe(_ event: HTTP1Event) -> ConnectionRecord {
 
 func runConnection(role: Role, setup: UInt8, input: UnsafeBufferPointer<UInt8>, pieces: [Range<Int>]) -> ([ConnectionRecord], [UInt8]) {
     var conn = HTTP1Connection(role: role, configuration: HTTP1ParserConfiguration(
-        allowBareLF: setup & 0x40 != 0, replaceObsFoldWithSpace: setup & 0x80 != 0))
+        allowBareLF: setup & 0x40 != 0, obsFold: setup & 0x80 != 0 ? .replaceWithSpace : .byRole))
     var records: [ConnectionRecord] = []
     var outbound: [UInt8] = []
     var requestsSent = 0

@@ -99,7 +99,7 @@ struct ParserSetup {
                 maxTrailerSectionBytes: 8 + Int(b & 0x3F))
         }
         configuration = HTTP1ParserConfiguration(
-            limits: limits, allowBareLF: a & 0x01 != 0, replaceObsFoldWithSpace: a & 0x02 != 0)
+            limits: limits, allowBareLF: a & 0x01 != 0, obsFold: a & 0x02 != 0 ? .replaceWithSpace : .byRole)
         acceptSwitch = a & 0x08 != 0
         methods = []
         if kind == .response {
