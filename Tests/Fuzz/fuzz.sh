@@ -58,7 +58,7 @@ fi
 [ -d "$HTTPTYPES" ] || { echo "fuzz.sh: no swift-http-types checkout in .build/checkouts" >&2; exit 2; }
 
 SAN=(-O -g -enable-testing -sanitize=fuzzer,address -parse-as-library -wmo)
-OURS=(-swift-version 6 -enable-upcoming-feature InternalImportsByDefault
+OURS=(-swift-version 6 -package-name WireCodec -enable-upcoming-feature InternalImportsByDefault
       -enable-upcoming-feature MemberImportVisibility -enable-upcoming-feature ExistentialAny)
 HTTPTYPES_FLAGS=(-swift-version 6 -enable-upcoming-feature InternalImportsByDefault
                  -enable-upcoming-feature MemberImportVisibility)
@@ -70,13 +70,15 @@ done
 # dependency's object is newer than the module's object.
 build_module() {
     local name="$1" dir="$2" deps="$3"; shift 3
-    local obj="$BUILD/$name.o" newest d
-    newest=$(ls -t "$dir"/*.swift | head -1)
+    local obj="$BUILD/$name.o" newest d sources
+    # Every source of the module, in its layer folders too.
+    mapfile -t sources < <(find "$dir" -name '*.swift' | sort)
+    newest=$(ls -t "${sources[@]}" | head -1)
     for d in $deps; do [ "$BUILD/$d.o" -nt "$newest" ] && newest="$BUILD/$d.o"; done
     if [ -f "$obj" ] && [ "$obj" -nt "$newest" ] && [ -f "$BUILD/$name.swiftmodule" ]; then return; fi
     echo "fuzz.sh: compiling $name" >&2
     swiftc "${SAN[@]}" "$@" -module-name "$name" -I "$BUILD" -I "$ROOT/Sources/CZlib" \
-        -emit-module -emit-module-path "$BUILD/$name.swiftmodule" -c "$dir"/*.swift -o "$obj.tmp"
+        -emit-module -emit-module-path "$BUILD/$name.swiftmodule" -c "${sources[@]}" -o "$obj.tmp"
     mv "$obj.tmp" "$obj"
 }
 
