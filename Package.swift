@@ -56,7 +56,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .target(name: "WireSSE", dependencies: ["WireCore"], swiftSettings: strictSettings),
+        .target(
+            name: "WireSSE",
+            dependencies: [
+                "WireCore",
+                "WireHTTP1",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "WireCodec",
             dependencies: ["WireCore", "WireHTTP1", "WireWebSocket", "WireSSE"],
@@ -173,7 +181,8 @@ let package = Package(
         .testTarget(
             name: "WireSSETests",
             dependencies: [
-                "WireSSE", "TestSupport",
+                "WireSSE", "WireHTTP1", "TestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings
