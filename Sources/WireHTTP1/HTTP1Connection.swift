@@ -115,7 +115,9 @@ public struct HTTP1Connection: Sendable {
             case .closed, .switchedProtocol, .error:
                 return nil
             case .idle where role == .client && ourState == .idle:
-                // No request sent: nothing to read a response against.
+                // No request sent: nothing to read a response against (RFC 9112 §9.2).
+                noteUnsolicitedBytes()
+                if let failure { throw failure }
                 return receivedEOF && inboundStart == inbound.count ? closeEvent() : nil
             default:
                 break

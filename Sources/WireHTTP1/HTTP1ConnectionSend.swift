@@ -16,6 +16,7 @@ extension HTTP1Connection {
             guard role == .client else { throw HTTP1UsageError(.wrongRole) }
             guard next.process(.request, from: .client) else { throw refusal(for: .request) }
             try serializer.writeHead(request, into: &outbound)
+            noteUnsolicitedBytes()
             let fields = request.headerFields
             if Self.hasToken("close", in: fields[values: .connection]) { next.disableKeepAlive() }
             if request.method == .connect { next.proposeSwitch(.connect) }
@@ -46,7 +47,7 @@ extension HTTP1Connection {
                 ? .connect : nil
             let wasProposed = !next.pendingSwitchProposals.isEmpty
             guard next.process(.response, from: .server, switching: switching) else { throw refusal(for: .response) }
-            addFraming(to: &response, state: &next, switching: switching != nil)
+            try addFraming(to: &response, state: &next, switching: switching != nil)
             try serializer.writeHead(response, respondingTo: answering, into: &outbound)
             if serializer.framing == .untilClose { next.disableKeepAlive() }
             clientIsWaitingFor100Continue = false
@@ -102,8 +103,26 @@ extension HTTP1Connection {
     /// Framing and keep-alive fields a final response needs (h11 does the same): chunked for
     /// an HTTP/1.1 client when the caller gave no framing, until-close for HTTP/1.0, and
     /// `Connection: close` when either side turned keep-alive off.
-    private func addFraming(to response: inout HTTPResponse, state: inout HTTP1ConnectionState, switching: Bool) {
+    private func addFraming(
+        to response: inout HTTPResponse, state: inout HTTP1ConnectionState, switching: Bool
+    ) throws(HTTP1UsageError) {
         let status = response.status.code
+        if answeringHTTP10 && response.headerFields[.transferEncoding] != nil {
+            // RFC 9112 §6.1: no Transfer-Encoding to an HTTP/1.0 client. A lone chunked is
+            // dropped (the body is then sent until close, as for any unframed answer); other
+            // codings cannot be undone here.
+            for value in response.headerFields[values: .transferEncoding] {
+                for element in value.split(separator: ",") {
+                    var coding = Substring(element)
+                    while coding.first == " " || coding.first == "\t" { coding = coding.dropFirst() }
+                    while coding.last == " " || coding.last == "\t" { coding = coding.dropLast() }
+                    if !coding.isEmpty && !Self.equalsIgnoringCase(String(coding), "chunked") {
+                        throw HTTP1UsageError(.transferCodingToHTTP10)
+                    }
+                }
+            }
+            response.headerFields[.transferEncoding] = nil
+        }
         let fields = response.headerFields
         let mayHaveBody = !switching && status != 204 && status != 304 && answering != .head
         if mayHaveBody && fields[.contentLength] == nil && fields[.transferEncoding] == nil {
@@ -117,6 +136,21 @@ extension HTTP1Connection {
         if !state.keepAlive && !Self.hasToken("close", in: fields[values: .connection]) {
             response.headerFields.append(HTTPField(name: .connection, value: "close"))
         }
+    }
+
+    /// A client got bytes while no request of its own was outstanding (RFC 9112 §9.2): empty
+    /// lines are dropped (§2.2), anything else fails the server peer with
+    /// `unsolicited-response`, so it is never read as the answer to the next request.
+    mutating func noteUnsolicitedBytes() {
+        guard role == .client, failure == nil else { return }
+        var i = inboundStart
+        while i < inbound.count, inbound[i] == 0x0D || inbound[i] == 0x0A { i += 1 }
+        if i == inbound.count {
+            inboundStart = i
+            return
+        }
+        failure = HTTP1ParseError(.unsolicitedResponse, offset: parser.streamOffset + (i - inboundStart))
+        state.fail(role.peer)
     }
 
     static func hasToken(_ token: String, in values: [String]) -> Bool {

@@ -24,7 +24,21 @@ extension HTTP1Parser {
             endMessage()
             return .end(trailers: t.fieldCount == 0 ? nil : HTTP1FieldBlock(storage: t, fields: 0..<Int32(t.fieldCount)))
         }
-        let f = try scanFramingFields(base: base)
+        // A response whose length is fixed by its status or by the request it answers (1xx,
+        // 204, 304, an answer to HEAD, a 2xx to CONNECT) ends at its head whatever its framing
+        // fields say, and a client ignores them (RFC 9112 §6.3 rules 1–2): they are neither
+        // read nor checked.
+        let framingIgnored: Bool
+        if kind == .response {
+            let status = start.status
+            let request = expectedIndex < expected.count ? expected[expectedIndex] : .other
+            framingIgnored =
+                status < 200 || status == 204 || status == 304 || request == .head
+                || (request == .connect && status < 300)
+        } else {
+            framingIgnored = false
+        }
+        let f = try scanFramingFields(base: base, framingIgnored: framingIgnored)
         var flags = start.flags.union(f.flags)
 
         if f.transferEncodingOffset >= 0 {
@@ -116,7 +130,7 @@ extension HTTP1Parser {
     }
 
     /// Reads Host, Content-Length, Transfer-Encoding, Connection, Upgrade and Expect.
-    func scanFramingFields(base: Int) throws(HTTP1ParseError) -> HTTP1FramingFields {
+    func scanFramingFields(base: Int, framingIgnored: Bool = false) throws(HTTP1ParseError) -> HTTP1FramingFields {
         var f = HTTP1FramingFields()
         let p = UnsafePointer(storage.bytes)
         for i in 0..<storage.fieldCount {
@@ -139,11 +153,11 @@ extension HTTP1Parser {
                 f.flags.insert(.hasUpgrade)
             case 10 where Scan.matches8to16(p, nameStart, n, 0x6974_6365_6E6E_6F63, 0x6E6F_6974_6365_6E6E):
                 scanConnection(p, vs, ve, &f.flags)  // connection
-            case 14 where Scan.matches8to16(p, nameStart, n, 0x2D74_6E65_746E_6F63, 0x6874_676E_656C_2D74):
+            case 14 where !framingIgnored && Scan.matches8to16(p, nameStart, n, 0x2D74_6E65_746E_6F63, 0x6874_676E_656C_2D74):
                 try scanContentLength(p, vs, ve, base: base, &f)  // content-length
                 f.contentLengthOffset = nameStart
             case 17
-            where Scan.matches8to16(p, nameStart, 16, 0x7265_6673_6E61_7274, 0x6E69_646F_636E_652D)
+            where !framingIgnored && Scan.matches8to16(p, nameStart, 16, 0x7265_6673_6E61_7274, 0x6E69_646F_636E_652D)
                 && p[nameStart &+ 16] | 0x20 == UInt8(ascii: "g"):  // transfer-encoding
                 try scanTransferEncoding(p, vs, ve, base: base, &f)
                 f.transferEncodingOffset = nameStart

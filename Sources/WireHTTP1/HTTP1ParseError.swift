@@ -48,6 +48,7 @@ extension HTTP1ParseError {
             case invalidChunkTerminator, trailerTooLarge
             case bodyTooLarge, unexpectedEOF
             case invalidAuthority
+            case unsolicitedResponse
         }
 
         @usableFromInline let base: Base
@@ -143,6 +144,10 @@ extension HTTP1ParseError {
         public static let unexpectedEOF = Code(.unexpectedEOF)
         /// The request's authority cannot be represented as an `HTTPRequest` (conversion only).
         public static let invalidAuthority = Code(.invalidAuthority)
+        /// A client received bytes (other than empty lines) while no request was outstanding:
+        /// they are not a response to anything (RFC 9112 §9.2), e.g. a 408 before the server
+        /// closed an idle connection, or bytes after the last response.
+        public static let unsolicitedResponse = Code(.unsolicitedResponse)
 
         /// Every code, in declaration order.
         public static var allCases: [Code] { Base.allCases.map(Code.init) }
@@ -191,6 +196,7 @@ extension HTTP1ParseError {
             case .bodyTooLarge: "body-too-large"
             case .unexpectedEOF: "unexpected-eof"
             case .invalidAuthority: "invalid-authority"
+            case .unsolicitedResponse: "unsolicited-response"
             }
         }
 

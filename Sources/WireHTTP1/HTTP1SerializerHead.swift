@@ -10,6 +10,11 @@ struct FieldScan {
     var lastCodingIsChunked = false
     var chunkedBeforeLast = false
     var sawHost = false
+    /// A `TE` field was written; one of its codings is `chunked`.
+    var sawTE = false
+    var teNamesChunked = false
+    /// `Connection` lists the `TE` option.
+    var connectionHasTE = false
 
     mutating func note(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) throws(HTTP1UsageError) {
         switch name.count {
@@ -31,6 +36,11 @@ struct FieldScan {
             sawTransferCoding = true
         case 4 where HTTP1Bytes.equalsLowercase(name, "host"):
             sawHost = true
+        case 2 where HTTP1Bytes.equalsLowercase(name, "te"):
+            sawTE = true
+            if Self.list(value, contains: "chunked") { teNamesChunked = true }
+        case 10 where HTTP1Bytes.equalsLowercase(name, "connection"):
+            if Self.list(value, contains: "te") { connectionHasTE = true }
         default:
             break
         }
@@ -38,6 +48,9 @@ struct FieldScan {
 
     /// RFC 9112 §6.3 for requests: chunked, Content-Length, or no body.
     func requestFraming() throws(HTTP1UsageError) -> HTTP1Serializer.Framing {
+        // RFC 9112 §7.4: chunked is never named in TE (always acceptable), and TE travels with
+        // the TE connection option so that intermediaries do not forward it.
+        if sawTE && (teNamesChunked || !connectionHasTE) { throw HTTP1UsageError(.invalidTE) }
         if sawTransferEncoding {
             guard contentLength == nil else { throw HTTP1UsageError(.conflictingFraming) }
             guard lastCodingIsChunked, !chunkedBeforeLast else { throw HTTP1UsageError(.requestCodingNotChunked) }
@@ -45,6 +58,24 @@ struct FieldScan {
         }
         if let contentLength { return .contentLength(contentLength) }
         return .none
+    }
+
+    /// Whether a comma-separated list holds `token` (ASCII case-insensitive) as an element's
+    /// first word, parameters after `;` ignored (RFC 9110 §5.6.1).
+    static func list(_ value: UnsafeBufferPointer<UInt8>, contains token: StaticString) -> Bool {
+        var i = 0
+        while i < value.count {
+            while i < value.count, value[i] == 0x20 || value[i] == 0x09 || value[i] == UInt8(ascii: ",") { i += 1 }
+            let start = i
+            while i < value.count, value[i] != UInt8(ascii: ","), value[i] != UInt8(ascii: ";"),
+                value[i] != 0x20, value[i] != 0x09
+            {
+                i += 1
+            }
+            if i > start, HTTP1Bytes.equalsLowercase(UnsafeBufferPointer(rebasing: value[start..<i]), token) { return true }
+            while i < value.count, value[i] != UInt8(ascii: ",") { i += 1 }
+        }
+        return false
     }
 
     /// RFC 9112 §6.3 for responses; `nil` for a 1xx (complete with its head).
@@ -95,7 +126,8 @@ extension HTTP1Serializer {
                 HTTP1Bytes.append("://", to: &out)
                 try appendTarget(authority, into: &out)
             }
-            try appendTarget(path, into: &out)
+            // RFC 9112 §3.2.1: an empty path is sent as "/".
+            try appendTarget(path.isEmpty ? "/" : path, into: &out)
         }
         HTTP1Bytes.append(" HTTP/1.1\r\n", to: &out)
 

@@ -21,6 +21,7 @@ public struct HTTP1UsageError: Error, Hashable, Sendable, CustomStringConvertibl
             case trailersNotAllowed
             case unexpectedResponse, unexpectedInformational, connectionClosed
             case switchedProtocols, notDone, invalidState
+            case transferCodingToHTTP10, invalidTE
         }
 
         fileprivate let value: Value
@@ -87,6 +88,13 @@ public struct HTTP1UsageError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let notDone = Code(.notDone)
         /// Any other event the connection's state does not allow.
         public static let invalidState = Code(.invalidState)
+        /// A response to an HTTP/1.0 request with a transfer coding other than `chunked`
+        /// (RFC 9112 §6.1: no Transfer-Encoding unless the request was HTTP/1.1; a lone
+        /// `chunked` is removed instead and the response is sent until close).
+        public static let transferCodingToHTTP10 = Code(.transferCodingToHTTP10)
+        /// A `TE` field naming `chunked`, or sent without the `TE` connection option
+        /// (RFC 9112 §7.4).
+        public static let invalidTE = Code(.invalidTE)
 
         /// A stable short kebab-case name (the CLI and logs print it).
         public var name: String {
@@ -118,6 +126,8 @@ public struct HTTP1UsageError: Error, Hashable, Sendable, CustomStringConvertibl
             case .switchedProtocols: "switched-protocols"
             case .notDone: "not-done"
             case .invalidState: "invalid-state"
+            case .transferCodingToHTTP10: "transfer-coding-to-http10"
+            case .invalidTE: "invalid-te"
             }
         }
 

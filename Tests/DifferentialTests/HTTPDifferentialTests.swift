@@ -235,6 +235,10 @@ enum HTTPDifference: String, CaseIterable {
     /// body another way (a response: until the connection closes). A framing disagreement:
     /// a proxy built on one and a server built on the other would see different messages.
     case transferEncodingWhitespace = "D-H9: NIO does not see `chunked` followed by whitespace as chunked"
+    /// A response whose length is fixed by its status or request (1xx, 204, 304, an answer to
+    /// HEAD, a 2xx to CONNECT) ends at its head whatever its framing fields say, and a client
+    /// ignores them (RFC 9112 §6.3): we do not check them, llhttp refuses a malformed one.
+    case ignoredFramingFields = "D-H10: NIO checks framing fields a bodyless response does not use"
 }
 
 /// Our error codes for inputs llhttp (as NIOHTTP1 configures it) accepts: each a rule we
@@ -323,6 +327,12 @@ func deliberateHTTPDifference(_ input: [UInt8], ours: DiffOutcome, nio: DiffOutc
         if error.contains("unexpected content-length header") {
             let values = m.fields.filter { $0[0].lowercased() == "content-length" }.map { $0[1] }
             if values.count > 1 && Set(values.map { Int($0) }).count == 1 && Int(values[0]) != nil { return .repeatedContentLength }
+        }
+        let lowered = error.lowercased()
+        if lowered.contains("content-length") || lowered.contains("transfer-encoding") || lowered.contains("http_parser error"),
+           m.body.isEmpty,
+           m.fields.contains(where: { ["content-length", "transfer-encoding"].contains($0[0].lowercased()) }) {
+            return .ignoredFramingFields
         }
         if error.contains("data received after completed connection: close message"), k > 0 {
             let previous = ours.messages[k - 1]

@@ -103,3 +103,117 @@ import WireHTTP1
         #expect(error?.offset == 0)
     }
 }
+
+/// Responses whose length does not come from their framing fields (RFC 9112 §6.3 rules 1–2):
+/// a client ignores Content-Length and Transfer-Encoding there, whatever they say.
+@Suite struct IgnoredFramingFieldsTests {
+    @Test func aSuccessfulCONNECTAnswerIgnoresItsFramingFields() {
+        for fields in ["Transfer-Encoding: gzip", "Content-Length: abc", "Content-Length: 3\r\nTransfer-Encoding: chunked"] {
+            let text = "HTTP/1.1 200 OK\r\n\(fields)\r\n\r\n"
+            #expect(summary(text, kind: .response, expecting: [.connect]).prefix(2) == ["head HTTP/1.1 200 OK", "end"])
+        }
+    }
+
+    @Test func bodylessStatusesAndHEADAnswersIgnoreTheirFramingFields() {
+        for status in ["204 No Content", "304 Not Modified", "100 Continue"] {
+            let text = "HTTP/1.1 \(status)\r\nContent-Length: 1, 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+            #expect(summary(text, kind: .response).first == "head HTTP/1.1 \(status)")
+            #expect(errorName(text, kind: .response) == nil)
+        }
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\nTransfer-Encoding: chunked\r\n\r\n"
+        #expect(errorName(head, kind: .response, expecting: [.head]) == nil)
+        #expect(errorName("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", kind: .response, expecting: [.head]) == nil)
+    }
+
+    @Test func otherResponsesStillCheckTheirFramingFields() {
+        #expect(errorName("HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n", kind: .response) == "invalid-content-length")
+        #expect(errorName("HTTP/1.1 404 Not Found\r\nContent-Length: abc\r\n\r\n", kind: .response, expecting: [.connect]) == "invalid-content-length")
+    }
+}
+
+/// HTTP1Connection duties of RFC 9112 §6.1, §9.2 and of the serializer (§3.2.1, §7.4).
+@Suite struct ConnectionConformanceTests {
+    static func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+    static func text(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
+
+    @Test func noTransferEncodingInAResponseToHTTP10() throws {
+        var server = HTTP1Connection(role: .server)
+        server.receive(Self.bytes("GET / HTTP/1.0\r\n\r\n").span)
+        while try server.nextEvent() != nil {}
+        try server.send(.response(HTTPResponse(status: .ok, headerFields: [.transferEncoding: "chunked"])))
+        try server.send(.body(Self.bytes("hello")))
+        try server.send(.end())
+        let out = Self.text(server.takeOutbound())
+        #expect(!out.lowercased().contains("transfer-encoding"))
+        #expect(out.hasSuffix("\r\n\r\nhello"))
+        #expect(out.contains("Connection: close"))
+        #expect(server.ourState == .mustClose)
+    }
+
+    @Test func otherCodingsCannotBeSentToHTTP10() throws {
+        var server = HTTP1Connection(role: .server)
+        server.receive(Self.bytes("GET / HTTP/1.0\r\n\r\n").span)
+        while try server.nextEvent() != nil {}
+        #expect(throws: HTTP1UsageError(.transferCodingToHTTP10)) {
+            try server.send(.response(HTTPResponse(status: .ok, headerFields: [.transferEncoding: "gzip, chunked"])))
+        }
+        #expect(server.takeOutbound().isEmpty)
+    }
+
+    @Test func dataWithoutAnOutstandingRequestIsNotAResponse() throws {
+        // An unsolicited answer (a 408 before closing an idle connection, or bytes after the
+        // last response) never becomes the response to the next request.
+        var client = HTTP1Connection(role: .client)
+        client.receive(Self.bytes("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n").span)
+        #expect(throws: HTTP1ParseError.self) { _ = try client.nextEvent() }
+
+        var late = HTTP1Connection(role: .client)
+        try late.send(.request(HTTPRequest(method: .get, scheme: "http", authority: "h", path: "/")))
+        try late.send(.end())
+        late.receive(Self.bytes("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil").span)
+        var seen: [String] = []
+        while let e = try late.nextEvent() { seen.append("\(e)") }
+        #expect(seen.count == 2)
+        try late.startNextCycle()
+        try late.send(.request(HTTPRequest(method: .get, scheme: "http", authority: "h", path: "/next")))
+        try late.send(.end())
+        #expect(throws: HTTP1ParseError.self) { _ = try late.nextEvent() }
+    }
+
+    @Test func emptyLinesBetweenResponsesAreDiscarded() throws {
+        var client = HTTP1Connection(role: .client)
+        client.receive(Self.bytes("\r\n").span)
+        #expect(try client.nextEvent() == nil)
+        try client.send(.request(HTTPRequest(method: .get, scheme: "http", authority: "h", path: "/")))
+        try client.send(.end())
+        client.receive(Self.bytes("HTTP/1.1 204 No Content\r\n\r\n").span)
+        let first = try client.nextEvent()
+        guard case .response(let head)? = first else { Issue.record("no response: \(String(describing: first))"); return }
+        #expect(head.status == 204)
+    }
+
+    @Test func anEmptyPathIsSentAsSlash() throws {
+        var serializer = HTTP1Serializer(role: .client)
+        var out: [UInt8] = []
+        try serializer.writeHead(HTTPRequest(method: .get, scheme: "http", authority: "h", path: ""), into: &out)
+        #expect(Self.text(out).hasPrefix("GET / HTTP/1.1\r\n"))
+    }
+
+    @Test func teNeverNamesChunkedAndComesWithItsConnectionOption() throws {
+        var serializer = HTTP1Serializer(role: .client)
+        var out: [UInt8] = []
+        #expect(throws: HTTP1UsageError(.invalidTE)) {
+            try serializer.writeHead(
+                HTTPRequest(method: .get, scheme: "http", authority: "h", path: "/", headerFields: [.te: "trailers, chunked", .connection: "TE"]),
+                into: &out)
+        }
+        #expect(throws: HTTP1UsageError(.invalidTE)) {
+            try serializer.writeHead(HTTPRequest(method: .get, scheme: "http", authority: "h", path: "/", headerFields: [.te: "trailers"]), into: &out)
+        }
+        #expect(out.isEmpty)
+        try serializer.writeHead(
+            HTTPRequest(method: .get, scheme: "http", authority: "h", path: "/", headerFields: [.te: "trailers", .connection: "keep-alive, TE"]),
+            into: &out)
+        #expect(Self.text(out).contains("TE: trailers\r\n"))
+    }
+}
