@@ -70,6 +70,8 @@ public struct HTTP1Connection: Sendable {
     var answering: HTTPRequest.Method?
     /// Server: whether the request being answered is HTTP/1.0.
     var answeringHTTP10 = false
+    /// The `Upgrade` values of the request being answered (the protocols a 101 may name).
+    var offeredUpgrades: [String] = []
     /// Whether the client is waiting for 100 Continue before sending its body.
     public internal(set) var clientIsWaitingFor100Continue = false
 
@@ -161,6 +163,7 @@ public struct HTTP1Connection: Sendable {
             if !head.keepAlive { state.disableKeepAlive() }
             if head.isCONNECT { state.proposeSwitch(.connect) }
             if head.isUpgradeRequest { state.proposeSwitch(.upgrade) }
+            offeredUpgrades = head.isUpgradeRequest ? head.fields.values(named: "upgrade") : []
             clientIsWaitingFor100Continue = head.expectsContinue
             return .request(head)
         case .responseHead(let head):

@@ -33,6 +33,21 @@ extension HTTP1Connection {
             if status < 200 {
                 let switching: HTTP1ConnectionState.SwitchProposal? = status == 101 ? .upgrade : nil
                 if answeringHTTP10 { throw HTTP1UsageError(.unexpectedInformational) }
+                if status == 101 {
+                    // RFC 9110 §7.8: a 100 (Continue) the client waits for comes first, and
+                    // only a protocol the request offered may be switched to.
+                    if clientIsWaitingFor100Continue { throw HTTP1UsageError(.continueBeforeSwitch) }
+                    for value in response.headerFields[values: .upgrade] {
+                        for element in value.split(separator: ",") {
+                            var name = Substring(element)
+                            while name.first == " " || name.first == "\t" { name = name.dropFirst() }
+                            while name.last == " " || name.last == "\t" { name = name.dropLast() }
+                            if !name.isEmpty && !Self.hasToken(String(name), in: offeredUpgrades) {
+                                throw HTTP1UsageError(.protocolNotOffered)
+                            }
+                        }
+                    }
+                }
                 guard next.process(.informationalResponse, from: .server, switching: switching) else {
                     throw refusal(for: .informationalResponse)
                 }

@@ -15,6 +15,9 @@ struct FieldScan {
     var teNamesChunked = false
     /// `Connection` lists the `TE` option.
     var connectionHasTE = false
+    /// An `Upgrade` field was written; `Connection` lists the `upgrade` option.
+    var sawUpgrade = false
+    var connectionHasUpgrade = false
 
     mutating func note(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) throws(HTTP1UsageError) {
         switch name.count {
@@ -41,6 +44,9 @@ struct FieldScan {
             if Self.list(value, contains: "chunked") { teNamesChunked = true }
         case 10 where HTTP1Bytes.equalsLowercase(name, "connection"):
             if Self.list(value, contains: "te") { connectionHasTE = true }
+            if Self.list(value, contains: "upgrade") { connectionHasUpgrade = true }
+        case 7 where HTTP1Bytes.equalsLowercase(name, "upgrade"):
+            sawUpgrade = true
         default:
             break
         }
@@ -51,6 +57,8 @@ struct FieldScan {
         // RFC 9112 §7.4: chunked is never named in TE (always acceptable), and TE travels with
         // the TE connection option so that intermediaries do not forward it.
         if sawTE && (teNamesChunked || !connectionHasTE) { throw HTTP1UsageError(.invalidTE) }
+        // RFC 9110 §7.8: Upgrade travels with the upgrade connection option.
+        if sawUpgrade && !connectionHasUpgrade { throw HTTP1UsageError(.upgradeWithoutConnectionOption) }
         if sawTransferEncoding {
             guard contentLength == nil else { throw HTTP1UsageError(.conflictingFraming) }
             guard lastCodingIsChunked, !chunkedBeforeLast else { throw HTTP1UsageError(.requestCodingNotChunked) }
@@ -80,6 +88,15 @@ struct FieldScan {
 
     /// RFC 9112 §6.3 for responses; `nil` for a 1xx (complete with its head).
     func responseFraming(status: Int, requestMethod: HTTPRequest.Method?) throws(HTTP1UsageError) -> HTTP1Serializer.Framing? {
+        let framing = try bodyFraming(status: status, requestMethod: requestMethod)
+        // RFC 9110 §7.8, §15.2.2, §15.5.22: a 101 and a 426 name their protocols in Upgrade,
+        // and Upgrade travels with the upgrade connection option.
+        if (status == 101 || status == 426) && !sawUpgrade { throw HTTP1UsageError(.missingUpgrade) }
+        if sawUpgrade && !connectionHasUpgrade { throw HTTP1UsageError(.upgradeWithoutConnectionOption) }
+        return framing
+    }
+
+    private func bodyFraming(status: Int, requestMethod: HTTPRequest.Method?) throws(HTTP1UsageError) -> HTTP1Serializer.Framing? {
         if sawTransferEncoding && contentLength != nil { throw HTTP1UsageError(.conflictingFraming) }
         if chunkedBeforeLast { throw HTTP1UsageError(.conflictingFraming) }
         let framed = sawTransferEncoding || contentLength != nil

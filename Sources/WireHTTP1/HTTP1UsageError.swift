@@ -22,6 +22,7 @@ public struct HTTP1UsageError: Error, Hashable, Sendable, CustomStringConvertibl
             case unexpectedResponse, unexpectedInformational, connectionClosed
             case switchedProtocols, notDone, invalidState
             case transferCodingToHTTP10, invalidTE
+            case missingUpgrade, upgradeWithoutConnectionOption, protocolNotOffered, continueBeforeSwitch
         }
 
         fileprivate let value: Value
@@ -95,6 +96,14 @@ public struct HTTP1UsageError: Error, Hashable, Sendable, CustomStringConvertibl
         /// A `TE` field naming `chunked`, or sent without the `TE` connection option
         /// (RFC 9112 §7.4).
         public static let invalidTE = Code(.invalidTE)
+        /// A 101 or 426 response without an `Upgrade` field (RFC 9110 §7.8, §15.2.2).
+        public static let missingUpgrade = Code(.missingUpgrade)
+        /// An `Upgrade` field without the `upgrade` connection option (RFC 9110 §7.8).
+        public static let upgradeWithoutConnectionOption = Code(.upgradeWithoutConnectionOption)
+        /// A 101 naming a protocol the request's `Upgrade` did not offer (RFC 9110 §7.8).
+        public static let protocolNotOffered = Code(.protocolNotOffered)
+        /// A 101 while the client waits for its 100 (Continue) (RFC 9110 §7.8).
+        public static let continueBeforeSwitch = Code(.continueBeforeSwitch)
 
         /// A stable short kebab-case name (the CLI and logs print it).
         public var name: String {
@@ -128,6 +137,10 @@ public struct HTTP1UsageError: Error, Hashable, Sendable, CustomStringConvertibl
             case .invalidState: "invalid-state"
             case .transferCodingToHTTP10: "transfer-coding-to-http10"
             case .invalidTE: "invalid-te"
+            case .missingUpgrade: "missing-upgrade"
+            case .upgradeWithoutConnectionOption: "upgrade-without-connection-option"
+            case .protocolNotOffered: "protocol-not-offered"
+            case .continueBeforeSwitch: "continue-before-switch"
             }
         }
 

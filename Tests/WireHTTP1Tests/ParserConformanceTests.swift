@@ -217,3 +217,85 @@ import WireHTTP1
         #expect(Self.text(out).contains("TE: trailers\r\n"))
     }
 }
+
+/// Sender duties of the serializer and the connection that no other suite pins down.
+@Suite struct SenderConformanceTests {
+    static func text(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
+
+    @Test func emptyReasonKeepsItsSpace() throws {
+        // RFC 9112 §4: the SP before the reason phrase is sent even when the phrase is empty.
+        var serializer = HTTP1Serializer(role: .server)
+        var out: [UInt8] = []
+        try serializer.writeHead(HTTPResponse(status: .init(code: 299, reasonPhrase: "")), respondingTo: .get, into: &out)
+        #expect(Self.text(out).hasPrefix("HTTP/1.1 299 \r\n"))
+    }
+
+    @Test func serverCannotReuseTheConnectionBeforeTheRequestBodyIsRead() throws {
+        // RFC 9112 §9.3: an unread request body would be read as the next request.
+        var server = HTTP1Connection(role: .server)
+        server.receive(Array("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc".utf8).span)
+        while try server.nextEvent() != nil {}
+        try server.send(.response(HTTPResponse(status: .ok, headerFields: [.contentLength: "0"])))
+        try server.send(.end())
+        #expect(server.ourState == .done)
+        #expect(throws: HTTP1UsageError(.notDone)) { try server.startNextCycle() }
+    }
+}
+
+/// RFC 9110 §7.8 (Upgrade) duties of the serializer and the server connection.
+@Suite struct UpgradeConformanceTests {
+    static let upgradeRequest = "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+
+    static func server(_ request: String) throws -> HTTP1Connection {
+        var server = HTTP1Connection(role: .server)
+        server.receive(Array(request.utf8).span)
+        while try server.nextEvent() != nil {}
+        return server
+    }
+
+    @Test func a101AndA426NameTheirProtocols() throws {
+        var serializer = HTTP1Serializer(role: .server)
+        var out: [UInt8] = []
+        #expect(throws: HTTP1UsageError(.missingUpgrade)) {
+            try serializer.writeHead(HTTPResponse(status: .switchingProtocols, headerFields: [.connection: "upgrade"]), respondingTo: .get, into: &out)
+        }
+        #expect(throws: HTTP1UsageError(.missingUpgrade)) {
+            try serializer.writeHead(HTTPResponse(status: .upgradeRequired, headerFields: [.contentLength: "0"]), respondingTo: .get, into: &out)
+        }
+        #expect(out.isEmpty)
+    }
+
+    @Test func upgradeTravelsWithItsConnectionOption() throws {
+        var client = HTTP1Serializer(role: .client)
+        var out: [UInt8] = []
+        #expect(throws: HTTP1UsageError(.upgradeWithoutConnectionOption)) {
+            try client.writeHead(HTTPRequest(method: .get, scheme: "http", authority: "h", path: "/", headerFields: [.upgrade: "h2c"]), into: &out)
+        }
+        var server = HTTP1Serializer(role: .server)
+        #expect(throws: HTTP1UsageError(.upgradeWithoutConnectionOption)) {
+            try server.writeHead(
+                HTTPResponse(status: .ok, headerFields: [.upgrade: "h2c", .contentLength: "0"]), respondingTo: .get, into: &out)
+        }
+        #expect(out.isEmpty)
+    }
+
+    @Test func theServerSwitchesOnlyToAnOfferedProtocol() throws {
+        var server = try Self.server(Self.upgradeRequest)
+        #expect(throws: HTTP1UsageError(.protocolNotOffered)) {
+            try server.send(.response(HTTPResponse(status: .switchingProtocols, headerFields: [.upgrade: "h2c", .connection: "upgrade"])))
+        }
+        #expect(server.takeOutbound().isEmpty)
+        try server.send(.response(HTTPResponse(status: .switchingProtocols, headerFields: [.upgrade: "WebSocket", .connection: "upgrade"])))
+        #expect(server.ourState == .switchedProtocol)
+    }
+
+    @Test func aContinueTheClientWaitsForComesBeforeThe101() throws {
+        let request = "POST /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"
+        var server = try Self.server(request)
+        #expect(throws: HTTP1UsageError(.continueBeforeSwitch)) {
+            try server.send(.response(HTTPResponse(status: .switchingProtocols, headerFields: [.upgrade: "websocket", .connection: "upgrade"])))
+        }
+        try server.send(.response(HTTPResponse(status: .continue)))
+        #expect(String(decoding: server.takeOutbound(), as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
+    }
+}
