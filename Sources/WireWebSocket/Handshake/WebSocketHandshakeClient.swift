@@ -106,6 +106,8 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
         for field in headerFields where !ours.contains(field.name) && field.name.canonicalName != "host" {
             fields.append(field)
         }
+        // RFC 6455 §3: a WebSocket URI has no fragment, so its resource name never holds "#".
+        guard !path.utf8.contains(UInt8(ascii: "#")) else { throw WebSocketUsageError(.invalidHeaderField) }
         request = HTTPRequest(method: .get, scheme: scheme, authority: authority, path: path, headerFields: fields)
         var probe: [UInt8] = []
         var serializer = HTTP1Serializer(role: .client)
@@ -147,8 +149,8 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
     /// as follows"):
     ///
     /// 1. a status other than 101 is handed back as ``Outcome/rejected(_:)``;
-    /// 2. `Upgrade` must list the token `websocket`, `Connection` the token `upgrade`
-    ///    (case-insensitive, in comma-separated lists);
+    /// 2. `Upgrade` must be `websocket` (case-insensitive; nothing else, RFC 6455 §4.1),
+    ///    `Connection` must list the token `upgrade` (case-insensitive, in comma-separated lists);
     /// 3. exactly one `Sec-WebSocket-Accept`, equal to ``expectedAccept``;
     /// 4. `Sec-WebSocket-Extensions` only if we offered permessage-deflate, and then an answer
     ///    that fits the offer (RFC 7692 §7.1);
@@ -156,7 +158,8 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
     public func validate(_ response: HTTPResponse) throws(WebSocketHandshakeError) -> Outcome {
         guard response.status.code == 101 else { return .rejected(response) }
         let fields = response.headerFields
-        guard WebSocketHandshake.listContains(fields[values: .upgrade], token: "websocket") else {
+        let upgrades = WebSocketHandshake.listElements(fields[values: .upgrade])
+        guard upgrades.count == 1, upgrades[0].lowercased() == "websocket" else {
             throw WebSocketHandshakeError(.missingUpgrade)
         }
         guard WebSocketHandshake.listContains(fields[values: .connection], token: "upgrade") else {

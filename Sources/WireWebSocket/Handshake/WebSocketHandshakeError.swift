@@ -64,7 +64,8 @@ public struct WebSocketHandshakeError: Error, Hashable, Sendable, CustomStringCo
         public static let extensionNotOffered = Code("extension-not-offered")
         /// The server's permessage-deflate answer does not fit our offer (``deflate`` says how).
         public static let extensionNegotiationFailed = Code("extension-negotiation-failed")
-        /// A `Sec-WebSocket-Extensions` answer that does not follow the §9.1 grammar.
+        /// A `Sec-WebSocket-Extensions` offer (server: 400) or answer (client) that does not
+        /// follow the §9.1 grammar.
         public static let malformedExtensions = Code("malformed-extensions")
 
         // MARK: Either side, driven by a ``WebSocketConnection``

@@ -88,8 +88,10 @@ public struct WebSocketServerHandshake: Sendable, Hashable {
     /// 5. `Sec-WebSocket-Version: 13` (426 with `Sec-WebSocket-Version: 13`, §4.4);
     /// 6. the Origin policy (403);
     /// 7. `Sec-WebSocket-Protocol` a list of tokens (400);
-    /// 8. permessage-deflate offers negotiated under `policy.deflate` (malformed or
-    ///    unacceptable offers are declined, never an error: RFC 7692 §5).
+    /// 8. `Sec-WebSocket-Extensions` follows the §9.1 grammar (400: a malformed header fails
+    ///    the handshake, RFC 6455 §4.2.1, §9.1);
+    /// 9. permessage-deflate offers negotiated under `policy.deflate` (well-formed offers with
+    ///    unknown, repeated or unacceptable parameters are declined, never an error: RFC 7692 §5).
     public init(validating request: HTTPRequest, policy: WebSocketServerPolicy = .init()) throws(WebSocketHandshakeError) {
         guard request.method == .get else { throw WebSocketHandshakeError(.methodNotGET, statusHint: .badRequest) }
         guard let host = request.authority, !host.isEmpty else {
@@ -119,6 +121,14 @@ public struct WebSocketServerHandshake: Sendable, Hashable {
         let offered = WebSocketHandshake.listElements(fields[values: .secWebSocketProtocol])
         guard offered.allSatisfy(WebSocketHandshake.isToken) else {
             throw WebSocketHandshakeError(.invalidSubprotocolList, statusHint: .badRequest)
+        }
+        let extensionLines = fields[values: .secWebSocketExtensions]
+        if !extensionLines.isEmpty {
+            do throws(ExtensionHeaderError) {
+                _ = try ExtensionHeader.parse(extensionLines)
+            } catch {
+                throw WebSocketHandshakeError(.malformedExtensions, statusHint: .badRequest)
+            }
         }
         self.request = request
         self.key = keys[0]
