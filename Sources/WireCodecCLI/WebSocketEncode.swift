@@ -41,8 +41,17 @@ public enum WebSocketEncode {
         for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            // Each line is one JSON object: say so in those terms when it is not one at all.
+            let first = line.first { $0 != 0x20 && $0 != 0x09 }
+            guard first == UInt8(ascii: "{") else {
+                let shown = String(decoding: line.prefix(40), as: UTF8.self)
+                throw CLIUsageError(
+                    "line \(lineNumber): expected a JSON object such as {\"type\":\"text\",\"data_b64\":\"SGk=\"}, found \(shown.debugDescription)")
+            }
             do throws(CLIUsageError) {
-                try encode(line: try JSONParse.parse(Array(line)), options: options, compressor: &compressor, into: &out)
+                let value = try JSONParse.parse(Array(line))
+                guard case .object = value else { throw CLIUsageError("expected a JSON object") }
+                try encode(line: value, options: options, compressor: &compressor, into: &out)
             } catch {
                 throw CLIUsageError("line \(lineNumber): \(error.description)")
             }

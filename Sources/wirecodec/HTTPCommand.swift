@@ -50,20 +50,12 @@ struct HTTPDecodeCommand: ParsableCommand {
     }
 
     func run() throws {
-        var input: [UInt8]
-        if let file {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw ValidationError("Cannot read \(file).")
-            }
-            input = [UInt8](data)
-        } else {
-            input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-        }
+        var input = try readInput(file, for: Self.self)
         if hex {
             do {
                 input = try CLIInput.decodeHex(input)
             } catch {
-                throw ValidationError(error.description)
+                throw usageFailure(Self.self, error.description)
             }
         }
         let options = HTTPDecode.Options(kind: request ? .request : .response, answersHEAD: head)

@@ -28,16 +28,6 @@ private func parseDeflate(_ text: String?) throws -> PerMessageDeflateParameters
     }
 }
 
-/// Reads FILE, or standard input when there is none.
-private func readInput(_ file: String?) throws -> [UInt8] {
-    if let file {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("Cannot read \(file).")
-        }
-        return [UInt8](data)
-    }
-    return [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-}
 
 /// `wirecodec ws decode --role server|client [--deflate ...] [--max-message-bytes N] [--hex] [--pretty] [FILE]`
 struct WebSocketDecodeCommand: ParsableCommand {
@@ -79,9 +69,9 @@ struct WebSocketDecodeCommand: ParsableCommand {
     }
 
     func run() throws {
-        var input = try readInput(file)
+        var input = try readInput(file, for: Self.self)
         if hex {
-            do { input = try CLIInput.decodeHex(input) } catch { throw ValidationError(error.description) }
+            do { input = try CLIInput.decodeHex(input) } catch { throw usageFailure(Self.self, error.description) }
         }
         let options = WebSocketDecode.Options(role: role.role, limits: WebSocketDecode.Options.limits(maxMessageBytes: maxMessageBytes),
                                               deflate: try parsedDeflate())
@@ -129,7 +119,7 @@ struct WebSocketEncodeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let input = try readInput(file)
+        let input = try readInput(file, for: Self.self)
         let bytes: [UInt8]
         let deflateParameters = try parsedDeflate()
         do {
@@ -137,7 +127,7 @@ struct WebSocketEncodeCommand: ParsableCommand {
             bytes = try WebSocketEncode.encode(input, options: WebSocketEncode.Options(role: role.role, maskingKey: key, fragmentSize: fragmentSize,
                                                                                               deflate: deflateParameters))
         } catch {
-            throw ValidationError(error.description)
+            throw usageFailure(Self.self, error.description)
         }
         if hex {
             let text = bytes.map { b in
