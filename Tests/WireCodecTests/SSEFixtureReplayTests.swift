@@ -118,6 +118,18 @@ import WireSSE
         return events
     }
 
+    /// Fixtures/sse/README.md's comparison: the CLI's `"type":"event"` lines are the expected
+    /// file, byte for byte (the other lines, retry and incomplete, are not browser events).
+    @Test(arguments: all())
+    func documentedFilterMatchesEveryFixture(fixture: Fixture) throws {
+        let binary = HTTPFixtureReplayTests.executable()
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the package first: \(binary.path)")
+        let (status, output) = try HTTPFixtureReplayTests.run(binary, ["sse", "decode", fixture.url(".bin").path])
+        #expect(status == 0)
+        let events = output.split(separator: "\n").filter { $0.contains(#""type":"event""#) }.map { $0 + "\n" }.joined()
+        #expect(events == (try String(contentsOf: fixture.url(".expected.jsonl"), encoding: .utf8)))
+    }
+
     @Test func builtExecutableDecodesAFixture() throws {
         let binary = HTTPFixtureReplayTests.executable()
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the package first: \(binary.path)")
