@@ -187,9 +187,23 @@ struct FeedTarget {
 
     /// A non-negative decimal query parameter (nil when absent or malformed).
     func integer(_ name: String) -> Int? {
-        guard let value = query.first(where: { $0.name == name })?.value, !value.isEmpty, value.count <= 18,
-              value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
-        else { return nil }
-        return Int(value)
+        guard case .success(let value) = decimal(name) else { return nil }
+        return value
     }
+
+    /// A non-negative decimal query parameter: `nil` when absent; a malformed one (`since=abc`,
+    /// an empty value, a sign, more than 18 digits) is an error whose text a 400 carries.
+    func decimal(_ name: String) -> Result<Int?, FeedQueryError> {
+        guard let value = query.first(where: { $0.name == name })?.value else { return .success(nil) }
+        guard !value.isEmpty, value.count <= 18, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(value) else {
+            let shown = value.count > 40 ? value.prefix(40) + "..." : value
+            return .failure(FeedQueryError(reason: "\(name) must be a decimal number of at most 18 digits, not \"\(shown)\""))
+        }
+        return .success(n)
+    }
+}
+
+/// A malformed query parameter: answered with 400 and this reason.
+struct FeedQueryError: Error {
+    var reason: String
 }

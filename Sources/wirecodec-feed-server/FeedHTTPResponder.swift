@@ -41,6 +41,7 @@ final class FeedHTTPResponder: ChannelInboundHandler, FeedSubscriber {
         case upgradeRequired
         case methodNotAllowed(allow: String)
         case notFound(head: Bool)
+        case badRequest(String)
     }
 
     private enum State {
@@ -114,17 +115,30 @@ final class FeedHTTPResponder: ChannelInboundHandler, FeedSubscriber {
         case "/", "/index.html":
             return readOnly ? .page(head: method == "HEAD") : .methodNotAllowed(allow: "GET, HEAD")
         case "/poll":
-            return method == "GET" ? .poll(since: target.integer("since")) : .methodNotAllowed(allow: "GET")
+            guard method == "GET" else { return .methodNotAllowed(allow: "GET") }
+            switch target.decimal("since") {
+            case .success(let since): return .poll(since: since)
+            case .failure(let error): return .badRequest(error.reason)
+            }
         case "/long-poll":
             guard method == "GET" else { return .methodNotAllowed(allow: "GET") }
             let cap = feed.options.longPollTimeout
-            let asked = target.integer("timeout").map { TimeAmount.milliseconds(Int64(min($0, 86_400_000))) } ?? cap
-            return .longPoll(since: target.integer("since"), timeout: min(asked, cap))
+            switch (target.decimal("since"), target.decimal("timeout")) {
+            case (.failure(let error), _), (_, .failure(let error)):
+                return .badRequest(error.reason)
+            case (.success(let since), .success(let timeout)):
+                let asked = timeout.map { TimeAmount.milliseconds(Int64(min($0, 86_400_000))) } ?? cap
+                return .longPoll(since: since, timeout: min(asked, cap))
+            }
         case "/events":
             guard method == "GET" else { return .methodNotAllowed(allow: "GET") }
-            // A reconnecting EventSource sends the last id it saw (WHATWG HTML §9.2.4).
+            // A reconnecting EventSource sends the last id it saw (WHATWG HTML §9.2.4); an id
+            // that is not one of ours (another server's) resumes nothing, as if absent.
             let resume = head.fields.firstValue(named: "last-event-id").flatMap { Int($0) }
-            return .events(since: resume ?? target.integer("since"))
+            switch target.decimal("since") {
+            case .success(let since): return .events(since: resume ?? since)
+            case .failure(let error): return .badRequest(error.reason)
+            }
         case "/publish":
             return method == "POST" ? .publish : .methodNotAllowed(allow: "POST")
         case "/stats":
@@ -180,6 +194,8 @@ final class FeedHTTPResponder: ChannelInboundHandler, FeedSubscriber {
             answer(context, .methodNotAllowed, type: "text/plain; charset=utf-8", Array("method not allowed\n".utf8), fields: fields)
         case .notFound(let head):
             answer(context, .notFound, type: "text/plain; charset=utf-8", Array("not found\n".utf8), head: head)
+        case .badRequest(let reason):
+            answer(context, .badRequest, type: "text/plain; charset=utf-8", Array((reason + "\n").utf8))
         }
     }
 

@@ -14,7 +14,7 @@ enum FeedPage {
       .grid { display: grid; grid-template-columns: repeat(4, 1fr); gap: 1em; }
       .col { border: 1px solid #ccc; border-radius: 6px; padding: .5em; }
       .col h2 { font-size: 15px; margin: 0 0 .3em; }
-      .col ol { font-family: ui-monospace, monospace; font-size: 12px; max-height: 60vh; overflow: auto; padding-left: 2em; }
+      .col ol { font-family: ui-monospace, monospace; font-size: 12px; max-height: 60vh; overflow: auto; padding-left: .25em; list-style-position: inside; }
       #status { margin: .5em 0; }
     </style>
     </head>

@@ -25,7 +25,13 @@ enum FeedServer {
                         WebSocketServerUpgrader(
                             policy: policy, configuration: configuration,
                             decide: { handshake in
-                                handshake.request.path.map { FeedTarget($0).path == "/ws" } == true ? .accept() : .reject(.notFound)
+                                let target = FeedTarget(handshake.request.path ?? "")
+                                guard target.path == "/ws" else { return .reject(.notFound) }
+                                if case .failure(let error) = target.decimal("since") {
+                                    // The handshake answer has no body: the reason goes in the status line.
+                                    return .reject(HTTPResponse.Status(code: 400, reasonPhrase: "Bad Request: " + error.reason))
+                                }
+                                return .accept()
                             },
                             makeHandlers: { handshake, _ in
                                 let since = handshake.request.path.flatMap { FeedTarget($0).integer("since") }

@@ -34,7 +34,7 @@ import Testing
         let result = try runProcess(python, [script, "\(server.httpURL)/"], timeout: 120)
         #expect(server.stop() == 0, "the server exits cleanly on SIGTERM")
         let checks = try Self.lines(result.stdout)
-        #expect(checks.count == 13, "\(result.text) \(result.stderr)")
+        #expect(checks.count == 14, "\(result.text) \(result.stderr)")
         for check in checks {
             #expect(check["ok"] as? Bool == true, "\(check)")
         }

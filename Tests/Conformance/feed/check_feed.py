@@ -402,7 +402,28 @@ def _():
     status, headers, body = http.request("HEAD", "/")
     expect(status == 200 and body == b"" and int(headers["content-length"]) > 1000, (status, headers))
     expect(stats()["last_id"] == 6, "nothing was published by the refused requests")
+    # The page's numbered lists keep their numbers inside the box: 237. is not cut to 7.
+    status, _, body = http.request("GET", "/")
+    expect(status == 200 and b"list-style-position: inside" in body, "the page's list numbers fit")
     return "405, 400, 413, 404, HEAD"
+
+
+@check("malformed-cursor-400")
+def _():
+    http = HTTP()
+    for target in ("/poll?since=abc", "/poll?since=", "/long-poll?since=-1", "/long-poll?since=1&timeout=x",
+                   "/events?since=1.5", "/poll?since=1234567890123456789"):
+        status, headers, body = http.request("GET", target)
+        expect(status == 400, "%s: %s" % (target, status))
+        name = "timeout" if "timeout=x" in target else "since"
+        expect(name.encode() in body and b"decimal" in body, "%s: the reason names %s: %r" % (target, name, body))
+    sock, ws = ws_connect("/ws?since=abc", extensions=False)
+    events = ws_events(sock, ws, lambda es: any(isinstance(e, (wse.RejectConnection, wse.AcceptConnection)) for e in es))
+    rejected = [e for e in events if isinstance(e, wse.RejectConnection)]
+    expect(rejected and rejected[0].status_code == 400, events)
+    sock.close()
+    expect(stats()["long_poll_waiters"] == 0, "no malformed long poll is left waiting")
+    return "400 with a reason for since/timeout on /poll, /long-poll, /events, /ws"
 
 
 def main():
