@@ -58,4 +58,16 @@ import WireWebSocket
         let handshake = try WebSocketServerHandshake(validating: head, scheme: "http", policy: policy)
         #expect(try handshake.accept().negotiation == WebSocketNegotiation())
     }
+
+    /// §5.5.2: a ping is answered unless the peer's close was received — also after our own
+    /// close (§5.5.1 stops data frames only). Gap: such pings went unanswered.
+    @Test func pingsAfterOurCloseAreAnsweredUntilThePeersClose() throws {
+        var client = openConnection(.client)
+        try client.send(.close(.goingAway, reason: ""))
+        _ = client.takeOutbound()
+        let input = frame(.ping, [1, 2], masked: false) + frame(.close, closePayload(1001), masked: false)
+            + frame(.ping, [3], masked: false)
+        _ = feed(&client, input)
+        #expect(frames(client.takeOutbound(), sentBy: .client) == [WebSocketFrame(opcode: .pong, payload: [1, 2])])
+    }
 }

@@ -161,6 +161,20 @@ extension WebSocketConnection {
         case .messageEnd(let kind):
             return .messageEnd(kind)
         case .ping(let payload):
+            if case .closing = phase {
+                // §5.5.2: a ping is answered unless the peer's close was received, so also
+                // after our close while theirs is awaited (a pong is a control frame, not the
+                // data §5.5.1 stops). Not delivered: the application can no longer send.
+                if configuration.values.automaticPong {
+                    if pongsSinceTake < Self.pongsPerBatch {
+                        pongsSinceTake &+= 1
+                        writeFrame(.pong, fin: true, reserved: [], payload.span)
+                    } else {
+                        pendingPong = payload
+                    }
+                }
+                return nil
+            }
             guard phase == .open else { return nil }
             if configuration.values.automaticPong {
                 if pongsSinceTake < Self.pongsPerBatch {
@@ -207,6 +221,7 @@ extension WebSocketConnection {
         switch phase {
         case .closing(let ours):
             sent = ours
+            pendingPong = nil
         case .open:
             pendingPong = nil
             let close = WebSocketClose(code: error.closeCode)

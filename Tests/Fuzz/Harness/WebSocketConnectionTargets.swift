@@ -43,7 +43,7 @@ func checkOutboundFrames(_ bytes: [UInt8], peer: Role, compressed: Bool) {
             offset += step.consumed
             guard let event = step.event else { break }
             if case .head(let h) = event {
-                check(!sawClose, "a frame after our close frame")
+                check(!sawClose || h.opcode == .pong, "a frame after our close frame that is not a pong (§5.5.2)")
                 if h.opcode == .close { sawClose = true }
             }
         }
