@@ -81,6 +81,7 @@ let package = Package(
             name: "wirecodec",
             dependencies: [
                 "WireCodecCLI",
+                "WireCodecNIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -3,11 +3,11 @@ import Foundation
 import WireCodecCLI
 import WireSSE
 
-struct SSECommand: ParsableCommand {
+struct SSECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sse",
         abstract: "Server-Sent Events (text/event-stream).",
-        subcommands: [SSEDecodeCommand.self]
+        subcommands: [SSEDecodeCommand.self, SSEListenCommand.self]
     )
 }
 

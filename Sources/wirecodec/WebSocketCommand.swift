@@ -4,11 +4,11 @@ import WireCodecCLI
 import WireCore
 import WireWebSocket
 
-struct WebSocketCommand: ParsableCommand {
+struct WebSocketCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ws",
         abstract: "WebSocket frames and messages.",
-        subcommands: [WebSocketDecodeCommand.self, WebSocketEncodeCommand.self]
+        subcommands: [WebSocketDecodeCommand.self, WebSocketEncodeCommand.self, WebSocketConnectCommand.self]
     )
 }
 

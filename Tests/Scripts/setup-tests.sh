@@ -4,6 +4,7 @@
 # installs what is missing. Add a new test peer here, never to setup-build.sh.
 #
 #   Debian (apt-get, as root or through sudo): curl (HTTP/1.1 peer), chromium (a real browser),
+#   tinyproxy (the HTTP proxy the clients tunnel through), openssl (makes the wss:// tests' CA),
 #   python3-venv when the venv below cannot be made without it.
 #   PyPI (pip, pinned): the Python peers, ALWAYS into the venv .build/wirecodec-python inside
 #   the checkout, never into the system or the user's Python. test-all.sh puts it first on PATH.
@@ -25,7 +26,14 @@ need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || [ -x /usr/sbin/tinyproxy ] || need_apt+=(tinyproxy)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ "${#need_apt[@]}" -gt 0 ]; then apt_install "${need_apt[@]}"; fi
+# Debian's tinyproxy package starts a system daemon on port 8888 when installed; the tests run
+# their own instances on free ports, so the one we just installed is stopped and disabled.
+if [[ " ${need_apt[*]} " == *" tinyproxy "* ]]; then
+    { $SUDO systemctl disable --now tinyproxy || $SUDO service tinyproxy stop; } >/dev/null 2>&1 || true
+fi
 
 # Python peers used by the interop, fixture and feed tests (pinned), in the project's venv.
 VENV=.build/wirecodec-python
