@@ -24,21 +24,24 @@ extension HTTP1Parser {
             endMessage()
             return .end(trailers: t.fieldCount == 0 ? nil : HTTP1FieldBlock(storage: t, fields: 0..<Int32(t.fieldCount)))
         }
-        // A response whose length is fixed by its status or by the request it answers (1xx,
-        // 204, 304, an answer to HEAD, a 2xx to CONNECT) ends at its head whatever its framing
-        // fields say, and a client ignores them (RFC 9112 §6.3 rules 1–2): they are neither
-        // read nor checked.
-        let framingIgnored: Bool
-        if kind == .response {
-            let status = start.status
-            let request = expectedIndex < expected.count ? expected[expectedIndex] : .other
-            framingIgnored =
-                status < 200 || status == 204 || status == 304 || request == .head
-                || (request == .connect && status < 300)
-        } else {
-            framingIgnored = false
-        }
-        let f = try scanFramingFields(base: base, framingIgnored: framingIgnored)
+        return try completeHead(scanFramingFields(base: base, framingIgnored: framingFieldsIgnored), base: base)
+    }
+
+    /// A response whose length is fixed by its status or by the request it answers (1xx,
+    /// 204, 304, an answer to HEAD, a 2xx to CONNECT) ends at its head whatever its framing
+    /// fields say, and a client ignores them (RFC 9112 §6.3 rules 1–2): they are neither
+    /// read nor checked. Known once the start line is parsed.
+    var framingFieldsIgnored: Bool {
+        guard kind == .response else { return false }
+        let status = start.status
+        let request = expectedIndex < expected.count ? expected[expectedIndex] : .other
+        return status < 200 || status == 204 || status == 304 || request == .head
+            || (request == .connect && status < 300)
+    }
+
+    /// The end of a head whose framing fields `f` say what follows; `base` is the stream
+    /// offset of storage offset 0.
+    mutating func completeHead(_ f: HTTP1FramingFields, base: Int) throws(HTTP1ParseError) -> HTTP1ParseEvent {
         var flags = start.flags.union(f.flags)
 
         if f.transferEncodingOffset >= 0 {
@@ -152,7 +155,7 @@ extension HTTP1Parser {
             case 7 where Scan.matches4to8(p, nameStart, n, 0x7267_7075, 0x6564_6172):  // upgrade
                 f.flags.insert(.hasUpgrade)
             case 10 where Scan.matches8to16(p, nameStart, n, 0x6974_6365_6E6E_6F63, 0x6E6F_6974_6365_6E6E):
-                scanConnection(p, vs, ve, &f.flags)  // connection
+                Self.scanConnection(p, vs, ve, &f.flags)  // connection
             case 14 where !framingIgnored && Scan.matches8to16(p, nameStart, n, 0x2D74_6E65_746E_6F63, 0x6874_676E_656C_2D74):
                 try scanContentLength(p, vs, ve, base: base, &f)  // content-length
                 f.contentLengthOffset = nameStart
@@ -169,7 +172,21 @@ extension HTTP1Parser {
     }
 
     /// Connection options (RFC 9110 §7.6.1): `close`, `keep-alive`, `upgrade`.
-    func scanConnection(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ flags: inout HTTP1HeadFlags) {
+    static func scanConnection(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ flags: inout HTTP1HeadFlags) {
+        // The values browsers and libraries send, alone.
+        switch end &- start {
+        case 10 where Scan.matches8to16(p, start, 10, 0x696C_612D_7065_656B, 0x6576_696C_612D_7065):
+            flags.insert(.connectionKeepAlive)
+            return
+        case 5 where Scan.matches4to8(p, start, 5, 0x736F_6C63, 0x6573_6F6C):
+            flags.insert(.connectionClose)
+            return
+        case 7 where Scan.matches4to8(p, start, 7, 0x7267_7075, 0x6564_6172):
+            flags.insert(.connectionUpgrade)
+            return
+        default:
+            break
+        }
         var i = start
         while i < end {
             while i < end, p[i] == UInt8(ascii: ",") || Scan.isBlank(p[i]) { i &+= 1 }

@@ -199,7 +199,10 @@ public struct HTTP1Parser: Sendable {
         }
         guard count > 0, let p = buffer.baseAddress else { return HTTP1ParseStep(consumed: 0, event: nil) }
         switch state {
-        case .startLine, .fieldLines:
+        case .startLine:
+            if section.pendingLineStart < 0, let step = try parseWholeHead(p, count) { return step }
+            return try parseSection(p, count, from: 0, trailers: false)
+        case .fieldLines:
             return try parseSection(p, count, from: 0, trailers: false)
         case .contentLength(let remaining):
             let n = Swift.min(remaining, count)

@@ -8,13 +8,18 @@ import WireCore
 
 @usableFromInline
 enum Scan {
+    /// The lane bits of a 16-lane mask (eight per lane) as one integer: a zero test is one
+    /// vector compare, and the first lane is its trailing zero count divided by eight.
+    @inline(__always)
+    static func bits(_ mask: SIMDMask<SIMD16<Int8>>) -> UInt128 {
+        unsafeBitCast(mask, to: UInt128.self)
+    }
+
     /// The index of the first lane set in a 16-lane mask, or `nil`.
     @inline(__always)
     static func firstLane(_ mask: SIMDMask<SIMD16<Int8>>) -> Int? {
-        let words = unsafeBitCast(mask, to: SIMD2<UInt64>.self)
-        if words[0] != 0 { return words[0].trailingZeroBitCount &>> 3 }
-        if words[1] != 0 { return 8 &+ words[1].trailingZeroBitCount &>> 3 }
-        return nil
+        let b = bits(mask)
+        return b == 0 ? nil : b.trailingZeroBitCount &>> 3
     }
 
     @inline(__always)
@@ -22,20 +27,47 @@ enum Scan {
         UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt8>.self)
     }
 
+    /// The first index in `from..<end` whose byte `hit` flags (`scalar` says the same of one
+    /// byte), or `end`. Vector loads read only `p[from..<readable]` (`readable >= end`): when
+    /// fewer than 16 bytes remain, the last 16 readable bytes are loaded and the lanes before
+    /// `i` shifted out, so a scan near the end of the input needs no byte loop (unless the
+    /// whole input is shorter than 16 bytes).
+    @inline(__always)
+    static func firstHit(
+        _ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ readable: Int,
+        _ hit: (SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>>, scalar: (UInt8) -> Bool
+    ) -> Int {
+        var i = from
+        while i < end {
+            if i &+ 16 <= readable {
+                let m = bits(hit(load(p, i)))
+                if m != 0 { return Swift.min(i &+ m.trailingZeroBitCount &>> 3, end) }
+                i &+= 16
+            } else if readable >= 16 {
+                let base = readable &- 16
+                let m = bits(hit(load(p, base))) &>> UInt128(truncatingIfNeeded: (i &- base) &<< 3)
+                return m != 0 ? Swift.min(i &+ m.trailingZeroBitCount &>> 3, end) : end
+            } else {
+                while i < end {
+                    if scalar(p[i]) { return i }
+                    i &+= 1
+                }
+                return end
+            }
+        }
+        return end
+    }
+
     /// The first index in `from..<end` holding LF, or `end`.
     @inline(__always)
     static func lineFeed(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
-        var i = from
+        lineFeed(p, from, end, readable: end)
+    }
+
+    @inline(__always)
+    static func lineFeed(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int, readable: Int) -> Int {
         let lf = SIMD16<UInt8>(repeating: 0x0A)
-        while i &+ 16 <= end {
-            if let lane = firstLane(load(p, i) .== lf) { return i &+ lane }
-            i &+= 16
-        }
-        while i < end {
-            if p[i] == 0x0A { return i }
-            i &+= 1
-        }
-        return end
+        return firstHit(p, from, end, readable, { $0 .== lf }, scalar: { $0 == 0x0A })
     }
 
     static func lineFeedScalar(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
@@ -48,45 +80,24 @@ enum Scan {
     /// (a CTL other than HTAB, or DEL: RFC 9110 §5.5), or `end`.
     @inline(__always)
     static func fieldValueEnd(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
-        var i = from
-        let space = SIMD16<UInt8>(repeating: 0x20)
-        let tab = SIMD16<UInt8>(repeating: 0x09)
-        let del = SIMD16<UInt8>(repeating: 0x7F)
-        while i &+ 16 <= end {
-            let v = load(p, i)
-            let bad = ((v .< space) .& (v .!= tab)) .| (v .== del)
-            if let lane = firstLane(bad) { return i &+ lane }
-            i &+= 16
-        }
-        while i < end {
-            let b = p[i]
-            if (b < 0x20 && b != 0x09) || b == 0x7F { return i }
-            i &+= 1
-        }
-        return end
+        firstControl(p, from, end, end)
     }
 
     /// The first index in `from..<end` holding a CTL other than HTAB, or DEL, or `end`.
-    /// Vector loads may read up to `bufferEnd` (which must be >= `end`) so that lines need
-    /// no scalar tail; lanes at or past `end` are ignored.
+    /// Vector loads may read up to `bufferEnd` (which must be >= `end`); lanes at or past
+    /// `end` are ignored. The vector test stops at HTAB too (two operations fewer per 16
+    /// bytes); an HTAB, rare in field values, just resumes the scan after it.
     @inline(__always)
     static func firstControl(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ bufferEnd: Int) -> Int {
-        var i = from
-        let space = SIMD16<UInt8>(repeating: 0x20)
-        let tab = SIMD16<UInt8>(repeating: 0x09)
+        let last = SIMD16<UInt8>(repeating: 0x1F)
         let del = SIMD16<UInt8>(repeating: 0x7F)
-        while i < end && i &+ 16 <= bufferEnd {
-            let v = load(p, i)
-            let bad = ((v .< space) .& (v .!= tab)) .| (v .== del)
-            if let lane = firstLane(bad) { return Swift.min(i &+ lane, end) }
-            i &+= 16
+        var i = from
+        while true {
+            let stop = firstHit(
+                p, i, end, bufferEnd, { ($0 .<= last) .| ($0 .== del) }, scalar: { $0 <= 0x1F || $0 == 0x7F })
+            if stop == end || p[stop] != 0x09 { return stop }
+            i = stop &+ 1
         }
-        while i < end {
-            let b = p[i]
-            if (b < 0x20 && b != 0x09) || b == 0x7F { return i }
-            i &+= 1
-        }
-        return end
     }
 
     static func fieldValueEndScalar(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
@@ -99,19 +110,15 @@ enum Scan {
     /// and obs-text stop it), or `end`: the request-target scan.
     @inline(__always)
     static func visibleEnd(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
-        var i = from
+        visibleEnd(p, from, end, readable: end)
+    }
+
+    /// `visibleEnd` whose vector loads may read up to `readable` (>= `end`).
+    @inline(__always)
+    static func visibleEnd(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int, readable: Int) -> Int {
         let low = SIMD16<UInt8>(repeating: 0x21)
         let span = SIMD16<UInt8>(repeating: 0x7E - 0x21)
-        while i &+ 16 <= end {
-            let v = load(p, i) &- low
-            if let lane = firstLane(v .> span) { return i &+ lane }
-            i &+= 16
-        }
-        while i < end {
-            if p[i] &- 0x21 > 0x7E - 0x21 { return i }
-            i &+= 1
-        }
-        return end
+        return firstHit(p, from, end, readable, { $0 &- low .> span }, scalar: { $0 &- 0x21 > 0x7E - 0x21 })
     }
 
     static func visibleEndScalar(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
@@ -163,28 +170,28 @@ enum Scan {
     /// falling back to the mask for the rest.
     /// Vector loads may read up to `readable` (>= `end`); lanes at or past `end` are ignored.
     @inline(__always)
-    static func tokenEndFast(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int, readable: Int? = nil) -> Int {
-        let readable = readable ?? end
-        var i = from
+    static func tokenEndFast(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+        tokenEndFast(p, from, end, readable: end)
+    }
+
+    /// `tokenEndFast` whose vector loads may read up to `readable` (>= `end`).
+    @inline(__always)
+    static func tokenEndFast(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int, readable: Int) -> Int {
         let caseBit = SIMD16<UInt8>(repeating: 0x20)
         let a = SIMD16<UInt8>(repeating: UInt8(ascii: "a"))
         let zero = SIMD16<UInt8>(repeating: UInt8(ascii: "0"))
-        let letters = SIMD16<UInt8>(repeating: 26)
-        let digits = SIMD16<UInt8>(repeating: 10)
+        let letters = SIMD16<UInt8>(repeating: 25)
+        let digits = SIMD16<UInt8>(repeating: 9)
         let dash = SIMD16<UInt8>(repeating: UInt8(ascii: "-"))
-        while i < end && i &+ 16 <= readable {
-            let v = load(p, i)
-            let ok = ((v | caseBit) &- a .< letters) .| (v &- zero .< digits) .| (v .== dash)
-            guard let lane = firstLane(.!ok) else {
-                i &+= 16
-                continue
-            }
-            let j = i &+ lane
-            if j >= end { return end }
-            if !isToken(p[j]) { return j }
-            i = j &+ 1
+        var i = from
+        while true {
+            let stop = firstHit(
+                p, i, end, readable,
+                { v in .!(((v | caseBit) &- a .<= letters) .| (v &- zero .<= digits) .| (v .== dash)) },
+                scalar: { b in !((b | 0x20) &- 0x61 <= 25 || b &- 0x30 <= 9 || b == 0x2D) })
+            if stop == end || !isToken(p[stop]) { return stop }
+            i = stop &+ 1
         }
-        return i >= end ? end : tokenEnd(p, i, end)
     }
 
     static func tokenEndScalar(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
@@ -228,6 +235,36 @@ enum Scan {
     static func matches8to16(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ first: UInt64, _ last: UInt64) -> Bool {
         load64(p, start) | 0x2020_2020_2020_2020 == first
             && load64(p, start &+ n &- 8) | 0x2020_2020_2020_2020 == last
+    }
+
+    /// Whether `p[start..<end]` is a Host value in its usual spelling, `[A-Za-z0-9.-]+`
+    /// with an optional `:port`, and otherwise whether it passes the full grammar
+    /// (``HTTP1Syntax/isValidHost(_:_:_:portRequired:)``). Vector loads may read up to
+    /// `readable`.
+    @inline(__always)
+    static func isPlainHost(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, readable: Int) -> Bool {
+        let caseBit = SIMD16<UInt8>(repeating: 0x20)
+        let a = SIMD16<UInt8>(repeating: UInt8(ascii: "a"))
+        let letters = SIMD16<UInt8>(repeating: 25)
+        let dash = SIMD16<UInt8>(repeating: UInt8(ascii: "-"))
+        let slash = SIMD16<UInt8>(repeating: UInt8(ascii: "/"))
+        let zero = SIMD16<UInt8>(repeating: UInt8(ascii: "0"))
+        let digits = SIMD16<UInt8>(repeating: 9)
+        // "-", ".", digits and letters: `-` and `.` are 0x2D and 0x2E, `/` (0x2F) is not.
+        let stop = firstHit(
+            p, start, end, readable,
+            { v in
+                .!(((v | caseBit) &- a .<= letters) .| (v &- zero .<= digits)
+                    .| ((v &- dash .<= SIMD16(repeating: 1)) .& (v .!= slash)))
+            },
+            scalar: { b in !((b | 0x20) &- 0x61 <= 25 || b &- 0x30 <= 9 || b == 0x2D || b == 0x2E) })
+        if stop == end { return true }
+        if stop > start && p[stop] == UInt8(ascii: ":") {
+            var i = stop &+ 1
+            while i < end, isDigit(p[i]) { i &+= 1 }
+            if i == end { return true }
+        }
+        return HTTP1Syntax.isValidHost(p, start, end, portRequired: false)
     }
 
     /// `unreserved / sub-delims` of RFC 3986 as masks (checked against the grammar by tests).
