@@ -74,11 +74,18 @@ public struct HTTP1Connection: Sendable {
     var offeredUpgrades: [String] = []
     /// Whether the client is waiting for 100 Continue before sending its body.
     public internal(set) var clientIsWaitingFor100Continue = false
+    /// Receive deadlines (``tick(now:)``, `HTTP1ConnectionTimers.swift`).
+    var timers: HTTP1TimerState
 
-    public init(role: Role, configuration: HTTP1ParserConfiguration = .init()) {
+    /// - Parameters:
+    ///   - timeouts: the receive deadlines of a server (``HTTP1Timeouts``: 30 s for a request
+    ///     head, 60 s idle, 60 s between body reads); they run only if you call
+    ///     ``tick(now:)``. A client has none.
+    public init(role: Role, configuration: HTTP1ParserConfiguration = .init(), timeouts: HTTP1Timeouts = .init()) {
         self.role = role
         parser = HTTP1Parser(parsing: role == .client ? .response : .request, configuration: configuration)
         serializer = HTTP1Serializer(role: role)
+        timers = HTTP1TimerState(timeouts: timeouts)
     }
 
     /// Our state.
@@ -90,7 +97,10 @@ public struct HTTP1Connection: Sendable {
 
     /// Buffers bytes read from the transport; ``nextEvent()`` parses them.
     public mutating func receive(_ bytes: Span<UInt8>) {
+        guard !bytes.isEmpty else { return }
         bytes.withUnsafeBufferPointer { inbound.append(contentsOf: $0) }
+        timers.receivedSinceTick = true
+        if theirState == .idle { timers.headStarted = true }
     }
 
     /// The peer closed its side (end of stream).
@@ -106,6 +116,7 @@ public struct HTTP1Connection: Sendable {
     ///   a server should answer with the error's `statusHint` and close).
     public mutating func nextEvent() throws(HTTP1ParseError) -> HTTP1Event? {
         if let failure { throw failure }
+        if timers.expired != nil { return nil }
         while true {
             switch theirState {
             case .done, .mustClose, .mightSwitchProtocol:
@@ -248,5 +259,8 @@ public struct HTTP1Connection: Sendable {
         answeringHTTP10 = false
         clientIsWaitingFor100Continue = false
         compactInbound()
+        // A new cycle: its deadlines start afresh; pipelined bytes already begin its head.
+        timers.armed = nil
+        timers.headStarted = inboundStart < inbound.count
     }
 }

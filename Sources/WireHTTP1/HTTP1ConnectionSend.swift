@@ -10,6 +10,8 @@ extension HTTP1Connection {
     ///   `unexpected-response` for a response no request waits for, `body-not-allowed` for a
     ///   body on 204/304/HEAD answers, the serializer's errors for bad octets and framing.
     public mutating func send(_ event: HTTP1OutboundEvent) throws(HTTP1UsageError) {
+        // After a timeout (whose 408, if any, is already queued) nothing more goes out.
+        guard timers.expired == nil else { throw HTTP1UsageError(.connectionClosed) }
         var next = state
         switch event {
         case .request(let request):
