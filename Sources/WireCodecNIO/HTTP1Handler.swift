@@ -19,6 +19,15 @@ public import WireHTTP1
 ///   once the last write completed.
 /// - Malformed input: a server answers with the error's `statusHint` and closes; either role
 ///   then fires the ``HTTP1ParseError`` through `errorCaught`.
+/// - Timeouts (server): after each batch the handler passes the event loop's clock to
+///   ``HTTP1Connection/tick(now:)`` and schedules a task for the deadline it returns (the
+///   ``HTTP1Timeouts``: request head, idle keep-alive, body progress). When one passes, the
+///   408 the connection queued (if any) is written, the ``HTTP1Timeout`` goes through
+///   `errorCaught`, and the channel closes. While the next handler holds reads back
+///   (backpressure), the deadlines are paused: a client is only timed while we read.
+/// - Graceful shutdown: on `ChannelShouldQuiesceEvent` (NIO's quiescing event) an idle
+///   connection closes at once; one with a request in progress closes after its response,
+///   which says `Connection: close`.
 /// - Protocol switch (a `101` sent or received, or a 2xx to CONNECT): the handler stops
 ///   parsing and fires ``ProtocolSwitched`` with the bytes that came after the last HTTP/1.1
 ///   message; the handler that receives it replaces this one (``WebSocketServerUpgrader``,
@@ -38,38 +47,93 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     private var connection: HTTP1Connection
     /// A `read()` we held back; forwarded when the connection can take more.
     private var readPending = false
+    /// A `read()` went to the transport and no bytes answered it yet: the client is timed.
+    private var reading = false
+    /// Inside `channelRead`: events fired now reach the next handlers' `channelReadComplete`.
+    private var inRead = false
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: UInt64 = .max
     private var switchFired = false
     private var failed = false
     private var closing = false
     /// The last write's future, so that a close waits for it.
     private var lastWrite: EventLoopFuture<Void>?
 
-    public init(role: Role, configuration: HTTP1ParserConfiguration = .init()) {
-        connection = HTTP1Connection(role: role, configuration: configuration)
+    /// - Parameters:
+    ///   - configuration: the parser's limits and leniencies.
+    ///   - timeouts: the server's receive deadlines (``HTTP1Timeouts``: request head 30 s,
+    ///     idle 60 s, body progress 60 s by default); a client has none.
+    public init(role: Role, configuration: HTTP1ParserConfiguration = .init(), timeouts: HTTP1Timeouts = .init()) {
+        connection = HTTP1Connection(role: role, configuration: configuration, timeouts: timeouts)
     }
 
     /// The sans-I/O connection's view of both peers (for tests and diagnostics).
     public var ourState: HTTP1PeerState { connection.ourState }
     public var theirState: HTTP1PeerState { connection.theirState }
 
+    // MARK: Lifecycle
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { runTimers(context: context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        runTimers(context: context)
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimer()
+        // Whoever follows us reads now.
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
     // MARK: Inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        // This read is answered; until the next `read()` the client is not timed.
+        reading = false
+        connection.receivePaused()
         connection.receive(buffer.readableBytesUInt8Span)
+        inRead = true
         deliverEvents(context: context)
+        inRead = false
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
         connection.receiveEOF()
         deliverEvents(context: context)
+        cancelTimer()
         context.fireChannelInactive()
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, connection.role == .server, !switchFired {
+            // Graceful shutdown: no new request on this connection.
+            if connection.isIdle {
+                close(context: context)
+            } else {
+                connection.disableKeepAlive()
+                closeIfFinished(context: context)
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     /// Parses and forwards every event the buffered bytes hold, then starts the next cycle,
     /// switches protocols or closes as the states say.
     private func deliverEvents(context: ChannelHandlerContext) {
-        while !switchFired && !failed {
+        var delivered = false
+        defer {
+            // Events fired outside a read (a pipelined request released by our answer) need
+            // their own read-complete: NIOAsyncChannel hands its buffer over only then.
+            if delivered && !inRead { context.fireChannelReadComplete() }
+        }
+        while !switchFired && !failed && !timedOut {
             let event: HTTP1Event?
             do {
                 event = try connection.nextEvent()
@@ -78,6 +142,7 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             if let event {
+                delivered = true
                 context.fireChannelRead(wrapInboundOut(event))
                 continue
             }
@@ -99,6 +164,7 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         closeIfFinished(context: context)
         readIfPossible(context: context)
+        runTimers(context: context)
     }
 
     /// A parse error: the server answers with the error's status and closes; both roles report it.
@@ -143,6 +209,7 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         writeOutbound(context: context, promise: promise)
         if connection.ourState == .switchedProtocol {
+            cancelTimer()
             // Server: the 101 is written. Hand over once this call has returned, so that the
             // handler that replaces us is not added from inside our own write.
             context.eventLoop.assumeIsolated().execute { [self] in
@@ -155,6 +222,7 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
             deliverEvents(context: context)
         } else {
             closeIfFinished(context: context)
+            runTimers(context: context)
         }
     }
 
@@ -175,23 +243,23 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
 
     public func read(context: ChannelHandlerContext) {
         if canRead(context: context) {
-            context.read()
+            forwardRead(context: context)
         } else {
             readPending = true
         }
     }
 
+    /// Asks the transport for bytes: from now on, silence is the client's.
+    private func forwardRead(context: ChannelHandlerContext) {
+        reading = true
+        connection.receiveResumed()
+        context.read()
+        runTimers(context: context)
+    }
+
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
         readIfPossible(context: context)
         context.fireChannelWritabilityChanged()
-    }
-
-    public func handlerRemoved(context: ChannelHandlerContext) {
-        // Whoever follows us reads now.
-        if readPending {
-            readPending = false
-            context.read()
-        }
     }
 
     private func canRead(context: ChannelHandlerContext) -> Bool {
@@ -208,7 +276,45 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     private func readIfPossible(context: ChannelHandlerContext) {
         guard readPending, canRead(context: context) else { return }
         readPending = false
-        context.read()
+        forwardRead(context: context)
+    }
+
+    // MARK: Timers
+
+    private var timedOut: Bool { connection.timedOut != nil }
+
+    /// Ticks the connection's deadlines with the event loop's clock and schedules the next
+    /// tick; closes the channel when one passed.
+    private func runTimers(context: ChannelHandlerContext) {
+        guard !closing, !switchFired, connection.role == .server, context.channel.isActive else { return }
+        if !reading { connection.receivePaused() }
+        switch connection.tick(now: WireInstant(nanoseconds: context.eventLoop.now.uptimeNanoseconds)) {
+        case .wait(let until):
+            schedule(context: context, at: until?.nanoseconds ?? .max)
+        case .close(let timeout):
+            cancelTimer()
+            writeOutbound(context: context, promise: nil)
+            context.fireErrorCaught(timeout)
+            close(context: context)
+        }
+    }
+
+    private func schedule(context: ChannelHandlerContext, at deadline: UInt64) {
+        guard deadline != timerDeadline else { return }
+        cancelTimer()
+        timerDeadline = deadline
+        guard deadline != .max else { return }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(deadline)) { [self] in
+            timer = nil
+            timerDeadline = .max
+            runTimers(context: context)
+        }
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+        timerDeadline = .max
     }
 
     // MARK: Switching and closing
@@ -230,6 +336,7 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     private func close(context: ChannelHandlerContext) {
         guard !closing else { return }
         closing = true
+        cancelTimer()
         context.flush()
         let channel = context.channel
         if let lastWrite {

@@ -21,6 +21,9 @@ public import WireWebSocket
 /// - Errors: a ``WebSocketProtocolError`` goes through `errorCaught` once; its close frame is
 ///   already queued and the connection's ``WebSocketEvent/closed(_:)`` follows.
 ///
+/// - Graceful shutdown: on `ChannelShouldQuiesceEvent` an open connection sends a close
+///   frame with 1001 (going away) and finishes the closing handshake.
+///
 /// Messages are delivered whole (``WebSocketConfiguration/Delivery/wholeMessages``).
 ///
 /// Two ways in: after an HTTP/1.1 upgrade (``WebSocketServerUpgrader``,
@@ -43,6 +46,8 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var timerDeadline: UInt64 = .max
     /// Bytes were written since the last flush.
     private var unflushed = false
+    /// Inside `channelRead`: events fired now reach the next handlers' `channelReadComplete`.
+    private var inRead = false
 
     /// - Parameters:
     ///   - connection: the sans-I/O connection, open or driving its own handshake.
@@ -89,7 +94,18 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         connection.receive(buffer.readableBytesUInt8Span)
+        inRead = true
         process(context: context)
+        inRead = false
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, case .open = connection.state {
+            // Graceful shutdown (RFC 6455 §7.4.1: 1001, the endpoint is going away).
+            try? connection.send(.close(.goingAway, reason: ""))
+            process(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     /// Delivers the events the buffered bytes hold, writes what the connection queued, runs
@@ -110,9 +126,16 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func deliverEvents(context: ChannelHandlerContext) {
+        var delivered = false
+        defer {
+            // Events fired outside a read (the leftover of the handshake, a timer's close)
+            // need their own read-complete: NIOAsyncChannel hands its buffer over only then.
+            if delivered && !inRead { context.fireChannelReadComplete() }
+        }
         while true {
             do {
                 guard let event = try connection.nextEvent() else { return }
+                delivered = true
                 context.fireChannelRead(wrapInboundOut(event))
                 if case .ping = event {
                     // Take the pong now: it goes out before anything sent after it, and every
