@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "WireWebSocket", targets: ["WireWebSocket"]),
         .library(name: "WireSSE", targets: ["WireSSE"]),
         .library(name: "WireCodecNIO", targets: ["WireCodecNIO"]),
+        .library(name: "WireCodecTLS", targets: ["WireCodecTLS"]),
         .executable(name: "wirecodec", targets: ["wirecodec"]),
         .executable(name: "wirecodec-echo-server", targets: ["wirecodec-echo-server"]),
         .executable(name: "wirecodec-autobahn-client", targets: ["wirecodec-autobahn-client"]),
@@ -28,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -88,12 +92,39 @@ let package = Package(
         ),
 
         // MARK: Transport adapter and examples.
+        // The handlers, the async/await server and WebSocket API, graceful shutdown.
         .target(
             name: "WireCodecNIO",
             dependencies: [
                 "WireCodec",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // TLS (swift-nio-ssl, BoringSSL): kept apart so that nothing else builds BoringSSL.
+        .target(
+            name: "WireCodecTLS",
+            dependencies: [
+                "WireCodecNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // What the example servers share: TLS and timeout options, running in a ServiceGroup.
+        .target(
+            name: "WireExampleSupport",
+            dependencies: [
+                "WireCodecNIO",
+                "WireCodecTLS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -101,6 +132,7 @@ let package = Package(
             name: "wirecodec-echo-server",
             dependencies: [
                 "WireCodecNIO",
+                "WireExampleSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -118,6 +150,8 @@ let package = Package(
             name: "wirecodec-feed-server",
             dependencies: [
                 "WireCodecNIO",
+                "WireExampleSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,0 +1,236 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import Synchronization
+import WireCore
+import WireHTTP1
+import WireWebSocket
+
+/// One accepted connection, served by one task: its requests in order, each handed to the
+/// application's handler in a task of its own (``ServerConnectionContext/run(_:)``), and at
+/// most one WebSocket after an accepted upgrade.
+struct ServerConnection {
+    let server: WireServer
+    let context: ServerConnectionContext
+    let outbound: NIOAsyncChannelOutboundWriter<ServerConnectionOutbound>
+    let reader: ServerConnectionReader
+    let failure: ServerConnectionFailure
+
+    var configuration: WireServer.Configuration { server.configuration }
+
+    func run() async throws {
+        while let event = try await reader.next() {
+            switch event {
+            case .http(.request(let head)):
+                guard try await handle(head) else { return }
+            case .http(.connectionClosed), .httpFailed:
+                return
+            case .http, .webSocketOpened, .webSocket:
+                continue
+            }
+        }
+    }
+
+    // MARK: Requests
+
+    /// Serves one request; returns whether the connection goes on.
+    private func handle(_ head: HTTP1RequestHead) async throws -> Bool {
+        if let decide = server.webSocketHandler, Self.asksForWebSocket(head) {
+            return try await upgrade(head, decide: decide)
+        }
+        let request: HTTPRequest
+        do {
+            request = try head.httpRequest(scheme: configuration.scheme)
+        } catch {
+            try? await sendPlain(HTTPResponse.Status(code: error.statusHint), close: true)
+            return false
+        }
+        let response = ResponseState(outbound: outbound, failure: failure, connection: context, isHEAD: request.method == .head)
+        let body = RequestBodySource(reader: reader, expectsContinue: head.expectsContinue, response: response)
+        let serverRequest = HTTPServerRequest(
+            head: request, body: HTTPRequestBody(source: body), remoteAddress: context.channel.remoteAddress)
+        let writer = HTTPResponseWriter(state: response)
+        let handler = server.httpHandler
+        let outcome = Mutex<(any Error)?>(nil)
+        await context.run {
+            do {
+                try await handler(serverRequest, writer)
+            } catch {
+                outcome.withLock { $0 = error }
+            }
+        }
+        guard try await complete(response, error: outcome.withLock { $0 }) else { return false }
+        return try await discardBody(body)
+    }
+
+    /// Completes what the handler left: a `500` (or `413` for a body too large) when nothing
+    /// was sent; the end of a streamed body when the handler returned or was stopped by a
+    /// shutdown; a close when it failed in the middle (the client must not take a truncated
+    /// body for a whole one).
+    private func complete(_ response: ResponseState, error: (any Error)?) async throws -> Bool {
+        guard context.channel.isActive, failure.error == nil else { return false }
+        if let error, error is HTTP1Timeout || error is HTTP1ParseError { return false }
+        switch response.phase {
+        case .finished:
+            return true
+        case .head:
+            if let error { server.logger.debug("request handler failed", metadata: ["error": "\(error)"]) }
+            let status: HTTPResponse.Status = error is HTTPBodyTooLarge ? .contentTooLarge : .internalServerError
+            try await sendPlain(status, close: error is HTTPBodyTooLarge)
+            response.markFinished()
+            return true
+        case .body:
+            if error == nil || error is CancellationError {
+                do {
+                    try await response.finish(trailers: nil)
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            server.logger.debug("request handler failed mid-response", metadata: ["error": "\(error!)"])
+            response.markFinished()
+            context.channel.close(promise: nil)
+            return false
+        }
+    }
+
+    /// Reads what the handler left of the request body, up to
+    /// ``WireServer/Configuration/maxDiscardedBodyBytes``; beyond that the connection closes.
+    private func discardBody(_ body: RequestBodySource) async throws -> Bool {
+        var discarded = 0
+        while !body.isFinished {
+            guard let buffer = try await body.next() else { break }
+            discarded += buffer.readableBytes
+            if discarded > configuration.maxDiscardedBodyBytes {
+                context.channel.close(promise: nil)
+                return false
+            }
+        }
+        return true
+    }
+
+    private func sendPlain(_ status: HTTPResponse.Status, close: Bool) async throws {
+        var fields = HTTPFields()
+        fields[.contentLength] = "0"
+        if close { fields[.connection] = "close" }
+        try await outbound.write(contentsOf: [.http(.response(HTTPResponse(status: status, headerFields: fields))), .http(.end(trailers: nil))])
+    }
+
+    // MARK: WebSocket
+
+    /// Whether the request asks for a WebSocket (`Upgrade: websocket`); other upgrades (h2c)
+    /// are ordinary requests, answered without switching.
+    static func asksForWebSocket(_ head: HTTP1RequestHead) -> Bool {
+        guard head.isUpgradeRequest, let upgrade = head.fields.firstValue(named: "upgrade") else { return false }
+        return upgrade.lowercased().split(separator: ",").contains { token in
+            token.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed() == Array("websocket")
+        }
+    }
+
+    /// An Upgrade request: validated here, decided by the application, and either answered
+    /// or switched and run. Returns whether HTTP goes on on this connection.
+    private func upgrade(_ head: HTTP1RequestHead, decide: WireServer.WebSocketUpgradeHandler) async throws -> Bool {
+        guard try await readToEnd() else { return false }
+        let policy = configuration.webSocketPolicy
+        let handshake: WebSocketServerHandshake
+        do {
+            handshake = try WebSocketServerHandshake(validating: head, scheme: configuration.scheme, policy: policy)
+        } catch {
+            try await outbound.write(contentsOf: [.http(.response(error.response)), .http(.end(trailers: nil))])
+            return true
+        }
+        let decision: WebSocketUpgradeDecision
+        do {
+            decision = try await decide(WebSocketUpgradeRequest(handshake: handshake, remoteAddress: context.channel.remoteAddress))
+        } catch {
+            server.logger.debug("upgrade handler failed", metadata: ["error": "\(error)"])
+            try await sendPlain(.internalServerError, close: true)
+            return false
+        }
+        switch decision.kind {
+        case .reject(let response, let body):
+            var events: [ServerConnectionOutbound] = [.http(.response(response))]
+            if body.readableBytes > 0 { events.append(.http(.body([UInt8](body.readableBytesView)))) }
+            events.append(.http(.end(trailers: nil)))
+            try await outbound.write(contentsOf: events)
+            return true
+        case .accept(let subprotocol, let deflate, let fields, let webSocketConfiguration, let handler):
+            var agreed = handshake
+            switch deflate {
+            case .asConfigured:
+                break
+            case .off:
+                var changed = policy
+                changed.deflate = nil
+                agreed = try WebSocketServerHandshake(validating: handshake.request, policy: changed)
+            case .policy(let deflatePolicy):
+                var changed = policy
+                changed.deflate = deflatePolicy
+                agreed = try WebSocketServerHandshake(validating: handshake.request, policy: changed)
+            }
+            let acceptance: WebSocketServerAcceptance
+            do {
+                acceptance = try agreed.accept(subprotocol: subprotocol ?? agreed.selectedSubprotocol, headerFields: fields)
+            } catch {
+                server.logger.debug("upgrade not acceptable", metadata: ["error": "\(error)"])
+                try await sendPlain(.internalServerError, close: true)
+                return false
+            }
+            try await outbound.write(.switchToWebSocket(
+                response: acceptance.response, negotiation: acceptance.negotiation,
+                configuration: webSocketConfiguration ?? configuration.webSocket))
+            // The pipeline switches once the 101 is out.
+            while let event = try await reader.next() {
+                if case .webSocketOpened = event { break }
+                if case .httpFailed = event { return false }
+            }
+            try await runWebSocket(request: agreed.request, negotiation: acceptance.negotiation, handler: handler)
+            return false
+        }
+    }
+
+    /// Reads the rest of an Upgrade request (it has no body); false if the connection ended.
+    private func readToEnd() async throws -> Bool {
+        while let event = try await reader.next() {
+            switch event {
+            case .http(.end): return true
+            case .http(.body): continue
+            default: return false
+            }
+        }
+        return false
+    }
+
+    private func runWebSocket(
+        request: HTTPRequest, negotiation: WebSocketNegotiation, handler: @escaping @Sendable (WebSocket) async throws -> Void
+    ) async throws {
+        let reader = self.reader
+        let outbound = self.outbound
+        let failure = self.failure
+        let logger = server.logger
+        await context.run {
+            let (closure, error) = await WebSocket.run(
+                request: request, negotiation: negotiation,
+                next: {
+                    while let event = try await reader.next() {
+                        if case .webSocket(let event) = event { return event }
+                    }
+                    return nil
+                },
+                write: { event in
+                    if let error = failure.error { throw error }
+                    do {
+                        try await outbound.write(.webSocket(event))
+                    } catch {
+                        throw failure.error ?? WebSocketUsageError(.connectionClosed)
+                    }
+                },
+                handler: handler)
+            if let error, !(error is CancellationError) {
+                logger.debug("WebSocket handler failed", metadata: ["error": "\(error)"])
+            }
+            logger.trace("WebSocket closed", metadata: ["closure": "\(closure)"])
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import NIOCore
+import Synchronization
+
+/// What the server knows of one connection, for shutting down: its channel and the
+/// application task running on it (a request handler or a WebSocket handler).
+final class ServerConnectionContext: Sendable {
+    let channel: any Channel
+
+    private struct State: Sendable {
+        var activity: Task<Void, Never>?
+        /// The current response is an event stream: a graceful shutdown ends it at once.
+        var eventStream = false
+        /// A graceful shutdown reached this connection.
+        var quiescing = false
+    }
+
+    private let state = Mutex(State())
+
+    init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    var isQuiescing: Bool { state.withLock { $0.quiescing } }
+
+    /// Runs `operation` as the connection's current activity (a task the server can cancel:
+    /// when the channel closes, when a graceful shutdown ends an event stream, when the grace
+    /// period is over) and waits for it.
+    func run(_ operation: @escaping @Sendable () async -> Void) async {
+        let task = Task { await operation() }
+        state.withLock {
+            $0.activity = task
+            $0.eventStream = false
+        }
+        await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
+        state.withLock {
+            $0.activity = nil
+            $0.eventStream = false
+        }
+    }
+
+    /// Cancels the current activity (the client went away, or the server is forcing an end).
+    func cancelActivity() {
+        state.withLock { $0.activity }?.cancel()
+    }
+
+    /// The current response became an event stream.
+    func markEventStream() {
+        let cancel = state.withLock { state -> Task<Void, Never>? in
+            state.eventStream = true
+            return state.quiescing ? state.activity : nil
+        }
+        cancel?.cancel()
+    }
+
+    /// Graceful shutdown: the HTTP handler closes the connection now if idle, or after the
+    /// response in progress; a WebSocket sends its close (1001); an event stream ends now.
+    func quiesce() {
+        let cancel = state.withLock { state -> Task<Void, Never>? in
+            state.quiescing = true
+            return state.eventStream ? state.activity : nil
+        }
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        cancel?.cancel()
+    }
+
+    /// The grace period is over: cancel what runs and close.
+    func forceClose() {
+        cancelActivity()
+        channel.close(promise: nil)
+    }
+}

@@ -1,0 +1,165 @@
+import HTTPTypes
+import NIOCore
+import Synchronization
+import WireCore
+import WireHTTP1
+import WireWebSocket
+
+/// What a server connection's `NIOAsyncChannel` reads: HTTP/1.1 events, then, after an
+/// accepted upgrade, WebSocket events. One async channel spans both protocols; the pipeline
+/// below it changes at the switch (``HTTPPhaseBridge``).
+enum ServerConnectionEvent: Sendable {
+    case http(HTTP1Event)
+    /// The HTTP side failed: a malformed request (already answered with its status) or a
+    /// receive deadline (``HTTP1Timeout``). The channel closes next.
+    case httpFailed(any Error)
+    /// The 101 is written and the pipeline now speaks WebSocket; its events follow.
+    case webSocketOpened
+    case webSocket(WebSocketEvent)
+}
+
+/// What a server connection's `NIOAsyncChannel` writes.
+enum ServerConnectionOutbound: Sendable {
+    case http(HTTP1OutboundEvent)
+    /// Writes the 101 and, once it is out, replaces the HTTP/1.1 handlers with a
+    /// ``WebSocketHandler`` over an open connection with these parameters.
+    case switchToWebSocket(response: HTTPResponse, negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration)
+    case webSocket(WebSocketOutboundEvent)
+}
+
+/// Why a write the application asked for was refused by the protocol below (the codec's
+/// usage error), recorded so that the next write throws it; the connection is closed.
+final class ServerConnectionFailure: Sendable {
+    // Written on the event loop, read from the application's task.
+    private let recorded = Mutex<(any Error)?>(nil)
+
+    var error: (any Error)? { recorded.withLock { $0 } }
+
+    func record(_ error: any Error) {
+        recorded.withLock { if $0 == nil { $0 = error } }
+    }
+}
+
+/// The HTTP/1.1 phase: between an ``HTTP1Handler`` and the connection's `NIOAsyncChannel`.
+/// Wraps events, records refused writes (closing the connection: the response it was
+/// part of cannot be completed), and performs the switch to WebSocket.
+final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTP1Event
+    typealias InboundOut = ServerConnectionEvent
+    typealias OutboundIn = ServerConnectionOutbound
+    typealias OutboundOut = HTTP1OutboundEvent
+
+    private let failure: ServerConnectionFailure
+    private var pendingSwitch: (negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration)?
+
+    init(failure: ServerConnectionFailure) {
+        self.failure = failure
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(wrapInboundOut(.http(unwrapInboundIn(data))))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // The HTTP1Handler answered a malformed request, or a deadline passed; it closes the
+        // channel. The application learns it as an event (a request body being read fails).
+        if error is HTTP1ParseError || error is HTTP1Timeout {
+            context.fireChannelRead(wrapInboundOut(.httpFailed(error)))
+            context.fireChannelReadComplete()
+            return
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .http(let event):
+            write(context: context, event, promise: promise)
+        case .switchToWebSocket(let response, let negotiation, let configuration):
+            pendingSwitch = (negotiation, configuration)
+            write(context: context, .response(response), promise: promise)
+        case .webSocket:
+            promise?.fail(WebSocketUsageError(.notOpen))
+        }
+    }
+
+    private func write(context: ChannelHandlerContext, _ event: HTTP1OutboundEvent, promise: EventLoopPromise<Void>?) {
+        let written = context.eventLoop.makePromise(of: Void.self)
+        let failure = self.failure
+        let channel = context.channel
+        written.futureResult.whenFailure { error in
+            if error is HTTP1UsageError {
+                failure.record(error)
+                channel.close(promise: nil)
+            }
+        }
+        written.futureResult.cascade(to: promise)
+        context.write(wrapOutboundOut(event), promise: written)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is HTTP1Handler.ProtocolSwitched, let pending = pendingSwitch else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        let switched = event as! HTTP1Handler.ProtocolSwitched
+        pendingSwitch = nil
+        do {
+            let connection = try WebSocketConnection(
+                role: .server, negotiation: pending.negotiation, configuration: pending.configuration)
+            let pipeline = context.pipeline.syncOperations
+            let http = try pipeline.handler(type: HTTP1Handler.self)
+            pipeline.removeHandler(http, promise: nil)
+            // The application hears of the switch before the first WebSocket event (a
+            // read-complete hands it over: NIOAsyncChannel delivers only then).
+            context.fireChannelRead(wrapInboundOut(.webSocketOpened))
+            context.fireChannelReadComplete()
+            try pipeline.addHandler(WebSocketPhaseBridge(failure: failure), position: .after(context.handler))
+            // Parses the leftover bytes as it is added, into the bridge just placed.
+            try pipeline.addHandler(
+                WebSocketHandler(connection: connection, leftover: switched.leftover), position: .after(context.handler))
+            pipeline.removeHandler(context: context, promise: nil)
+        } catch {
+            failure.record(error)
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// The WebSocket phase: between a ``WebSocketHandler`` and the connection's `NIOAsyncChannel`.
+final class WebSocketPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketEvent
+    typealias InboundOut = ServerConnectionEvent
+    typealias OutboundIn = ServerConnectionOutbound
+    typealias OutboundOut = WebSocketOutboundEvent
+
+    private let failure: ServerConnectionFailure
+
+    init(failure: ServerConnectionFailure) {
+        self.failure = failure
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(wrapInboundOut(.webSocket(unwrapInboundIn(data))))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A protocol error: the close frame is queued and `.closed` follows as an event.
+        if error is WebSocketProtocolError { return }
+        context.fireErrorCaught(error)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .webSocket(let event) = unwrapOutboundIn(data) else {
+            promise?.fail(HTTP1UsageError(.switchedProtocols))
+            return
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        let failure = self.failure
+        written.futureResult.whenFailure { error in
+            if error is WebSocketUsageError { failure.record(error) }
+        }
+        written.futureResult.cascade(to: promise)
+        context.write(wrapOutboundOut(event), promise: written)
+    }
+}

@@ -1,0 +1,312 @@
+import HTTPTypes
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import ServiceLifecycle
+import Synchronization
+import WireCore
+public import WireHTTP1
+public import WireWebSocket
+
+/// An HTTP/1.1 and WebSocket server on the codec, with async/await handlers: a
+/// swift-service-lifecycle `Service` that runs in a `ServiceGroup` and shuts down gracefully.
+///
+/// ```swift
+/// let server = WireServer(configuration: .init(host: "127.0.0.1", port: 8080)) { request, response in
+///     try await response.send(HTTPResponse(status: .ok), body: "hello\n")
+/// } webSocket: { upgrade in
+///     guard upgrade.path == "/echo" else { return .reject(.notFound) }
+///     return .accept { webSocket in
+///         for try await message in webSocket.inbound { try await webSocket.outbound.send(message) }
+///     }
+/// }
+/// try await ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm], logger: logger).run()
+/// ```
+///
+/// - Each request goes to the HTTP handler with its body as an async sequence and a
+///   ``HTTPResponseWriter``; requests on a connection are answered in order (pipelining).
+///   The handler runs in its own task, cancelled when the connection closes (a client that
+///   goes away while a long poll is held).
+/// - An Upgrade request to WebSocket goes to the WebSocket handler once the server has
+///   validated it (RFC 6455 §4.2.1, the `Origin` policy); without a WebSocket handler it is
+///   an ordinary request.
+/// - Timeouts: ``Configuration/timeouts`` (``HTTP1Timeouts``) bound a slow request head, an
+///   idle keep-alive connection and a stalled body.
+/// - TLS: ``Configuration/tls`` (`WireCodecTLS`), one port for `https://` and `wss://`.
+/// - Graceful shutdown (the `ServiceGroup`'s signal, or ``shutdownGracefully()``): the server
+///   stops accepting; idle connections close; requests in progress get their response (with
+///   `Connection: close`), within ``Configuration/shutdownGracePeriod``; WebSockets are closed
+///   with 1001 (going away) and their handlers see the closing handshake end; event streams
+///   (``HTTPResponseWriter/startEventStream(headerFields:)``) end at once, cleanly. Handlers
+///   may also watch the shutdown with swift-service-lifecycle's `cancelWhenGracefulShutdown`
+///   (a held long poll answering early, say). When the grace period is over, what still runs
+///   is cancelled and its connection closed. Then ``run()`` returns.
+public final class WireServer: Service, Sendable {
+    /// Answers one request.
+    public typealias HTTPHandler = @Sendable (HTTPServerRequest, HTTPResponseWriter) async throws -> Void
+    /// Decides on one WebSocket upgrade.
+    public typealias WebSocketUpgradeHandler = @Sendable (WebSocketUpgradeRequest) async throws -> WebSocketUpgradeDecision
+
+    /// Where and how the server listens.
+    public struct Configuration: Sendable {
+        /// The address to bind (default `127.0.0.1`).
+        public var host: String
+        /// The port (0: any free port; see ``WireServer/listeningAddress``).
+        public var port: Int
+        /// The listen backlog. Default 256.
+        public var backlog: Int32 = 256
+        /// TLS for every connection (then the port speaks only TLS): a
+        /// `TLSServerConfiguration` from `WireCodecTLS`. `nil` (default): plain TCP.
+        public var tls: (any ServerTransportSecurity)?
+        /// Parser limits and leniencies for requests.
+        public var http: HTTP1ParserConfiguration = .init()
+        /// Receive deadlines (defaults: request head 30 s, idle 60 s, body progress 60 s).
+        public var timeouts: HTTP1Timeouts = .init()
+        /// The WebSocket handshake policy: the `Origin` check (default same-origin), the
+        /// subprotocols spoken, permessage-deflate (default: declined; opt in per server or
+        /// per upgrade).
+        public var webSocketPolicy: WebSocketServerPolicy = .init()
+        /// Limits, keep-alive pings and timeouts of accepted WebSockets.
+        public var webSocket: WebSocketConfiguration = .init()
+        /// How long a graceful shutdown waits for requests in progress and WebSocket closing
+        /// handshakes before cancelling and closing what remains. Default 30 s (the time
+        /// orchestrators such as Kubernetes allow by default).
+        public var shutdownGracePeriod: Duration = .seconds(30)
+        /// Request body bytes the server reads and discards after a handler that left its body
+        /// unread, to keep the connection; beyond that it closes the connection. Default 1 MiB.
+        public var maxDiscardedBodyBytes = 1 << 20
+        /// Called for each accepted connection on its event loop, after TLS and before the
+        /// HTTP handlers: your own handlers (a byte tap, metrics). Default `nil`.
+        public var configureConnection: (@Sendable (any Channel) throws -> Void)?
+
+        public init(host: String = "127.0.0.1", port: Int = 8080, tls: (any ServerTransportSecurity)? = nil) {
+            self.host = host
+            self.port = port
+            self.tls = tls
+        }
+
+        /// `https` with TLS, `http` without (the scheme of requests, and of the same-origin
+        /// check of WebSocket upgrades).
+        public var scheme: String { tls == nil ? "http" : "https" }
+    }
+
+    public let configuration: Configuration
+    public let logger: Logger
+    let eventLoopGroup: any EventLoopGroup
+    let httpHandler: HTTPHandler
+    let webSocketHandler: WebSocketUpgradeHandler?
+    private let onListening: (@Sendable (SocketAddress) async -> Void)?
+
+    private enum Phase: Sendable {
+        case initial
+        case running(any Channel)
+        case shuttingDown
+        case finished
+    }
+
+    private struct State: Sendable {
+        var phase = Phase.initial
+        var address: SocketAddress?
+        var connections: [ObjectIdentifier: ServerConnectionContext] = [:]
+        var graceTimer: Scheduled<Void>?
+    }
+
+    private let state = Mutex(State())
+
+    /// - Parameters:
+    ///   - eventLoopGroup: where connections run (default: NIO's shared singleton group).
+    ///   - onListening: called once bound, with the address (the port when you asked for 0).
+    ///   - http: answers each request.
+    ///   - webSocket: decides on WebSocket upgrades (`nil`: Upgrade requests are ordinary
+    ///     requests for `http`).
+    public init(
+        configuration: Configuration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "wirecodec.server"),
+        onListening: (@Sendable (SocketAddress) async -> Void)? = nil,
+        http: @escaping HTTPHandler,
+        webSocket: WebSocketUpgradeHandler? = nil
+    ) {
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.onListening = onListening
+        self.httpHandler = http
+        self.webSocketHandler = webSocket
+    }
+
+    /// The address the server listens on, once ``run()`` has bound it.
+    public var listeningAddress: SocketAddress? { state.withLock { $0.address } }
+
+    /// Runs the server until a graceful shutdown (or cancellation) ends it.
+    public func run() async throws {
+        let serverChannel = try await bind()
+        let address = serverChannel.channel.localAddress
+        let proceed = state.withLock { state -> Bool in
+            guard case .initial = state.phase else { return false }
+            state.phase = .running(serverChannel.channel)
+            state.address = address
+            return true
+        }
+        guard proceed else {
+            try? await serverChannel.channel.close()
+            return
+        }
+        logger.info("listening", metadata: ["address": "\(address.map { "\($0)" } ?? "?")", "scheme": "\(configuration.scheme)"])
+        if let address, let onListening { await onListening(address) }
+
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    do {
+                        try await serverChannel.executeThenClose { inbound in
+                            for try await connection in inbound {
+                                group.addTask { await self.serve(connection) }
+                            }
+                        }
+                    } catch {
+                        self.logger.debug("accepting ended", metadata: ["error": "\(error)"])
+                    }
+                }
+            } onGracefulShutdown: {
+                self.shutdownGracefully()
+            }
+        } onCancel: {
+            self.closeEverything()
+        }
+        state.withLock {
+            $0.graceTimer?.cancel()
+            $0.graceTimer = nil
+            $0.phase = .finished
+        }
+        logger.info("stopped")
+    }
+
+    /// Starts a graceful shutdown (what a `ServiceGroup` does on its signal); ``run()``
+    /// returns when it is over.
+    public func shutdownGracefully() {
+        let action = state.withLock { state -> (any Channel, [ServerConnectionContext])? in
+            switch state.phase {
+            case .initial:
+                state.phase = .finished
+                return nil
+            case .running(let channel):
+                state.phase = .shuttingDown
+                return (channel, Array(state.connections.values))
+            case .shuttingDown, .finished:
+                return nil
+            }
+        }
+        guard let (serverChannel, connections) = action else { return }
+        logger.info("graceful shutdown", metadata: ["connections": "\(connections.count)"])
+        serverChannel.close(promise: nil)
+        for connection in connections { connection.quiesce() }
+        let grace = configuration.shutdownGracePeriod
+        let timer = serverChannel.eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: grace.nanosecondsClamped))) {
+            [self] in
+            let remaining = state.withLock { Array($0.connections.values) }
+            if !remaining.isEmpty {
+                logger.info("grace period over", metadata: ["closing": "\(remaining.count)"])
+            }
+            for connection in remaining { connection.forceClose() }
+        }
+        state.withLock { $0.graceTimer = timer }
+    }
+
+    /// Cancellation: close the listener and every connection now.
+    private func closeEverything() {
+        let (channel, connections) = state.withLock { state -> ((any Channel)?, [ServerConnectionContext]) in
+            var channel: (any Channel)?
+            if case .running(let c) = state.phase { channel = c }
+            state.phase = .shuttingDown
+            return (channel, Array(state.connections.values))
+        }
+        channel?.close(promise: nil)
+        for connection in connections { connection.forceClose() }
+    }
+
+    // MARK: Binding
+
+    private func bind() async throws -> NIOAsyncChannel<AcceptedConnection, Never> {
+        let configuration = self.configuration
+        return try await ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.backlog, value: configuration.backlog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.configureConnection(channel, configuration: configuration)
+                }
+            }
+    }
+
+    /// The pipeline of an accepted connection: TLS (if configured), HTTP/1.1 with the
+    /// timeouts, the bridge to the async side.
+    static func configureConnection(
+        _ channel: any Channel, configuration: Configuration
+    ) throws -> AcceptedConnection {
+        if let tls = configuration.tls { try tls.configureServerChannel(channel) }
+        try configuration.configureConnection?(channel)
+        let failure = ServerConnectionFailure()
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(HTTP1Handler(role: .server, configuration: configuration.http, timeouts: configuration.timeouts))
+        try pipeline.addHandler(HTTPPhaseBridge(failure: failure))
+        let asyncChannel = try NIOAsyncChannel<ServerConnectionEvent, ServerConnectionOutbound>(
+            wrappingChannelSynchronously: channel)
+        return AcceptedConnection(channel: asyncChannel, failure: failure)
+    }
+
+    // MARK: Connections
+
+    private func serve(_ accepted: AcceptedConnection) async {
+        let asyncChannel = accepted.channel
+        let context = ServerConnectionContext(channel: asyncChannel.channel)
+        let id = ObjectIdentifier(context)
+        let running = state.withLock { state -> Bool in
+            state.connections[id] = context
+            if case .running = state.phase { return true }
+            return false
+        }
+        // Accepted while shutting down: serve nothing more than what is in flight.
+        if !running { context.quiesce() }
+        asyncChannel.channel.closeFuture.whenComplete { _ in context.cancelActivity() }
+        do {
+            try await asyncChannel.executeThenClose { inbound, outbound in
+                let connection = ServerConnection(
+                    server: self, context: context, outbound: outbound,
+                    reader: ServerConnectionReader(inbound.makeAsyncIterator()), failure: accepted.failure)
+                try await connection.run()
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+        state.withLock { _ = $0.connections.removeValue(forKey: id) }
+    }
+}
+
+/// An accepted connection: its async channel and where refused writes are recorded.
+struct AcceptedConnection: Sendable {
+    let channel: NIOAsyncChannel<ServerConnectionEvent, ServerConnectionOutbound>
+    let failure: ServerConnectionFailure
+}
+
+/// The connection's inbound iterator, lent to one reader at a time.
+typealias ServerConnectionReader = IteratorBox<NIOAsyncChannelInboundStream<ServerConnectionEvent>.AsyncIterator>
+
+/// Secures accepted connections: adds its handlers (TLS) to each new channel, on its event
+/// loop, before the HTTP handlers. `WireCodecTLS`'s `TLSServerConfiguration` is one.
+public protocol ServerTransportSecurity: Sendable {
+    /// Adds the handlers to an accepted channel (called on its event loop).
+    func configureServerChannel(_ channel: any Channel) throws
+}
+
+extension Duration {
+    /// Nanoseconds, saturating.
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, overflow2) = product.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflow2 ? .max : sum
+    }
+}
