@@ -63,7 +63,7 @@ enum BrowserTestPage {
     const max = params.has("max") ? Number(params.get("max")) : Infinity;
     const PLAN = FULL_PLAN.filter(([kind, size]) => size <= max);
     const result = { ok: false, extensions: null, protocol: null, messages: [], close: null, error: null };
-    const ws = new WebSocket("ws://" + location.host + path);
+    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + path);
     ws.binaryType = "arraybuffer";
     let index = 0;
     let expected = null;

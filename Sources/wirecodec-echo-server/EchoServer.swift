@@ -1,47 +1,72 @@
+import HTTPTypes
 import NIOCore
-import NIOPosix
 import Synchronization
 import WireCodec
 import WireCodecNIO
 
-/// How the echo server's connections are put together.
+/// The echo server's application, on ``WireServer``'s async API:
+///
+/// - `GET /` (or `HEAD /`): the browser test page;
+/// - `POST /echo` (any method with a body): the request body streamed back as it arrives,
+///   chunked (answering `Expect: 100-continue` first);
+/// - `GET /chunked?n=K[&delay-ms=D]`: K small chunks, D milliseconds apart (a response in
+///   flight, for graceful-shutdown tests);
+/// - anything else: 404;
+/// - a WebSocket upgrade on any path: every message echoed (text as text, binary as binary),
+///   until the client closes (its code is echoed) or the server shuts down (1001).
 enum EchoServer {
-    struct Options: Sendable {
-        /// Accept permessage-deflate offers (every parameter honoured).
-        var deflate = true
-        /// Where to write each WebSocket connection's bytes, if anywhere.
-        var captureDirectory: String?
-    }
-
-    static func bootstrap(group: any EventLoopGroup, options: Options) -> ServerBootstrap {
-        let connections = ManagedAtomicCounter()
-        var policy = WebSocketServerPolicy()
-        if options.deflate { policy.deflate = PerMessageDeflateServerPolicy() }
-        return ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [policy] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    if let directory = options.captureDirectory {
-                        try pipeline.addHandler(CaptureTap(directory: directory, connection: connections.next()))
-                    }
-                    try pipeline.addHandlers([
-                        HTTP1Handler(role: .server),
-                        // Upgrade requests on any path become WebSocket echo connections;
-                        // everything else goes on to the HTTP responder.
-                        WebSocketServerUpgrader(policy: policy) { _, _ in [WebSocketEchoHandler()] },
-                        EchoHTTPResponder(),
-                    ])
+    static func make(configuration: WireServer.Configuration, onListening: @escaping @Sendable (SocketAddress) async -> Void) -> WireServer {
+        WireServer(configuration: configuration, onListening: onListening) { request, response in
+            try await respond(to: request, with: response)
+        } webSocket: { _ in
+            .accept { webSocket in
+                for try await message in webSocket.inbound {
+                    try await webSocket.outbound.send(message)
                 }
             }
+        }
+    }
+
+    static func respond(to request: HTTPServerRequest, with response: HTTPResponseWriter) async throws {
+        let method = request.head.method
+        switch (method, request.path) {
+        case (.get, "/"), (.get, "/index.html"), (.head, "/"), (.head, "/index.html"):
+            var fields = HTTPFields()
+            fields[.contentType] = "text/html; charset=utf-8"
+            fields[.contentLength] = String(BrowserTestPage.html.utf8.count)
+            fields[.cacheControl] = "no-store"
+            try await response.send(HTTPResponse(status: .ok, headerFields: fields), body: BrowserTestPage.html)
+        case (_, "/echo") where method != .get && method != .head:
+            // Reading first answers `Expect: 100-continue`; then the body goes back as it comes.
+            var body = request.body.makeAsyncIterator()
+            let first = try await body.next()
+            var fields = HTTPFields()
+            fields[.contentType] = request.head.headerFields[.contentType] ?? "application/octet-stream"
+            let writer = try await response.start(HTTPResponse(status: .ok, headerFields: fields))
+            if let first { try await writer.write(first) }
+            while let buffer = try await body.next() { try await writer.write(buffer) }
+            try await writer.finish()
+        case (.get, "/chunked"):
+            let count = max(0, min(request.queryItem("n").flatMap { Int($0) } ?? 3, 1000))
+            let delay = max(0, min(request.queryItem("delay-ms").flatMap { Int($0) } ?? 0, 60_000))
+            var fields = HTTPFields()
+            fields[.contentType] = "text/plain; charset=utf-8"
+            let writer = try await response.start(HTTPResponse(status: .ok, headerFields: fields))
+            for i in 0..<count {
+                if delay > 0 && i > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+                try await writer.write("chunk \(i)\n")
+            }
+            try await writer.finish()
+        default:
+            var fields = HTTPFields()
+            fields[.contentType] = "text/plain; charset=utf-8"
+            try await response.send(HTTPResponse(status: .notFound, headerFields: fields), body: "not found\n")
+        }
     }
 }
 
-/// Numbers the connections for `--capture` (accepted on one event loop, but the initializer
-/// is `@Sendable`).
-final class ManagedAtomicCounter: Sendable {
+/// Numbers the connections for `--capture`.
+final class ConnectionCounter: Sendable {
     private let value = Mutex(0)
     func next() -> Int {
         value.withLock {

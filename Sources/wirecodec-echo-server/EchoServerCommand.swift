@@ -1,9 +1,8 @@
 import ArgumentParser
-import Dispatch
 import NIOCore
-import NIOPosix
 import WireCodec
 import WireCodecNIO
+import WireExampleSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -11,11 +10,12 @@ import Glibc
 import Darwin
 #endif
 
-/// `wirecodec-echo-server`: the example server over ``WireCodecNIO``. HTTP/1.1 on every
-/// connection (a test page on `/`, `POST /echo`, `GET /chunked`), and a WebSocket echo
-/// (text as text, binary as binary) after an Upgrade on any path.
+/// `wirecodec-echo-server`: the example server on ``WireServer`` (async/await, graceful
+/// shutdown on SIGTERM/SIGINT). HTTP/1.1 on every connection (a test page on `/`, `POST /echo`,
+/// `GET /chunked`), and a WebSocket echo (text as text, binary as binary) after an Upgrade on
+/// any path. With `--tls-cert` and `--tls-key` the port speaks TLS only (`https://`, `wss://`).
 @main
-struct EchoServerCommand: ParsableCommand {
+struct EchoServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wirecodec-echo-server",
         abstract: "WebSocket echo server and HTTP/1.1 test server built on WireCodec and SwiftNIO."
@@ -30,45 +30,41 @@ struct EchoServerCommand: ParsableCommand {
     @Flag(help: "Decline permessage-deflate (offered-and-accepted by default).")
     var noDeflate = false
 
-    @Option(help: "Write the WebSocket bytes of each connection (both directions) into this directory.")
+    @Option(help: "Write the bytes of each connection (both directions, after TLS) into this directory.")
     var capture: String?
 
-    func run() throws {
-        let options = EchoServer.Options(deflate: !noDeflate, captureDirectory: capture)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let channel: any Channel
-        do {
-            channel = try EchoServer.bootstrap(group: group, options: options).bind(host: host, port: port).wait()
-        } catch {
-            try? group.syncShutdownGracefully()
-            throw error
-        }
-        let bound = channel.localAddress?.port ?? port
-        say("wirecodec-echo-server: listening on http://\(host):\(bound)/ (permessage-deflate \(noDeflate ? "off" : "on"))")
+    @OptionGroup var server: ServerOptions
 
-        // SIGINT/SIGTERM: stop accepting, let the loop finish, exit 0.
-        let signalQueue = DispatchQueue(label: "signals")
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-            source.setEventHandler { channel.close(promise: nil) }
-            source.resume()
-            sources.append(source)
+    func validate() throws {
+        try server.validate()
+    }
+
+    func run() async throws {
+        var configuration = try server.configuration(host: host, port: port)
+        if !noDeflate { configuration.webSocketPolicy.deflate = PerMessageDeflateServerPolicy() }
+        if let capture {
+            let counter = ConnectionCounter()
+            configuration.configureConnection = { channel in
+                try channel.pipeline.syncOperations.addHandler(CaptureTap(directory: capture, connection: counter.next()))
+            }
         }
-        try channel.closeFuture.wait()
-        for source in sources { source.cancel() }
-        try group.syncShutdownGracefully()
+        let scheme = configuration.scheme
+        let host = self.host
+        let deflate = noDeflate ? "off" : "on"
+        let server = EchoServer.make(configuration: configuration) { address in
+            say("wirecodec-echo-server: listening on \(scheme)://\(host):\(address.port ?? 0)/ (permessage-deflate \(deflate))")
+        }
+        try await ServerOptions.runUntilSignalled([server], label: "wirecodec-echo-server")
         say("wirecodec-echo-server: stopped")
     }
 }
 
 /// A line on standard output, written at once (tests read the port from the first line).
 func say(_ line: String) {
-    var bytes = Array((line + "\n").utf8)
+    let bytes = Array((line + "\n").utf8)
     var offset = 0
     while offset < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(STDOUT_FILENO, $0.baseAddress! + offset, $0.count - offset) }
+        let n = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress! + offset, $0.count - offset) }
         if n <= 0 { return }
         offset += n
     }

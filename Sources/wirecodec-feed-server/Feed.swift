@@ -1,4 +1,5 @@
-import NIOCore
+import ServiceLifecycle
+import Synchronization
 import WireCodec
 
 /// One update of the live feed. Its wire forms are encoded once, when it is published, and
@@ -23,36 +24,26 @@ struct FeedItem: Sendable {
     }
 }
 
-/// What a subscriber (a waiting long poll, an event stream, a WebSocket) is told.
-protocol FeedSubscriber: AnyObject {
-    /// New items, in order (ids continue where the subscriber's cursor was).
-    func feed(_ feed: Feed, published items: ArraySlice<FeedItem>)
-    /// The heartbeat interval passed (event streams write a comment).
-    func feedHeartbeat(_ feed: Feed)
-}
-
-extension FeedSubscriber {
-    func feedHeartbeat(_ feed: Feed) {}
-}
-
-/// The live feed: an append-only log of items with a bounded history, and its subscribers.
+/// The live feed: an append-only log of items with a bounded history, and its subscribers
+/// (held long polls, event streams, WebSockets), each an `AsyncStream` of updates.
 ///
-/// Everything happens on one event loop (the server runs one), so there are no locks; every
-/// entry point checks it is on that loop.
-final class Feed: @unchecked Sendable {
+/// A `Service`: in the server's `ServiceGroup` it sends the event streams' heartbeats and the
+/// optional periodic items until the group shuts down (after the server, which comes later in
+/// the group and is shut down first).
+final class Feed: Service, Sendable {
     struct Options: Sendable {
         /// Items kept for clients that come back with an old cursor.
         var historyLimit = 100_000
         /// The most items one poll answer carries (the client asks again for the rest).
         var maxBatch = 500
         /// Event-stream heartbeat comments, so proxies do not drop an idle stream.
-        var heartbeat: TimeAmount = .seconds(15)
+        var heartbeat: Duration = .seconds(15)
         /// The longest a long poll is held before a 204.
-        var longPollTimeout: TimeAmount = .seconds(25)
+        var longPollTimeout: Duration = .seconds(25)
         /// WebSocket keep-alive pings (and the time a pong may take).
-        var webSocketPing: TimeAmount = .seconds(30)
+        var webSocketPing: Duration = .seconds(30)
         /// Publish `{"tick":N}` this often (nil: only `POST /publish` publishes).
-        var publishEvery: TimeAmount? = nil
+        var publishEvery: Duration? = nil
         /// Accept permessage-deflate on WebSocket connections.
         var deflate = true
     }
@@ -65,84 +56,141 @@ final class Feed: @unchecked Sendable {
         var webSockets = 0
     }
 
-    let loop: any EventLoop
-    let options: Options
-    private(set) var items: [FeedItem] = []
-    /// Id of `items[0]` (ids before it were dropped from the history).
-    private(set) var firstId = 1
-    var counters = Counters()
-    private var subscribers: [ObjectIdentifier: any FeedSubscriber] = [:]
-    private var heartbeatTask: RepeatedTask?
-    private var publishTask: RepeatedTask?
-    private var ticks = 0
-
-    init(loop: any EventLoop, options: Options) {
-        self.loop = loop
-        self.options = options
+    /// What a subscriber receives.
+    enum Update: Sendable {
+        /// New items, in order (ids continue where the subscriber's cursor was).
+        case items([FeedItem])
+        /// The heartbeat interval passed (event streams write a comment).
+        case heartbeat
     }
 
-    /// Starts the heartbeat and the optional publisher.
-    func start() {
-        loop.execute { [self] in
-            heartbeatTask = loop.scheduleRepeatedTask(initialDelay: options.heartbeat, delay: options.heartbeat) { [self] _ in
-                for subscriber in Array(subscribers.values) { subscriber.feedHeartbeat(self) }
-            }
-            if let every = options.publishEvery {
-                publishTask = loop.scheduleRepeatedTask(initialDelay: every, delay: every) { [self] _ in
-                    ticks += 1
-                    publish(#"{"tick":\#(ticks)}"#)
-                }
-            }
+    /// A subscription: its updates, and its place in the feed (ended by ``Feed/unsubscribe(_:)``).
+    struct Subscription: Sendable {
+        let id: Int
+        let updates: AsyncStream<Update>
+    }
+
+    private struct State: Sendable {
+        var items: [FeedItem] = []
+        /// Id of `items[0]` (ids before it were dropped from the history).
+        var firstId = 1
+        var counters = Counters()
+        var subscribers: [Int: AsyncStream<Update>.Continuation] = [:]
+        var nextSubscriber = 0
+        var ticks = 0
+
+        var lastId: Int { firstId + items.count - 1 }
+
+        func items(after cursor: Int, limit: Int) -> ArraySlice<FeedItem> {
+            let start = max(cursor + 1, firstId) - firstId
+            guard start < items.count else { return [] }
+            return items[start..<(items.count - start <= limit ? items.count : start + limit)]
         }
     }
 
-    func stop() {
-        heartbeatTask?.cancel()
-        publishTask?.cancel()
+    let options: Options
+    private let state = Mutex(State())
+
+    init(options: Options) {
+        self.options = options
+    }
+
+    /// The heartbeat and the optional publisher, until the service group shuts down.
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: options.heartbeat)
+                    broadcast(.heartbeat)
+                }
+            }
+            if let every = options.publishEvery {
+                group.addTask { [self] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: every)
+                        if Task.isCancelled { break }
+                        let tick = state.withLock {
+                            $0.ticks += 1
+                            return $0.ticks
+                        }
+                        publish(#"{"tick":\#(tick)}"#)
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
     }
 
     /// The id of the newest item (0 before the first).
-    var lastId: Int { firstId + items.count - 1 }
+    var lastId: Int { state.withLock { $0.lastId } }
 
     /// Items after `cursor`, at most `limit` of them (the oldest first).
-    func items(after cursor: Int, limit: Int = .max) -> ArraySlice<FeedItem> {
-        loop.preconditionInEventLoop()
-        let start = max(cursor + 1, firstId) - firstId
-        guard start < items.count else { return [] }
-        return items[start..<(items.count - start <= limit ? items.count : start + limit)]
+    func items(after cursor: Int, limit: Int = .max) -> [FeedItem] {
+        state.withLock { Array($0.items(after: cursor, limit: limit)) }
     }
 
     /// Appends an item and tells every subscriber.
     @discardableResult
     func publish(_ data: String) -> FeedItem {
-        loop.preconditionInEventLoop()
-        let item = FeedItem(id: lastId + 1, data: data)
-        items.append(item)
-        if items.count > options.historyLimit {
-            let drop = items.count - options.historyLimit
-            items.removeFirst(drop)
-            firstId += drop
+        state.withLock { state in
+            let item = FeedItem(id: state.lastId + 1, data: data)
+            state.items.append(item)
+            if state.items.count > options.historyLimit {
+                let drop = state.items.count - options.historyLimit
+                state.items.removeFirst(drop)
+                state.firstId += drop
+            }
+            for continuation in state.subscribers.values { continuation.yield(.items([item])) }
+            return item
         }
-        let published = items[(items.count - 1)...]
-        for subscriber in Array(subscribers.values) { subscriber.feed(self, published: published) }
-        return item
     }
 
-    func subscribe(_ subscriber: any FeedSubscriber) {
-        loop.preconditionInEventLoop()
-        subscribers[ObjectIdentifier(subscriber)] = subscriber
+    /// Subscribes to what comes after `cursor` (`nil`: only new items): the items already
+    /// published after it come first, then each new one, with nothing missed in between.
+    func subscribe(after cursor: Int?) -> Subscription {
+        let (stream, continuation) = AsyncStream<Update>.makeStream()
+        let id = state.withLock { state in
+            state.nextSubscriber += 1
+            return state.nextSubscriber
+        }
+        // A consumer that stops (its task cancelled: the client went away) leaves.
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+        state.withLock { state in
+            if let cursor {
+                let backlog = state.items(after: cursor > state.lastId ? 0 : cursor, limit: .max)
+                if !backlog.isEmpty { continuation.yield(.items(Array(backlog))) }
+            }
+            state.subscribers[id] = continuation
+        }
+        return Subscription(id: id, updates: stream)
     }
 
-    func unsubscribe(_ subscriber: any FeedSubscriber) {
-        loop.preconditionInEventLoop()
-        subscribers.removeValue(forKey: ObjectIdentifier(subscriber))
+    func unsubscribe(_ subscription: Subscription) {
+        let continuation = state.withLock { $0.subscribers.removeValue(forKey: subscription.id) }
+        continuation?.finish()
+    }
+
+    private func broadcast(_ update: Update) {
+        state.withLock { state in
+            for continuation in state.subscribers.values { continuation.yield(update) }
+        }
+    }
+
+    /// Changes the counters.
+    func count(_ change: (inout Counters) -> Void) {
+        state.withLock { change(&$0.counters) }
     }
 
     /// `GET /stats`: what the server holds now (tests check that a client that went away
     /// left nothing behind).
     var statsJSON: String {
-        let c = counters
-        return #"{"last_id":\#(lastId),"history":\#(items.count),"connections":\#(c.connections),"requests":\#(c.requests),"long_poll_waiters":\#(c.longPollWaiters),"event_streams":\#(c.eventStreams),"websockets":\#(c.webSockets),"subscribers":\#(subscribers.count)}"#
+        state.withLock { state in
+            let c = state.counters
+            return #"{"last_id":\#(state.lastId),"history":\#(state.items.count),"connections":\#(c.connections),"requests":\#(c.requests),"long_poll_waiters":\#(c.longPollWaiters),"event_streams":\#(c.eventStreams),"websockets":\#(c.webSockets),"subscribers":\#(state.subscribers.count)}"#
+        }
     }
 }
 
@@ -169,38 +217,16 @@ enum JSONText {
     }
 }
 
-/// A request target split into its path and query parameters.
-struct FeedTarget {
-    var path: Substring
-    var query: [(name: Substring, value: Substring)]
-
-    init(_ target: String) {
-        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        path = parts[0]
-        query = parts.count > 1
-            ? parts[1].split(separator: "&").map { item in
-                let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                return (pair[0], pair.count > 1 ? pair[1] : "")
-            }
-            : []
+/// A non-negative decimal query parameter named `name` with this value: `nil` when absent; a
+/// malformed one (`since=abc`, an empty value, a sign, more than 18 digits) is an error whose
+/// text a 400 carries.
+func decimal(_ name: String, _ value: Substring?) throws(FeedQueryError) -> Int? {
+    guard let value else { return nil }
+    guard !value.isEmpty, value.count <= 18, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(value) else {
+        let shown = value.count > 40 ? value.prefix(40) + "..." : value
+        throw FeedQueryError(reason: "\(name) must be a decimal number of at most 18 digits, not \"\(shown)\"")
     }
-
-    /// A non-negative decimal query parameter (nil when absent or malformed).
-    func integer(_ name: String) -> Int? {
-        guard case .success(let value) = decimal(name) else { return nil }
-        return value
-    }
-
-    /// A non-negative decimal query parameter: `nil` when absent; a malformed one (`since=abc`,
-    /// an empty value, a sign, more than 18 digits) is an error whose text a 400 carries.
-    func decimal(_ name: String) -> Result<Int?, FeedQueryError> {
-        guard let value = query.first(where: { $0.name == name })?.value else { return .success(nil) }
-        guard !value.isEmpty, value.count <= 18, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(value) else {
-            let shown = value.count > 40 ? value.prefix(40) + "..." : value
-            return .failure(FeedQueryError(reason: "\(name) must be a decimal number of at most 18 digits, not \"\(shown)\""))
-        }
-        return .success(n)
-    }
+    return n
 }
 
 /// A malformed query parameter: answered with 400 and this reason.

@@ -100,7 +100,7 @@ enum FeedPage {
 
     function webSocket(cursor) {
       return new Promise((resolve, reject) => {
-        const ws = new WebSocket("ws://" + location.host + "/ws?since=" + cursor);
+        const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws?since=" + cursor);
         ws.onopen = () => { wsExtensions = ws.extensions; resolve(); };
         ws.onmessage = event => show("ws", JSON.parse(event.data));
         ws.onerror = () => { errors.push("ws: error"); reject(new Error("ws")); };

@@ -1,45 +1,268 @@
 import HTTPTypes
 import NIOCore
-import NIOPosix
+import ServiceLifecycle
 import WireCodec
 import WireCodecNIO
 
-/// How the feed server's connections are put together: HTTP/1.1 on every connection
-/// (``HTTP1Handler``), an Upgrade on `/ws` becomes a ``FeedWebSocketHandler``, and everything
-/// else goes to the ``FeedHTTPResponder``.
-enum FeedServer {
-    static func bootstrap(group: any EventLoopGroup, feed: Feed) -> ServerBootstrap {
-        var policy = WebSocketServerPolicy()
-        if feed.options.deflate { policy.deflate = PerMessageDeflateServerPolicy() }
-        var configuration = WebSocketConfiguration()
-        let ping = Duration.nanoseconds(feed.options.webSocketPing.nanoseconds)
-        configuration.keepAlive = WebSocketKeepAlive(interval: ping, timeout: ping)
-        return ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 4096)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [policy, configuration] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers([
-                        HTTP1Handler(role: .server),
-                        WebSocketServerUpgrader(
-                            policy: policy, configuration: configuration,
-                            decide: { handshake in
-                                let target = FeedTarget(handshake.request.path ?? "")
-                                guard target.path == "/ws" else { return .reject(.notFound) }
-                                if case .failure(let error) = target.decimal("since") {
-                                    // The handshake answer has no body: the reason goes in the status line.
-                                    return .reject(HTTPResponse.Status(code: 400, reasonPhrase: "Bad Request: " + error.reason))
-                                }
-                                return .accept()
-                            },
-                            makeHandlers: { handshake, _ in
-                                let since = handshake.request.path.flatMap { FeedTarget($0).integer("since") }
-                                return [FeedWebSocketHandler(feed: feed, since: since)]
-                            }),
-                        FeedHTTPResponder(feed: feed),
-                    ])
+extension HTTPField.Name {
+    /// The id to pass as `since` next time (on every poll and long-poll answer).
+    static let feedCursor = HTTPField.Name("Feed-Cursor")!
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    static let allow = HTTPField.Name("Allow")!
+    static let xAccelBuffering = HTTPField.Name("X-Accel-Buffering")!
+}
+
+/// The feed server's application on ``WireServer``:
+///
+/// - `GET /poll?since=N` (short polling): at once, `200` with the items after N as JSON, or
+///   `204` when there are none.
+/// - `GET /long-poll?since=N[&timeout=MS]`: the same answer, but held until an item arrives
+///   or the timeout passes (then `204`). A client that goes away while waiting is forgotten
+///   (the server cancels the handler); a graceful shutdown answers it at once (`204`).
+/// - `GET /events[?since=N]` (Server-Sent Events): a chunked `text/event-stream` that ends
+///   only with the connection or a shutdown, resuming after `Last-Event-ID` (or `since`),
+///   with comment heartbeats.
+/// - `GET /ws?since=N` (Upgrade): the backlog, then one text message per item.
+/// - `POST /publish`: the body (UTF-8 text, at most 64 KiB) becomes the next item.
+/// - `GET /stats`: counters as JSON. `GET /`: the browser page.
+///
+/// Every poll answer carries `Feed-Cursor` (the id to pass as `since` next) and
+/// `Cache-Control: no-store`, so that no cache or proxy answers a poll with a stale copy
+/// (RFC 9111 §5.2.2.5).
+struct FeedServer: Sendable {
+    static let maxPublishBytes = 64 * 1024
+
+    let feed: Feed
+
+    func makeServer(configuration: WireServer.Configuration, onListening: @escaping @Sendable (SocketAddress) async -> Void) -> WireServer {
+        var configuration = configuration
+        if feed.options.deflate { configuration.webSocketPolicy.deflate = PerMessageDeflateServerPolicy() }
+        let ping = feed.options.webSocketPing
+        configuration.webSocket.keepAlive = WebSocketKeepAlive(interval: ping, timeout: ping)
+        let feed = self.feed
+        configuration.configureConnection = { channel in
+            try channel.pipeline.syncOperations.addHandler(ConnectionCounter(feed: feed))
+        }
+        return WireServer(configuration: configuration, onListening: onListening) { request, response in
+            try await respond(to: request, with: response)
+        } webSocket: { upgrade in
+            guard upgrade.path == "/ws" else { return .reject(.notFound) }
+            do {
+                let since = try decimal("since", upgrade.queryItem("since"))
+                return .accept { webSocket in try await streamItems(to: webSocket, since: since) }
+            } catch {
+                // Clients see no body of a refused handshake: the reason goes in the status line.
+                let reason = (error as? FeedQueryError)?.reason ?? "\(error)"
+                return .reject(HTTPResponse.Status(code: 400, reasonPhrase: "Bad Request: " + reason))
+            }
+        }
+    }
+
+    // MARK: HTTP
+
+    func respond(to request: HTTPServerRequest, with response: HTTPResponseWriter) async throws {
+        feed.count { $0.requests += 1 }
+        do {
+            try await route(request, response)
+        } catch let error as FeedQueryError {
+            try await answer(response, .badRequest, type: "text/plain; charset=utf-8", error.reason + "\n")
+        }
+    }
+
+    private func route(_ request: HTTPServerRequest, _ response: HTTPResponseWriter) async throws {
+        let method = request.head.method
+        let readOnly = method == .get || method == .head
+        switch request.path {
+        case "/", "/index.html":
+            guard readOnly else { return try await methodNotAllowed(response, allow: "GET, HEAD") }
+            try await answer(response, .ok, type: "text/html; charset=utf-8", FeedPage.html)
+        case "/poll":
+            guard method == .get else { return try await methodNotAllowed(response, allow: "GET") }
+            try await answerPoll(response, since: decimal("since", request.queryItem("since")) ?? feed.lastId)
+        case "/long-poll":
+            guard method == .get else { return try await methodNotAllowed(response, allow: "GET") }
+            let cap = feed.options.longPollTimeout
+            let since = try decimal("since", request.queryItem("since"))
+            let asked = try decimal("timeout", request.queryItem("timeout")).map { Duration.milliseconds(min($0, 86_400_000)) } ?? cap
+            try await longPoll(response, since: since, timeout: min(asked, cap))
+        case "/events":
+            guard method == .get else { return try await methodNotAllowed(response, allow: "GET") }
+            // A reconnecting EventSource sends the last id it saw (WHATWG HTML §9.2.4); an id
+            // that is not one of ours (another server's) resumes nothing, as if absent.
+            let resume = request.head.headerFields[.lastEventID].flatMap { Int($0) }
+            let since = try decimal("since", request.queryItem("since"))
+            try await eventStream(response, since: resume ?? since)
+        case "/publish":
+            guard method == .post else { return try await methodNotAllowed(response, allow: "POST") }
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: Self.maxPublishBytes)
+            } catch is HTTPBodyTooLarge {
+                return try await answer(response, .contentTooLarge, type: "text/plain; charset=utf-8", "at most 64 KiB\n")
+            }
+            guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
+                return try await answer(response, .badRequest, type: "text/plain; charset=utf-8", "the body must be UTF-8 text\n")
+            }
+            let item = feed.publish(text)
+            try await answer(response, .ok, type: "application/json", #"{"id":\#(item.id)}"#)
+        case "/stats":
+            guard method == .get else { return try await methodNotAllowed(response, allow: "GET") }
+            try await answer(response, .ok, type: "application/json", feed.statsJSON)
+        case "/ws":
+            var fields = HTTPFields()
+            fields[.upgrade] = "websocket"
+            fields[.connection] = "Upgrade"
+            try await answer(response, .upgradeRequired, type: "text/plain; charset=utf-8", "a WebSocket endpoint\n", fields: fields)
+        default:
+            try await answer(response, .notFound, type: "text/plain; charset=utf-8", "not found\n")
+        }
+    }
+
+    /// `200` with the items after `since` (at most a batch), or `204`; `Feed-Cursor` either way.
+    /// A cursor from the future (the server restarted) starts over from the oldest item.
+    private func answerPoll(_ response: HTTPResponseWriter, since: Int) async throws {
+        let lastId = feed.lastId
+        let cursor = since > lastId ? 0 : since
+        let items = feed.items(after: cursor, limit: feed.options.maxBatch)
+        var fields = HTTPFields()
+        fields[.cacheControl] = "no-store"
+        guard let last = items.last else {
+            fields[.feedCursor] = String(since > lastId ? lastId : cursor)
+            return try await response.send(HTTPResponse(status: .noContent, headerFields: fields))
+        }
+        fields[.feedCursor] = String(last.id)
+        var json = #"{"items":["#
+        for (index, item) in items.enumerated() {
+            if index > 0 { json += "," }
+            json += item.json
+        }
+        json += #"],"next":\#(last.id)}"#
+        try await answer(response, .ok, type: "application/json", json, fields: fields)
+    }
+
+    /// Holds the request until an item after the cursor arrives, the timeout passes, or a
+    /// graceful shutdown begins; the client going away cancels this task.
+    private func longPoll(_ response: HTTPResponseWriter, since: Int?, timeout: Duration) async throws {
+        let lastId = feed.lastId
+        let cursor = since.map { $0 > lastId ? 0 : $0 } ?? lastId
+        if !feed.items(after: cursor, limit: 1).isEmpty { return try await answerPoll(response, since: cursor) }
+        let subscription = feed.subscribe(after: cursor)
+        feed.count { $0.longPollWaiters += 1 }
+        defer {
+            feed.count { $0.longPollWaiters -= 1 }
+            feed.unsubscribe(subscription)
+        }
+        // Whichever comes first: an item, the timeout, the shutdown (then a 204 at once).
+        _ = try? await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await update in subscription.updates {
+                        if case .items = update { return }
+                    }
+                }
+                group.addTask { try await Task.sleep(for: timeout) }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+        try Task.checkCancellation()  // the client went away: nothing to answer
+        try await answerPoll(response, since: cursor)
+    }
+
+    // MARK: Server-Sent Events
+
+    private func eventStream(_ response: HTTPResponseWriter, since: Int?) async throws {
+        var fields = HTTPFields()
+        // Tells nginx-style proxies not to buffer the stream.
+        fields[.xAccelBuffering] = "no"
+        let events = try await response.startEventStream(headerFields: fields)
+        var first: [UInt8] = []
+        SSESerializer.writeRetry(milliseconds: 1000, into: &first)
+        let subscription = feed.subscribe(after: since)
+        feed.count { $0.eventStreams += 1 }
+        defer {
+            feed.count { $0.eventStreams -= 1 }
+            feed.unsubscribe(subscription)
+        }
+        try await events.send(serialized: ByteBuffer(bytes: first))
+        for await update in subscription.updates {
+            switch update {
+            case .items(let items):
+                var bytes: [UInt8] = []
+                for item in items { bytes += item.sse }
+                try await events.send(serialized: ByteBuffer(bytes: bytes))
+            case .heartbeat:
+                try await events.comment()
+            }
+        }
+    }
+
+    // MARK: WebSocket
+
+    /// The backlog after `since`, then each new item as a text message; what the client sends
+    /// is read (so that its pings, pongs and close are handled) and ignored.
+    private func streamItems(to webSocket: WebSocket, since: Int?) async throws {
+        let subscription = feed.subscribe(after: since)
+        feed.count { $0.webSockets += 1 }
+        defer {
+            feed.count { $0.webSockets -= 1 }
+            feed.unsubscribe(subscription)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for try await _ in webSocket.inbound {}
+            }
+            group.addTask {
+                for await update in subscription.updates {
+                    guard case .items(let items) = update else { continue }
+                    for item in items { try await webSocket.outbound.send(text: item.json) }
                 }
             }
+            // The client closed (or the server is shutting down): stop sending.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    // MARK: Writing
+
+    private func answer(
+        _ response: HTTPResponseWriter, _ status: HTTPResponse.Status, type: String, _ body: String, fields: HTTPFields = [:]
+    ) async throws {
+        var fields = fields
+        fields[.contentType] = type
+        fields[.contentLength] = String(body.utf8.count)
+        if fields[.cacheControl] == nil { fields[.cacheControl] = "no-store" }
+        try await response.send(HTTPResponse(status: status, headerFields: fields), body: body)
+    }
+
+    private func methodNotAllowed(_ response: HTTPResponseWriter, allow: String) async throws {
+        var fields = HTTPFields()
+        fields[.allow] = allow
+        try await answer(response, .methodNotAllowed, type: "text/plain; charset=utf-8", "method not allowed\n", fields: fields)
+    }
+}
+
+/// Counts open connections for `GET /stats`.
+final class ConnectionCounter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+    let feed: Feed
+
+    init(feed: Feed) {
+        self.feed = feed
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { feed.count { $0.connections += 1 } }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        feed.count { $0.connections += 1 }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        feed.count { $0.connections -= 1 }
+        context.fireChannelInactive()
     }
 }

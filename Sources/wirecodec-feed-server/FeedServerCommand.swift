@@ -1,9 +1,8 @@
 import ArgumentParser
-import Dispatch
 import NIOCore
-import NIOPosix
 import WireCodec
 import WireCodecNIO
+import WireExampleSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -12,10 +11,10 @@ import Darwin
 #endif
 
 /// `wirecodec-feed-server`: one live feed served four ways (short polling, long polling,
-/// Server-Sent Events, WebSocket), on WireCodec and SwiftNIO. One event loop holds the feed
-/// and every connection.
+/// Server-Sent Events, WebSocket), on WireCodec's async server. SIGTERM/SIGINT shut it down
+/// gracefully: held long polls are answered, event streams end, WebSockets close with 1001.
 @main
-struct FeedServerCommand: ParsableCommand {
+struct FeedServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wirecodec-feed-server",
         abstract: "A live feed over short polling, long polling, Server-Sent Events and WebSocket.",
@@ -49,6 +48,8 @@ struct FeedServerCommand: ParsableCommand {
     @Flag(help: "Decline permessage-deflate on WebSocket connections.")
     var noDeflate = false
 
+    @OptionGroup var server: ServerOptions
+
     func validate() throws {
         for (name, value) in [("long-poll-timeout-ms", longPollTimeoutMs), ("heartbeat-ms", heartbeatMs), ("web-socket-ping-ms", webSocketPingMs)]
         where value < 1 {
@@ -56,43 +57,26 @@ struct FeedServerCommand: ParsableCommand {
         }
         if publishEveryMs < 0 { throw ValidationError("--publish-every-ms must not be negative") }
         if history < 1 { throw ValidationError("--history must be at least 1") }
+        try server.validate()
     }
 
-    func run() throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    func run() async throws {
         var options = Feed.Options()
-        options.longPollTimeout = .milliseconds(Int64(longPollTimeoutMs))
-        options.heartbeat = .milliseconds(Int64(heartbeatMs))
-        options.webSocketPing = .milliseconds(Int64(webSocketPingMs))
-        options.publishEvery = publishEveryMs > 0 ? .milliseconds(Int64(publishEveryMs)) : nil
+        options.longPollTimeout = .milliseconds(longPollTimeoutMs)
+        options.heartbeat = .milliseconds(heartbeatMs)
+        options.webSocketPing = .milliseconds(webSocketPingMs)
+        options.publishEvery = publishEveryMs > 0 ? .milliseconds(publishEveryMs) : nil
         options.historyLimit = history
         options.deflate = !noDeflate
-        let feed = Feed(loop: group.next(), options: options)
-        let channel: any Channel
-        do {
-            channel = try FeedServer.bootstrap(group: group, feed: feed).bind(host: host, port: port).wait()
-        } catch {
-            try? group.syncShutdownGracefully()
-            throw error
+        let feed = Feed(options: options)
+        let configuration = try server.configuration(host: host, port: port)
+        let scheme = configuration.scheme
+        let host = self.host
+        let server = FeedServer(feed: feed).makeServer(configuration: configuration) { address in
+            say("wirecodec-feed-server: listening on \(scheme)://\(host):\(address.port ?? 0)/ (pid \(getpid()))")
         }
-        feed.start()
-        let bound = channel.localAddress?.port ?? port
-        say("wirecodec-feed-server: listening on http://\(host):\(bound)/ (pid \(getpid()))")
-
-        // SIGINT/SIGTERM: stop accepting, let the loop finish, exit 0.
-        let signalQueue = DispatchQueue(label: "signals")
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-            source.setEventHandler { channel.close(promise: nil) }
-            source.resume()
-            sources.append(source)
-        }
-        try channel.closeFuture.wait()
-        feed.loop.execute { feed.stop() }
-        for source in sources { source.cancel() }
-        try group.syncShutdownGracefully()
+        // The server is shut down first (it is last), then the feed's timers.
+        try await ServerOptions.runUntilSignalled([feed, server], label: "wirecodec-feed-server")
         say("wirecodec-feed-server: stopped")
     }
 }

@@ -12,6 +12,8 @@
 #                        13.1, 13.3 and 13.7 (the default; what Tests/Scripts/test-all.sh runs)
 #   --cases "1.* 2.1.1"  exactly these case patterns instead
 #   --role server|client|both          (default both)
+#   --tls                the server role over wss://: the echo server gets a test certificate
+#                        (Tests/Scripts/make-test-cert.sh) and speaks TLS only
 #   -c, --configuration debug|release  how to build the two programs (default debug: Autobahn, not our build, bounds the run)
 #   --no-build           use the programs already built for that configuration
 #   --bin DIR            use the two programs in DIR (implies --no-build)
@@ -39,6 +41,7 @@ bin_dir=""
 write_spec=0
 outdir="$root/.build/autobahn"
 timeout=3600
+tls=0
 python3="${PYTHON3:-python3}"
 agent_server="wirecodec-echo-server"
 agent_client="wirecodec-autobahn-client"
@@ -56,6 +59,7 @@ while [[ $# -gt 0 ]]; do
         --write-spec) write_spec=1; shift ;;
         --outdir) outdir="$2"; shift 2 ;;
         --timeout) timeout="$2"; shift 2 ;;
+        --tls) tls=1; shift ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
@@ -107,7 +111,10 @@ port_open() { "$python3" -c 'import socket,sys; s=socket.socket(); s.settimeout(
 
 summary_notes() { # role seconds
     local commit; commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    printf '%s\n' --note "Run: \`Tests/Conformance/autobahn/run-autobahn.sh --full --write-spec\` ($mode run, $configuration build, commit $commit, $(date -u +%Y-%m-%d), wall time ${2} s for this role)."
+    local flags="--full --write-spec"
+    [[ $tls == 1 ]] && flags+=" --tls --role server"
+    printf '%s\n' --note "Run: \`Tests/Conformance/autobahn/run-autobahn.sh $flags\` ($mode run, $configuration build, commit $commit, $(date -u +%Y-%m-%d), wall time ${2} s for this role)."
+    [[ $tls == 1 && $1 == server ]] && printf '%s\n' --note "Transport: wss:// (TLS through swift-nio-ssl; a test CA and certificate made by Tests/Scripts/make-test-cert.sh; Autobahn's Twisted client over pyOpenSSL)."
     printf '%s\n' --note "Peer: Autobahn|Testsuite ($("$wstest" -a 2>/dev/null | tr '\n' ' ' | sed 's/ *$//')) on CPython 2.7, over loopback."
 }
 
@@ -119,18 +126,24 @@ run_server_role() {
     local dir="$outdir/server"
     rm -rf "$dir"; mkdir -p "$dir"
     : >"$dir/server.log"
-    setsid "$bin/wirecodec-echo-server" --host 127.0.0.1 --port 0 >"$dir/server.log" 2>&1 &
+    local tls_args=() scheme=ws
+    if [[ $tls == 1 ]]; then
+        bash "$root/Tests/Scripts/make-test-cert.sh" "$dir/cert" >/dev/null || die "could not make a test certificate"
+        tls_args=(--tls-cert "$dir/cert/server.pem" --tls-key "$dir/cert/server.key")
+        scheme=wss
+    fi
+    setsid "$bin/wirecodec-echo-server" --host 127.0.0.1 --port 0 ${tls_args[@]+"${tls_args[@]}"} >"$dir/server.log" 2>&1 &
     local server=$!
     groups+=("$server")
     local port=""
     for _ in $(seq 100); do
-        port="$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$dir/server.log")"
+        port="$(sed -n 's/.*listening on https\{0,1\}:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$dir/server.log")"
         [[ -n "$port" ]] && break
         kill -0 "$server" 2>/dev/null || break
         sleep 0.1
     done
     [[ -n "$port" ]] || { cat "$dir/server.log" >&2; die "the echo server did not start"; }
-    run_wstest fuzzingclient "ws://127.0.0.1:$port" "$dir"
+    run_wstest fuzzingclient "$scheme://127.0.0.1:$port" "$dir"
     local rc=$?
     # The server must still be up after every case, and exit cleanly on SIGTERM.
     if ! kill -0 "$server" 2>/dev/null; then
@@ -236,8 +249,10 @@ PY
         mkdir -p "$root/Spec/conformance"
         local notes=()
         while IFS= read -r line; do notes+=("$line"); done < <(summary_notes "$role" "$seconds")
-        args+=(--markdown "$root/Spec/conformance/autobahn-$role.md" "${notes[@]}"
-               --title "Autobahn|Testsuite: WireCodec as the $role ($agent)")
+        local suffix="" over=""
+        [[ $tls == 1 && $role == server ]] && { suffix="-wss"; over=" over wss://"; }
+        args+=(--markdown "$root/Spec/conformance/autobahn-$role$suffix.md" "${notes[@]}"
+               --title "Autobahn|Testsuite: WireCodec as the $role ($agent)$over")
     else
         args+=(--markdown "$dir/summary.md")
     fi

@@ -2,12 +2,18 @@
 """Loads the echo server's test page in headless Chromium and reports what the page saw.
 
     run_chromium.py http://127.0.0.1:PORT/ [--chromium PATH] [--timeout 90] [--screenshot OUT.png]
+    run_chromium.py https://localhost:PORT/ --spki BASE64 [...]
 
 Starts Chromium (Debian's `chromium`) headless with a throwaway profile and the DevTools
 protocol on a free loopback port, opens the page in a new tab, and polls
 `window.wireResult` (set by the page when its WebSocket closed) through `Runtime.evaluate`.
 The page (Sources/wirecodec-echo-server/BrowserTestPage.swift) sends text and binary
 messages from 0 bytes to 1 MiB, checks each echo, and closes with 4001.
+
+For https:// (and the page's wss://), --spki gives the base64 SHA-256 of the server
+certificate's SubjectPublicKeyInfo: Chromium accepts that key (and only it) through
+`--ignore-certificate-errors-spki-list`, so a test certificate works without touching any
+trust store. The report then carries the TLS details Chromium saw for the page.
 
 Prints the page's result as one JSON line and exits 0 only if the page says ok. The DevTools
 client is Python `websockets` (pinned in Tests/Scripts/setup-tests.sh).
@@ -47,7 +53,7 @@ class DevTools:
                 return reply.get("result", {})
 
 
-def start_chromium(binary, profile):
+def start_chromium(binary, profile, spki=None):
     args = [
         binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--no-first-run", "--no-default-browser-check", "--disable-extensions",
@@ -55,6 +61,8 @@ def start_chromium(binary, profile):
         "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
         "--user-data-dir=" + profile, "about:blank",
     ]
+    if spki:
+        args.insert(-1, "--ignore-certificate-errors-spki-list=" + spki)
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                start_new_session=True)
     deadline = time.time() + 30
@@ -101,6 +109,8 @@ async def drive(endpoint, url, timeout, screenshot):
                 "expression": "window.wireResult ? JSON.stringify(window.wireResult) : null",
                 "returnByValue": True}, session=session)
             text = value.get("result", {}).get("value")
+            if value.get("exceptionDetails"):
+                text = None
             if text:
                 result = json.loads(text)
                 break
@@ -110,7 +120,14 @@ async def drive(endpoint, url, timeout, screenshot):
             with open(screenshot, "wb") as f:
                 f.write(base64.b64decode(shot["data"]))
         version = await tools.call("Browser.getVersion")
-        return result, version.get("product")
+        security = None
+        if url.startswith("https://"):
+            # The page's own protocol as the browser saw it (https: means TLS was accepted).
+            value = await tools.call("Runtime.evaluate", {
+                "expression": "location.protocol + ' ' + (window.isSecureContext ? 'secure' : 'insecure')",
+                "returnByValue": True}, session=session)
+            security = value.get("result", {}).get("value")
+        return result, version.get("product"), security
 
 
 def main():
@@ -119,19 +136,20 @@ def main():
     ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     ap.add_argument("--timeout", type=float, default=90)
     ap.add_argument("--screenshot")
+    ap.add_argument("--spki", help="base64 SHA-256 of the test certificate's public key (https://)")
     args = ap.parse_args()
-    if not re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost)(:\d+)?/", args.url):
+    if not re.match(r"^https?://(127\.\d+\.\d+\.\d+|localhost)(:\d+)?/", args.url):
         raise SystemExit("loopback URLs only")
     profile = tempfile.mkdtemp(prefix="wirecodec-chromium-")
     process = None
     try:
-        process, endpoint = start_chromium(args.chromium, profile)
-        result, product = asyncio.run(drive(endpoint, args.url, args.timeout, args.screenshot))
+        process, endpoint = start_chromium(args.chromium, profile, args.spki)
+        result, product, security = asyncio.run(drive(endpoint, args.url, args.timeout, args.screenshot))
     finally:
         if process:
             stop(process)
         shutil.rmtree(profile, ignore_errors=True)
-    report = {"browser": product, "result": result}
+    report = {"browser": product, "result": result, "page": security}
     print(json.dumps(report))
     return 0 if result and result.get("ok") else 1
 
