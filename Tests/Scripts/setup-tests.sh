@@ -27,6 +27,7 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || [ -x /usr/sbin/tinyproxy ] || need_apt+=(tinyproxy)
+# openssl makes the test CA and certificates of the TLS tests (Tests/Scripts/make-test-cert.sh).
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ "${#need_apt[@]}" -gt 0 ]; then apt_install "${need_apt[@]}"; fi
 # Debian's tinyproxy package starts a system daemon on port 8888 when installed; the tests run
