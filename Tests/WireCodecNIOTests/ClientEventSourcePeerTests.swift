@@ -142,3 +142,57 @@ struct ClientEventSourcePeerTests {
         #expect(result.stderr.hasPrefix("wirecodec: cannot open the event stream: ") && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 }
+
+/// `wirecodec sse listen` against `wirecodec-feed-server`'s `/events`: the backlog after a
+/// cursor, resumed with `--last-event-id`, then live items.
+@Suite(.serialized, .peer(Paths.which("curl") != nil, "curl"))
+struct ClientFeedServerTests {
+    static func publish(_ server: EchoServerProcess, _ text: String) throws {
+        let curl = try #require(Paths.which("curl"))
+        let result = try runProcess(curl, ["-s", "-X", "POST", "--data-binary", text, "\(server.httpURL)/publish"])
+        #expect(result.status == 0 && result.text.hasPrefix("{\"id\":"), "\(result.text)")
+    }
+
+    static func items(_ text: String) -> [String] {
+        jsonLines(text).filter { $0["type"] as? String == "event" }.map { "\($0["id"] as? String ?? "")=\($0["data"] as? String ?? "")" }
+    }
+
+    @Test func backlogResumeAndLiveItems() throws {
+        let server = try EchoServerProcess([], executable: "wirecodec-feed-server")
+        defer { _ = server.stop() }
+        for text in ["one", "two", "three"] { try Self.publish(server, text) }
+        let all = try runProcess(ClientPeers.wirecodec, ["sse", "listen", "\(server.httpURL)/events?since=0", "--max-events", "3"], timeout: 30)
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(Self.items(all.text) == ["1=one", "2=two", "3=three"])
+        let resumed = try runProcess(
+            ClientPeers.wirecodec, ["sse", "listen", "\(server.httpURL)/events", "--last-event-id", "2", "--max-events", "1"], timeout: 30)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(Self.items(resumed.text) == ["3=three"])
+        // Live: the listener waits for items published after it connected.
+        let listener = LiveListener(url: "\(server.httpURL)/events", maxEvents: 2)
+        usleep(500_000)
+        try Self.publish(server, "four")
+        try Self.publish(server, "five")
+        let live = try #require(listener.result(timeout: 30))
+        #expect(live.status == 0, "\(live.stderr)")
+        #expect(Self.items(live.text) == ["4=four", "5=five"])
+    }
+}
+
+/// `wirecodec sse listen` run on a thread of its own.
+final class LiveListener: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var outcome: ProcessResult?
+
+    init(url: String, maxEvents: Int) {
+        Thread { [self] in
+            outcome = try? runProcess(ClientPeers.wirecodec, ["sse", "listen", url, "--max-events", "\(maxEvents)"], timeout: 30)
+            done.signal()
+        }.start()
+    }
+
+    func result(timeout: Double) -> ProcessResult? {
+        _ = done.wait(timeout: .now() + timeout)
+        return outcome
+    }
+}
