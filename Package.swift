@@ -25,6 +25,13 @@ let package = Package(
         .executable(name: "wirecodec-feed-load", targets: ["wirecodec-feed-load"]),
         .executable(name: "wirecodec-bench", targets: ["wirecodec-bench"]),
     ],
+    traits: [
+        .trait(
+            name: "Clients",
+            description: "wirecodec ws connect and wirecodec sse listen: the CLI links SwiftNIO and TLS (swift-nio-ssl, BoringSSL). "
+                + "Without it (swift build --disable-default-traits) the CLI only decodes and encodes, and builds no network stack."),
+        .default(enabledTraits: ["Clients"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -85,7 +92,7 @@ let package = Package(
             name: "wirecodec",
             dependencies: [
                 "WireCodecCLI",
-                "WireCodecNIO",
+                .target(name: "WireCodecNIO", condition: .when(traits: ["Clients"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -1,3 +1,4 @@
+#if Clients
 import Foundation
 import WireCodecCLI
 import WireCodecNIO
@@ -46,3 +47,4 @@ enum ClientCommandSupport {
         return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }
+#endif

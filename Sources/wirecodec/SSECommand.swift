@@ -7,7 +7,7 @@ struct SSECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sse",
         abstract: "Server-Sent Events (text/event-stream).",
-        subcommands: [SSEDecodeCommand.self, SSEListenCommand.self]
+        subcommands: sseSubcommands
     )
 }
 
@@ -60,3 +60,10 @@ struct SSEDecodeCommand: ParsableCommand {
         FileHandle.standardOutput.write(Data(SSEDecode.render(SSEDecode.trace(input, options: options), pretty: pretty).utf8))
     }
 }
+
+/// `listen` needs the network stack (trait `Clients`, on by default).
+#if Clients
+let sseSubcommands: [any ParsableCommand.Type] = [SSEDecodeCommand.self, SSEListenCommand.self]
+#else
+let sseSubcommands: [any ParsableCommand.Type] = [SSEDecodeCommand.self]
+#endif

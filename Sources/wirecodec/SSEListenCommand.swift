@@ -1,3 +1,4 @@
+#if Clients
 import ArgumentParser
 import Foundation
 import WireCodecCLI
@@ -107,3 +108,4 @@ struct SSEListenCommand: AsyncParsableCommand {
         }
     }
 }
+#endif

@@ -8,7 +8,7 @@ struct WebSocketCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ws",
         abstract: "WebSocket frames and messages.",
-        subcommands: [WebSocketDecodeCommand.self, WebSocketEncodeCommand.self, WebSocketConnectCommand.self]
+        subcommands: webSocketSubcommands
     )
 }
 
@@ -140,3 +140,10 @@ struct WebSocketEncodeCommand: ParsableCommand {
         }
     }
 }
+
+/// `connect` needs the network stack (trait `Clients`, on by default).
+#if Clients
+let webSocketSubcommands: [any ParsableCommand.Type] = [WebSocketDecodeCommand.self, WebSocketEncodeCommand.self, WebSocketConnectCommand.self]
+#else
+let webSocketSubcommands: [any ParsableCommand.Type] = [WebSocketDecodeCommand.self, WebSocketEncodeCommand.self]
+#endif

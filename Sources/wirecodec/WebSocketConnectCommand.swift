@@ -1,3 +1,4 @@
+#if Clients
 import ArgumentParser
 import Foundation
 import HTTPTypes
@@ -183,3 +184,4 @@ final class EndOfInputLinger: Sendable {
         }
     }
 }
+#endif
