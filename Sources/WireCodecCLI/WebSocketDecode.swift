@@ -13,8 +13,9 @@ public import WireWebSocket
 ///
 /// A close frame ends the stream (RFC 6455 §5.5.1: nothing follows it): later bytes are not decoded.
 ///
-/// The composition is ``WebSocketMessageDecoder``: frame parser → (unmask) → inflater for
-/// compressed messages when `deflate` is set (`--deflate`) → message assembler.
+/// The composition is ``WebSocketReceiver``, the receive pipeline every endpoint uses: frame
+/// parser → unmask → inflater for compressed messages when `deflate` is set (`--deflate`) →
+/// message layer, with frame headers reported for `--pretty`.
 public enum WebSocketDecode {
     public struct Options: Sendable, Hashable {
         /// Our role: `.server` reads what a client sent (masked), `.client` what a server sent.
@@ -51,29 +52,26 @@ public enum WebSocketDecode {
     /// Frames and lines, in order.
     public static func trace(_ input: [UInt8], options: Options) -> [Entry] {
         var entries: [Entry] = []
-        // Frame parser → (unmask) → inflater for RSV1 messages → assembler, in one type.
-        var decoder: WebSocketMessageDecoder
+        var receiver: WebSocketReceiver
         do {
-            decoder = try WebSocketMessageDecoder(role: options.role, limits: options.limits, deflate: options.deflate, reportsFrames: true)
+            receiver = try WebSocketReceiver(
+                role: options.role, deflate: options.deflate, configuration: WebSocketConfiguration(limits: options.limits),
+                reportsFrames: true)
         } catch {
             return [.line(.object([("type", .string("error")), ("close_code", .null), ("reason", .string(error.code.name))]))]
         }
-        let span = input.span
-        var offset = 0
+        receiver.receive(input.span)
         do throws(WebSocketProtocolError) {
-            loop: while true {
-                let step = try decoder.decode(span, from: offset)
-                offset += step.consumed
-                guard let event = step.event else { break }
+            loop: while let event = try receiver.nextEvent() {
                 switch event {
                 case .frame(let header, let start):
                     entries.append(.frame(header, offset: start))
-                case .message(let e):
-                    entries.append(.line(line(for: e)))
-                    if case .close = e { break loop }
+                default:
+                    if let line = line(for: event) { entries.append(.line(line)) }
+                    if case .close = event { break loop }
                 }
             }
-            if !decoder.isAtMessageBoundary {
+            if !receiver.isIdle {
                 entries.append(.line(.object([("type", .string("incomplete"))])))
             }
         } catch {
@@ -86,8 +84,9 @@ public enum WebSocketDecode {
         return entries
     }
 
-    /// The contract's line for a message event.
-    public static func line(for event: WebSocketMessageEvent) -> JSONValue {
+    /// The contract's line for a message event (`nil` for the events of streaming delivery and
+    /// frame headers, which have none: the CLI delivers whole messages).
+    public static func line(for event: WebSocketMessageEvent) -> JSONValue? {
         func data(_ type: String, _ bytes: [UInt8]) -> JSONValue {
             .object([("type", .string(type)), ("data_b64", .string(Base64.encode(bytes)))])
         }
@@ -102,9 +101,8 @@ public enum WebSocketDecode {
                 ("code", close.code.map { .int(Int($0.rawValue)) } ?? .null),
                 ("reason", .string(close.reason)),
             ])
-        case .messageStart, .messageEnd:
-            // Only in streaming delivery, which the CLI does not use.
-            return .object([("type", .string("\(event)"))])
+        case .messageStart, .fragment, .messageEnd, .frame:
+            return nil
         }
     }
 

@@ -33,10 +33,12 @@ public enum WebSocketEncode {
         }
     }
 
-    /// Encodes newline-separated JSON lines (blank lines skipped).
+    /// Encodes newline-separated JSON lines (blank lines skipped), through one send pipeline:
+    /// with `deflate`, compression context carries from line to line unless the parameters say
+    /// otherwise.
     public static func encode(_ text: [UInt8], options: Options) throws(CLIUsageError) -> [UInt8] {
         var out: [UInt8] = []
-        var compressor = try makeCompressor(options)
+        var sender = try makeSender(options)
         var lineNumber = 0
         for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -51,7 +53,7 @@ public enum WebSocketEncode {
             do throws(CLIUsageError) {
                 let value = try JSONParse.parse(Array(line))
                 guard case .object = value else { throw CLIUsageError("expected a JSON object") }
-                try encode(line: value, options: options, compressor: &compressor, into: &out)
+                try encode(line: value, options: options, sender: &sender, into: &out)
             } catch {
                 throw CLIUsageError("line \(lineNumber): \(error.description)")
             }
@@ -59,57 +61,46 @@ public enum WebSocketEncode {
         return out
     }
 
-    /// The compressor for `options.deflate` (compress every message, so output is predictable);
-    /// without `deflate` an idle one (zlib state is only created on first use).
-    static func makeCompressor(_ options: Options) throws(CLIUsageError) -> PerMessageDeflate {
-        do throws(PerMessageDeflateNegotiationError) {
-            return try PerMessageDeflate(
-                parameters: options.deflate ?? .init(), role: options.role,
-                configuration: PerMessageDeflateConfiguration(minimumSizeToCompress: 0, skipIncompressible: false))
+    /// The send pipeline for `options`: frames of at most `fragmentSize` bytes, the fixed
+    /// masking key when given, and with `deflate` every message compressed (so the output is
+    /// predictable).
+    static func makeSender(_ options: Options) throws(CLIUsageError) -> WebSocketSender {
+        var configuration = WebSocketConfiguration()
+        if let size = options.fragmentSize {
+            guard size >= 1 else { throw CLIUsageError("fragment size must be at least 1") }
+            configuration.fragmentSize = size
+        }
+        if let key = options.maskingKey { configuration.maskingKeys = .fixed(key) }
+        configuration.deflate = PerMessageDeflateConfiguration(minimumSizeToCompress: 0, skipIncompressible: false)
+        do throws(WebSocketUsageError) {
+            return try WebSocketSender(role: options.role, deflate: options.deflate, configuration: configuration)
         } catch {
-            throw CLIUsageError("--deflate: \(error.description)")
+            // The only parameters a parsed `--deflate` can carry that our compressor refuses.
+            let parameter = options.role == .server ? "server_max_window_bits" : "client_max_window_bits"
+            throw CLIUsageError("--deflate: window-bits-8-unsupported (\(parameter))")
         }
     }
 
     /// Appends the frames for one JSON line (with `deflate`, a fresh compression context).
     public static func encode(line: JSONValue, options: Options, into out: inout [UInt8]) throws(CLIUsageError) {
-        var compressor = try makeCompressor(options)
-        try encode(line: line, options: options, compressor: &compressor, into: &out)
+        var sender = try makeSender(options)
+        try encode(line: line, options: options, sender: &sender, into: &out)
     }
 
-    static func encode(line: JSONValue, options: Options, compressor: inout PerMessageDeflate, into out: inout [UInt8]) throws(CLIUsageError) {
+    static func encode(line: JSONValue, options: Options, sender: inout WebSocketSender, into out: inout [UInt8]) throws(CLIUsageError) {
         guard case .string(let type)? = line["type"] else { throw CLIUsageError("missing \"type\"") }
-        var keySource = KeySource(fixed: options.maskingKey)
-        func key() -> WebSocketMaskingKey? { options.role == .client ? keySource.next() : nil }
-        func write(_ frame: WebSocketFrame) throws(CLIUsageError) {
-            do throws(WebSocketUsageError) {
-                try WebSocketFrameSerializer<SystemRandomNumberGenerator>.write(frame, into: &out)
-            } catch {
-                throw CLIUsageError(error.code.name)
-            }
-        }
         switch type {
         case "text", "binary":
-            var data = try bytes(line, "data_b64")
-            var reserved: ReservedBits = []
-            if options.deflate != nil {
-                var compressed: [UInt8] = []
-                _ = compressor.compressMessage(data.span, into: &compressed)
-                data = compressed
-                reserved = .rsv1
+            // Text goes as given, valid UTF-8 or not: invalid inputs are what the tool builds.
+            let data = try bytes(line, "data_b64")
+            try pipeline { () throws(WebSocketUsageError) in
+                try sender.writeMessage(type == "text" ? .text : .binary, data.span, checkingText: false, into: &out)
             }
-            let size = options.fragmentSize ?? Swift.max(data.count, 1)
-            guard size >= 1 else { throw CLIUsageError("fragment size must be at least 1") }
-            var start = 0
-            repeat {
-                let end = Swift.min(data.count, start + size)
-                try write(WebSocketFrame(fin: end == data.count, reserved: start == 0 ? reserved : [],
-                                         opcode: start == 0 ? (type == "text" ? .text : .binary) : .continuation,
-                                         maskingKey: key(), payload: Array(data[start..<end])))
-                start = end
-            } while start < data.count
         case "ping", "pong":
-            try write(WebSocketFrame(opcode: type == "ping" ? .ping : .pong, maskingKey: key(), payload: try bytes(line, "data_b64")))
+            let data = try bytes(line, "data_b64")
+            try pipeline { () throws(WebSocketUsageError) in
+                try sender.writeControl(type == "ping" ? .ping : .pong, data.span, into: &out)
+            }
         case "close":
             var code: WebSocketCloseCode? = nil
             switch line["code"] {
@@ -125,19 +116,24 @@ public enum WebSocketEncode {
             case nil: break
             default: throw CLIUsageError("\"reason\" must be a string")
             }
-            let payload: [UInt8]
-            do throws(WebSocketUsageError) {
-                payload = try WebSocketFrameSerializer<SystemRandomNumberGenerator>.closePayload(code: code, reason: reason)
-            } catch {
-                throw CLIUsageError(error.code.name)
+            try pipeline { () throws(WebSocketUsageError) in
+                try sender.writeClose(WebSocketClose(code: code, reason: reason), into: &out)
             }
-            try write(WebSocketFrame(opcode: .close, maskingKey: key(), payload: payload))
         case "frame":
-            try writeRaw(line, key: key(), into: &out)
+            try writeRaw(line, key: options.role == .client ? sender.nextMaskingKey() : nil, into: &out)
         case "error", "incomplete":
             break
         default:
             throw CLIUsageError("unknown type \(type)")
+        }
+    }
+
+    /// The send pipeline's refusals as the tool's usage errors (their kebab-case names).
+    static func pipeline(_ body: () throws(WebSocketUsageError) -> Void) throws(CLIUsageError) {
+        do {
+            try body()
+        } catch {
+            throw CLIUsageError(error.code.name)
         }
     }
 
@@ -174,13 +170,6 @@ public enum WebSocketEncode {
         } catch {
             throw CLIUsageError("\"\(name)\": \(error.reason)")
         }
-    }
-
-    /// Masking keys: the fixed one, or fresh ones from the system generator.
-    struct KeySource {
-        var fixed: WebSocketMaskingKey?
-        var random = SystemRandomNumberGenerator()
-        mutating func next() -> WebSocketMaskingKey { fixed ?? .random(using: &random) }
     }
 
     /// Parses `--mask-key`: exactly 8 hex digits.

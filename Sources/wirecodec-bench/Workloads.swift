@@ -29,7 +29,7 @@ enum Workloads {
             makeCases: {
                 let input = Fixtures.smallFrames
                 let nio = NIOWebSocketDecoderPeer(input: input, maxFrameSize: 1 << 14, aggregate: false)
-                return [CodecSubjects.decodeFrames(input, expectedFrames: Fixtures.smallFrameCount)].compactMap { $0 } + [
+                return [CodecSubjects.receiveFrames(input, expectedMessages: Fixtures.smallFrameCount)].compactMap { $0 } + [
                     BenchCase(
                         subject: "NIOWebSocket", opsPerCall: Fixtures.smallFrameCount,
                         run: { n in loop(n) { nio.decode() } }, digest: nio.digest)
@@ -44,8 +44,8 @@ enum Workloads {
                 let nio = NIOWebSocketDecoderPeer(input: input, maxFrameSize: 1 << 21, aggregate: false)
                 let bytes = BytesPeer(Array(input.suffix(Fixtures.mebibyte)))
                 return [
-                    CodecSubjects.decodeFrames(input, expectedFrames: 1),
-                    CodecSubjects.decodeFramesInPlace(input, expectedFrames: 1),
+                    CodecSubjects.receiveFrames(input, expectedMessages: 1),
+                    CodecSubjects.parseFramesInPlace(input, expectedFrames: 1),
                 ].compactMap { $0 } + [
                     BenchCase(subject: "NIOWebSocket", run: { n in loop(n) { nio.decode() } }, digest: nio.digest),
                     BenchCase(subject: "memcpy", run: { n in loop(n) { bytes.copy() } }, digest: nil),
@@ -58,7 +58,7 @@ enum Workloads {
             makeCases: {
                 let input = Fixtures.fragmented64k
                 let nio = NIOWebSocketDecoderPeer(input: input, maxFrameSize: 1 << 16, aggregate: true)
-                return [CodecSubjects.assembleMessage(input)].compactMap { $0 } + [
+                return [CodecSubjects.receiveMessages(input)].compactMap { $0 } + [
                     BenchCase(subject: "NIOWebSocket", run: { n in loop(n) { nio.decode() } }, digest: nio.digest)
                 ]
             }),
@@ -71,7 +71,31 @@ enum Workloads {
             bytesPerOp: 16, peers: ["NIOWebSocket"],
             makeCases: {
                 let nio = NIOWebSocketEncoderPeer()
-                return [CodecSubjects.encodeFrame()].compactMap { $0 } + [
+                return [CodecSubjects.sendFrame()].compactMap { $0 } + [
+                    BenchCase(subject: "NIOWebSocket", run: { n in loop(n) { nio.encode() } }, digest: nio.digest)
+                ]
+            }),
+        Workload(
+            name: "ws.connection.receive-small-frames",
+            operation: "one masked 16-byte text frame out of 2^20 in one read, through the server connection to a delivered message",
+            bytesPerOp: 16, target: "NIOWebSocket decoder + aggregator ≥ 20× our time, 0 allocs per message once warm",
+            peers: ["NIOWebSocket"],
+            makeCases: {
+                let input = Fixtures.smallFrames
+                let nio = NIOWebSocketDecoderPeer(input: input, maxFrameSize: 1 << 14, aggregate: true)
+                return [CodecSubjects.connectionReceive(input, expectedMessages: Fixtures.smallFrameCount)].compactMap { $0 } + [
+                    BenchCase(
+                        subject: "NIOWebSocket", opsPerCall: Fixtures.smallFrameCount,
+                        run: { n in loop(n) { nio.decode() } }, digest: nio.digest)
+                ]
+            }),
+        Workload(
+            name: "ws.connection.send-small-messages",
+            operation: "a 16-byte text message through the client connection, masked, into the outbound buffer",
+            bytesPerOp: 16, target: "NIOWebSocket encoder ≥ 20× our time, 0 allocs", peers: ["NIOWebSocket"],
+            makeCases: {
+                let nio = NIOWebSocketEncoderPeer()
+                return [CodecSubjects.connectionSend()].compactMap { $0 } + [
                     BenchCase(subject: "NIOWebSocket", run: { n in loop(n) { nio.encode() } }, digest: nio.digest)
                 ]
             }),

@@ -118,7 +118,7 @@ struct WebSocketConnectCommand: AsyncParsableCommand {
         case .binary(let bytes): WebSocketDecode.line(for: .binary(bytes))
         case .ping(let bytes): WebSocketDecode.line(for: .ping(bytes))
         case .pong(let bytes): WebSocketDecode.line(for: .pong(bytes))
-        case .closed(let closure): closure.received.map { WebSocketDecode.line(for: .close($0)) }
+        case .closed(let closure): closure.received.flatMap { WebSocketDecode.line(for: .close($0)) }
         default: nil
         }
     }

@@ -34,8 +34,8 @@ struct DiffFrames: Equatable, CustomStringConvertible {
 let differentialMaxFrameSize = 1 << 16
 
 func ourFrames(_ input: [UInt8], role: Role) -> DiffFrames {
-    var parser = WebSocketFrameParser(role: role, maxFrameSize: differentialMaxFrameSize,
-                                      allowedReservedBits: .all, leniencies: .allowNonMinimalLengths)
+    var parser = WebSocketFrameParser(role: role, limits: WebSocketLimits(maxFrameSize: differentialMaxFrameSize),
+                                      allowedReservedBits: .all, allowNonMinimalLengths: true)
     var frames: [DiffFrame] = []
     var header: WebSocketFrameHeader? = nil
     var payload: [UInt8] = []
@@ -64,7 +64,7 @@ func ourFrames(_ input: [UInt8], role: Role) -> DiffFrames {
     } catch {
         return DiffFrames(frames: frames, error: error.code.name)
     }
-    return DiffFrames(frames: frames, error: nil, midHeader: !inFrame && !parser.isAtFrameBoundary)
+    return DiffFrames(frames: frames, error: nil, midHeader: !inFrame && !parser.isIdle)
 }
 
 private final class FrameCollector: ChannelInboundHandler, @unchecked Sendable {

@@ -42,37 +42,20 @@ import WireWebSocket
         #expect(!expected.isEmpty)
     }
 
-    /// The same captures drip-fed through parser and assembler in random pieces give the same messages.
+    /// The same captures drip-fed through the receive pipeline in random pieces give the same
+    /// messages.
     @Test(arguments: all())
     func fixtureDripFedGivesTheSameMessages(fixture: Fixture) throws {
         let input = try [UInt8](Data(contentsOf: fixture.bin))
         let whole = WebSocketDecode.decode(input, options: .init(role: fixture.role))
         var rng = SplitMix64(seed: UInt64(input.count))
-        var parser = WebSocketFrameParser(role: fixture.role)
-        var assembler = WebSocketMessageAssembler()
+        var receiver = try WebSocketReceiver(role: fixture.role)
         var lines: [JSONValue] = []
-        var scratch: [UInt8] = []
-        var streamOffset = 0
         for piece in Chunkings.random(of: input, maxPiece: 97, using: &rng) {
-            let chunk = Array(piece)
-            let span = chunk.span
-            var offset = 0
-            while true {
-                let step = try parser.parse(span, from: offset)
-                offset += step.consumed
-                guard let event = step.event else { break }
-                switch event {
-                case .head(let h):
-                    if let e = try assembler.frameStarted(h, at: streamOffset) { lines.append(WebSocketDecode.line(for: e)) }
-                case .payload(let p):
-                    scratch.removeAll(keepingCapacity: true)
-                    p.unmask(span, appendingTo: &scratch)
-                    try assembler.payload(scratch.span)
-                case .end:
-                    if let e = try assembler.frameEnded() { lines.append(WebSocketDecode.line(for: e)) }
-                }
+            receiver.receive(Array(piece).span)
+            while let event = try receiver.nextEvent() {
+                if let line = WebSocketDecode.line(for: event) { lines.append(line) }
             }
-            streamOffset += chunk.count
         }
         #expect(lines == whole)
     }

@@ -12,7 +12,7 @@ func frame(
         fin: fin, reserved: reserved, opcode: opcode, maskingKey: masked ? WebSocketMaskingKey(1, 2, 3, 4) : nil,
         payloadLength: payload.count)
     do {
-        try WebSocketFrameSerializer<SplitMix64>.write(header: header, payload: payload.span, into: &out)
+        try header.write(payload: payload.span, into: &out)
     } catch {
         fatalError("\(error)")
     }
@@ -23,22 +23,11 @@ func closePayload(_ code: UInt16, _ reason: String = "") -> [UInt8] {
     [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8)
 }
 
-/// Parses what a connection wrote, as its peer would (whole frames).
+/// Parses what a connection wrote, as its peer would (whole frames, masking keys dropped).
 func frames(_ bytes: [UInt8], sentBy role: Role) -> [WebSocketFrame] {
-    var parser = WebSocketFrameParser(role: role.peer, allowedReservedBits: .rsv1)
-    var result: [WebSocketFrame] = []
-    var partial: WebSocketFrame? = nil
-    var offset = 0
-    while true {
-        do {
-            let (consumed, frame) = try parser.parseFrame(bytes.span, from: offset, partial: &partial)
-            offset += consumed
-            guard let frame else { return result }
-            result.append(WebSocketFrame(fin: frame.fin, reserved: frame.reserved, opcode: frame.opcode, payload: frame.payload))
-        } catch {
-            fatalError("unparsable output: \(error)")
-        }
-    }
+    let parsed = parseStreaming(bytes, role: role.peer, allowed: .rsv1)
+    if let error = parsed.error { fatalError("unparsable output: \(error)") }
+    return parsed.frames.map { WebSocketFrame(fin: $0.fin, reserved: $0.reserved, opcode: $0.opcode, payload: $0.payload) }
 }
 
 @Suite struct ConnectionCloseTests {

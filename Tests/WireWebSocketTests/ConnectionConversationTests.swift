@@ -120,8 +120,7 @@ extension ConnectionConversationTests {
         var server = WebSocketConnection(server: .init(origins: .allowAll), configuration: .testing(seed: 2))
         var request = client.takeOutbound()
         // A frame written by hand right behind the request (an impatient client).
-        var serializer = WebSocketFrameSerializer(role: .client, random: SplitMix64(seed: 9))
-        try serializer.writeFrame(opcode: .text, payload: bytes("early").span, into: &request)
+        request += try sent(.text, bytes("early"), by: .client)
         var seen = feed(&server, request)
         #expect(seen.count == 1)
         #expect(server.bufferedByteCount == 11)

@@ -26,7 +26,7 @@ import WireWebSocket
 
     @Test func errorsStaySmall() {
         #expect(MemoryLayout<WebSocketProtocolError>.size <= 12)
-        let error = WebSocketProtocolError(.invalidUTF8, closeCode: .invalidFramePayloadData, offset: 7)
+        let error = WebSocketProtocolError(.invalidUTF8, offset: 7)
         #expect(error.description == "WebSocketProtocolError(invalid-utf8, close code 1007, at byte 7)")
     }
 }

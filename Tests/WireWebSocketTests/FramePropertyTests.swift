@@ -26,7 +26,7 @@ import TestSupport
             var rng = SplitMix64(seed: seed)
             let frames = Self.randomFrames(&rng, role: role, count: Int.random(in: 1...4, using: &rng))
             var bytes: [UInt8] = []
-            for frame in frames { try WebSocketFrameSerializer<SystemRandomNumberGenerator>.write(frame, into: &bytes) }
+            for frame in frames { try frame.write(into: &bytes) }
             let whole = parseStreaming(bytes, role: role)
             #expect(whole == ParsedFrames(frames: frames))
             let pieces = Chunkings.random(of: bytes, maxPiece: Int.random(in: 1...5000, using: &rng), using: &rng)
@@ -44,7 +44,7 @@ import TestSupport
             let frames = Self.randomFrames(&rng, role: role, count: Int.random(in: 1...6, using: &rng))
                 .map { var f = $0; f.payload = Array(f.payload.prefix(20)); return f }
             var bytes: [UInt8] = []
-            for frame in frames { try WebSocketFrameSerializer<SystemRandomNumberGenerator>.write(frame, into: &bytes) }
+            for frame in frames { try frame.write(into: &bytes) }
             let whole = parseStreaming(bytes, role: role)
             #expect(whole.frames == frames)
             for pieces in Chunkings.standard(of: bytes, randomCount: 4, seed: seed) {
@@ -61,10 +61,9 @@ import TestSupport
             let isText = Bool.random(using: &rng)
             let payload: [UInt8] = isText ? Array(String(repeating: "añ€😀", count: size / 10 + 1).utf8)
                 : (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            var serializer = WebSocketFrameSerializer(role: .client, random: SplitMix64(seed: seed))
+            var sender = testSender(.client, fragmentSize: Int.random(in: 1...700, using: &rng), seed: seed)
             var bytes: [UInt8] = []
-            try serializer.writeMessage(opcode: isText ? .text : .binary, payload: payload.span,
-                                        fragmentSize: Int.random(in: 1...700, using: &rng), into: &bytes)
+            try sender.writeMessage(isText ? .text : .binary, payload.span, into: &bytes)
             let parsed = parseStreaming(Chunkings.random(of: bytes, maxPiece: 900, using: &rng), role: .server)
             #expect(parsed.error == nil && !parsed.midFrame)
             let result = assemble(parsed.frames)
@@ -80,7 +79,7 @@ import TestSupport
             let role: Role = Bool.random(using: &rng) ? .server : .client
             var bytes: [UInt8] = []
             for frame in Self.randomFrames(&rng, role: role, count: 5) {
-                try WebSocketFrameSerializer<SystemRandomNumberGenerator>.write(frame, into: &bytes)
+                try frame.write(into: &bytes)
             }
             for _ in 0..<Int.random(in: 1...6, using: &rng) where !bytes.isEmpty {
                 bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
@@ -98,82 +97,5 @@ import TestSupport
                 }
             }
         }
-    }
-}
-
-/// The batch fast path, mixed with the step-wise parser, gives the same frames and errors.
-@Suite struct FrameBatchTests {
-    static func parseBatched(_ pieces: [ArraySlice<UInt8>], role: Role, maxFrameSize: Int = 1 << 20, stopEvery: Int = 0) -> ParsedFrames {
-        var parser = WebSocketFrameParser(role: role, maxFrameSize: maxFrameSize)
-        var result = ParsedFrames()
-        var current: WebSocketFrame? = nil
-        var calls = 0
-        for piece in pieces {
-            let chunk = Array(piece)
-            let span = chunk.span
-            var offset = 0
-            do {
-                while true {
-                    offset += try parser.parseCompleteFrames(span, from: offset) { header, payload in
-                        var frame = WebSocketFrame(fin: header.fin, reserved: header.reserved, opcode: header.opcode, maskingKey: header.maskingKey)
-                        payload.unmask(span, appendingTo: &frame.payload)
-                        result.frames.append(frame)
-                        calls += 1
-                        return stopEvery == 0 || calls % stopEvery != 0
-                    }
-                    let step = try parser.parse(span, from: offset)
-                    offset += step.consumed
-                    guard let event = step.event else { break }
-                    switch event {
-                    case .head(let h):
-                        current = WebSocketFrame(fin: h.fin, reserved: h.reserved, opcode: h.opcode, maskingKey: h.maskingKey)
-                    case .payload(let p):
-                        p.unmask(span, appendingTo: &current!.payload)
-                    case .end:
-                        result.frames.append(current!)
-                        current = nil
-                    }
-                }
-            } catch {
-                result.error = error
-                return result
-            }
-        }
-        result.midFrame = !parser.isAtFrameBoundary
-        return result
-    }
-
-    @Test func batchedEqualsStreaming() async {
-        await propertyCheck(count: 200, input: Gen.uint64()) { seed in
-            var rng = SplitMix64(seed: seed)
-            let role: Role = Bool.random(using: &rng) ? .server : .client
-            var bytes: [UInt8] = []
-            for frame in FramePropertyTests.randomFrames(&rng, role: role, count: Int.random(in: 1...8, using: &rng)) {
-                try WebSocketFrameSerializer<SystemRandomNumberGenerator>.write(frame, into: &bytes)
-            }
-            // Some streams get a corrupted byte, so errors are compared too.
-            if Int.random(in: 0..<3, using: &rng) == 0 && !bytes.isEmpty {
-                bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
-            }
-            let pieces = Bool.random(using: &rng) ? [bytes[...]] : Chunkings.random(of: bytes, maxPiece: Int.random(in: 1...3000, using: &rng), using: &rng)
-            let expected = parseStreaming(pieces, role: role, maxFrameSize: 70000)
-            #expect(Self.parseBatched(pieces, role: role, maxFrameSize: 70000, stopEvery: Int.random(in: 0...3, using: &rng)) == expected)
-        }
-    }
-
-    @Test func rfcExamplesInOneBatch() throws {
-        let bytes = hex("01 03 48 65 6c 89 05 48 65 6c 6c 6f 80 02 6c 6f 82 7E 01 00") + Array(repeating: 7, count: 256)
-        var parser = WebSocketFrameParser(role: .client)
-        var headers: [WebSocketFrameHeader] = []
-        let consumed = try parser.parseCompleteFrames(bytes.span) { header, _ in headers.append(header); return true }
-        #expect(consumed == bytes.count)
-        #expect(headers.map(\.opcode) == [.text, .ping, .continuation, .binary])
-        #expect(headers.map(\.payloadLength) == [3, 5, 2, 256])
-        #expect(parser.isAtFrameBoundary && parser.bytesConsumed == bytes.count)
-        // An incomplete frame is left for `parse`.
-        var partial = WebSocketFrameParser(role: .client)
-        let cut = try partial.parseCompleteFrames(Array(bytes.prefix(15)).span) { _, _ in true }
-        #expect(cut == 12)
-        #expect(partial.isAtFrameBoundary)
     }
 }

@@ -12,19 +12,12 @@ struct ParsedFrames: Equatable, CustomStringConvertible {
     var description: String { "frames: \(frames.count) \(frames.map { "\($0.opcode.name)/\($0.payload.count)" }) error: \(String(describing: error)) midFrame: \(midFrame)" }
 }
 
-/// A deterministic masking-key source for serializer tests.
-struct CountingKeys: RandomNumberGenerator, Sendable {
-    var next_: UInt64 = 0x37FA_213D
-    mutating func next() -> UInt64 {
-        defer { next_ = next_ &* 6364136223846793005 &+ 1442695040888963407 }
-        return next_
-    }
-}
-
 /// Runs the streaming parser over `pieces`, unmasking each payload piece into the frame.
 func parseStreaming(_ pieces: [ArraySlice<UInt8>], role: Role, maxFrameSize: Int = 1 << 20,
-                    allowed: ReservedBits = [], leniencies: WebSocketLeniencies = []) -> ParsedFrames {
-    var parser = WebSocketFrameParser(role: role, maxFrameSize: maxFrameSize, allowedReservedBits: allowed, leniencies: leniencies)
+                    allowed: ReservedBits = [], allowNonMinimalLengths: Bool = false) -> ParsedFrames {
+    var parser = WebSocketFrameParser(
+        role: role, limits: WebSocketLimits(maxFrameSize: maxFrameSize), allowedReservedBits: allowed,
+        allowNonMinimalLengths: allowNonMinimalLengths)
     var result = ParsedFrames()
     var current: WebSocketFrame? = nil
     for piece in pieces {
@@ -51,13 +44,34 @@ func parseStreaming(_ pieces: [ArraySlice<UInt8>], role: Role, maxFrameSize: Int
             return result
         }
     }
-    result.midFrame = !parser.isAtFrameBoundary
+    result.midFrame = !parser.isIdle
     return result
 }
 
 func parseStreaming(_ bytes: [UInt8], role: Role, maxFrameSize: Int = 1 << 20,
-                    allowed: ReservedBits = [], leniencies: WebSocketLeniencies = []) -> ParsedFrames {
-    parseStreaming([bytes[...]], role: role, maxFrameSize: maxFrameSize, allowed: allowed, leniencies: leniencies)
+                    allowed: ReservedBits = [], allowNonMinimalLengths: Bool = false) -> ParsedFrames {
+    parseStreaming([bytes[...]], role: role, maxFrameSize: maxFrameSize, allowed: allowed,
+                   allowNonMinimalLengths: allowNonMinimalLengths)
+}
+
+/// A send pipeline for tests: deterministic masking keys, optional fragmentation.
+func testSender(_ role: Role, fragmentSize: Int = .max, seed: UInt64 = 42) -> WebSocketSender {
+    var configuration = WebSocketConfiguration()
+    configuration.fragmentSize = fragmentSize
+    configuration.maskingKeys = .deterministic(seed: seed)
+    do {
+        return try WebSocketSender(role: role, configuration: configuration)
+    } catch {
+        fatalError("\(error)")
+    }
+}
+
+/// The bytes of one message through a fresh send pipeline of `role`.
+func sent(_ kind: WebSocketMessageKind, _ payload: [UInt8], by role: Role, fragmentSize: Int = .max) throws -> [UInt8] {
+    var sender = testSender(role, fragmentSize: fragmentSize)
+    var out: [UInt8] = []
+    try sender.writeMessage(kind, payload.span, into: &out)
+    return out
 }
 
 /// Hex text to bytes, whitespace ignored.

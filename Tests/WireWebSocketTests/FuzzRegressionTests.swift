@@ -58,7 +58,7 @@ import WireCore
         let short64 = hex("89 7f 0000000000000002 6869")
         for input in [short16, short64] {
             for chunks in Chunkings.standard(of: input) {
-                let lenient = parseStreaming(chunks, role: .client, leniencies: .allowNonMinimalLengths)
+                let lenient = parseStreaming(chunks, role: .client, allowNonMinimalLengths: true)
                 #expect(lenient.error == nil, "\(lenient)")
                 #expect(lenient.frames == [WebSocketFrame(opcode: .ping, payload: Array("hi".utf8))])
             }
@@ -67,7 +67,7 @@ import WireCore
         }
         // 126 bytes is too long for a control frame however it is written.
         let long16 = hex("89 7e 007e") + [UInt8](repeating: 0x61, count: 126)
-        let result = parseStreaming(long16, role: .client, leniencies: .allowNonMinimalLengths)
+        let result = parseStreaming(long16, role: .client, allowNonMinimalLengths: true)
         #expect(result.error?.code == .controlFrameTooLong)
         #expect(result.error?.closeCode == .protocolError)
     }
@@ -81,8 +81,7 @@ import WireCore
         let data: [UInt8] = Array("ab".utf8) + [0xFF] + Array("cdefghijklmno".utf8)
         let header = WebSocketFrameHeader(fin: true, reserved: .rsv1, opcode: .text, payloadLength: 16)
         for cut in 0...data.count {
-            var assembler = WebSocketMessageAssembler(
-                limits: WebSocketLimits(maxFrameSize: 125, maxMessageSize: 8), perMessageCompression: true)
+            var assembler = WebSocketMessageAssembler(limits: WebSocketLimits(maxFrameSize: 125, maxMessageSize: 8))
             var caught: WebSocketProtocolError? = nil
             do throws(WebSocketProtocolError) {
                 _ = try assembler.frameStarted(header, at: 0)

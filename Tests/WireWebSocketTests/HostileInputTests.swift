@@ -52,7 +52,7 @@ import WireCore
 
     /// The bomb in frames through the receive path (parser, inflater, assembler): 1009 after
     /// at most the message limit was inflated.
-    @Test func deflateBombInFramesThroughTheDecoder() throws {
+    @Test func deflateBombInFramesThroughTheReceiver() throws {
         let compressed = Self.bomb()
         var wire: [UInt8] = []
         var rest = compressed[...]
@@ -65,23 +65,21 @@ import WireCore
             rest = rest.dropFirst(n)
             first = false
         }
-        var decoder = try WebSocketMessageDecoder(
-            role: .server, limits: WebSocketLimits(maxFrameSize: 1 << 16, maxMessageSize: 1 << 20), deflate: Self.deflateParameters)
-        var offset = 0
+        var receiver = try WebSocketReceiver(
+            role: .server, deflate: Self.deflateParameters,
+            configuration: WebSocketConfiguration(limits: WebSocketLimits(maxFrameSize: 1 << 16, maxMessageSize: 1 << 20)))
+        receiver.receive(wire.span)
         var caught: WebSocketProtocolError? = nil
         do throws(WebSocketProtocolError) {
-            while true {
-                let step = try decoder.decode(wire.span, from: offset)
-                offset += step.consumed
-                guard let event = step.event else { break }
-                if case .message(let m) = event { Issue.record("a message from a bomb: \(m)") }
+            while let event = try receiver.nextEvent() {
+                Issue.record("a message from a bomb: \(event)")
             }
         } catch {
             caught = error
         }
         #expect(caught?.code == .messageTooLarge)
         #expect(caught?.closeCode == .messageTooBig)
-        #expect(decoder.deflateMemory.decompressor.peak <= 48 << 10)
+        #expect(receiver.inflaterMemory.peak <= 48 << 10)
     }
 
     /// A fragmented message that never ends: continuation frames forever. Whole-message
@@ -97,7 +95,7 @@ import WireCore
         do throws(WebSocketProtocolError) {
             for i in 0..<1_000_000 {
                 let f = WebSocketFrame(fin: false, opcode: i == 0 ? .text : .continuation, payload: piece)
-                _ = try assembler.append(f)
+                _ = try append(f, to: &assembler)
                 accepted += piece.count
             }
         } catch {

@@ -3,28 +3,34 @@ import TestSupport
 import WireCore
 @testable import WireWebSocket
 
-/// Decodes all of `chunks` and returns the message events, or the error.
+/// Receives all of `chunks` through a receive pipeline and returns the message events, or the
+/// error.
 func decodeMessages(
     _ chunks: [ArraySlice<UInt8>], role: Role = .client, deflate: PerMessageDeflateParameters? = .init(),
     limits: WebSocketLimits = .init()
 ) -> Result<[WebSocketMessageEvent], WebSocketProtocolError> {
-    var decoder = try! WebSocketMessageDecoder(role: role, limits: limits, deflate: deflate)
+    var receiver = try! WebSocketReceiver(role: role, deflate: deflate, configuration: WebSocketConfiguration(limits: limits))
     var events: [WebSocketMessageEvent] = []
     do throws(WebSocketProtocolError) {
         for chunk in chunks {
             let bytes = Array(chunk)
-            var offset = 0
-            while true {
-                let step = try decoder.decode(bytes.span, from: offset)
-                offset += step.consumed
-                guard let event = step.event else { break }
-                if case .message(let m) = event { events.append(m) }
-            }
+            receiver.receive(bytes.span)
+            while let event = try receiver.nextEvent() { events.append(event) }
         }
     } catch {
         return .failure(error)
     }
     return .success(events)
+}
+
+/// A send pipeline with permessage-deflate (deterministic masking keys).
+func deflateSender(
+    _ role: Role, _ parameters: PerMessageDeflateParameters = .init(), compression: PerMessageDeflateConfiguration = .init()
+) throws -> WebSocketSender {
+    var configuration = WebSocketConfiguration()
+    configuration.deflate = compression
+    configuration.maskingKeys = .deterministic(seed: 9)
+    return try WebSocketSender(role: role, deflate: parameters, configuration: configuration)
 }
 
 @Suite struct PerMessageDeflateCompositionTests {
@@ -77,61 +83,57 @@ func decodeMessages(
     ])
     func failuresCarryTheirCloseCode(_ c: Failing) {
         let result = decodeMessages([c.input[...]], deflate: c.deflate ? .init() : nil)
-        guard case .failure(let error) = result else {
-            Issue.record("expected \(c.code), got \(result)")
-            return
+        #expect(throws: WebSocketProtocolError.self, "expected \(c.code)") { _ = try result.get() }
+        if case .failure(let error) = result {
+            #expect(error.code == c.code)
+            #expect(error.closeCode == c.closeCode)
         }
-        #expect(error.code == c.code)
-        #expect(error.closeCode == c.closeCode)
     }
 
     /// A compressed frame of 8 MiB of zeros against a 1 MiB message limit: 1009, and the
     /// inflater never produced more than the limit.
     @Test func bombInFramesFailsWith1009() throws {
-        var encoder = try WebSocketMessageEncoder(role: .server, deflate: .init())
+        var sender = try deflateSender(.server)
         var wire: [UInt8] = []
         let zeros = [UInt8](repeating: 0, count: 8 << 20)
-        #expect(encoder.writeMessage(.binary, payload: zeros.span, into: &wire))
+        try sender.writeMessage(.binary, zeros.span, into: &wire)
+        #expect(wire[0] == 0xC2)                     // compressed: RSV1 on the frame
         #expect(wire.count < 16 << 10)
         let limits = WebSocketLimits(maxFrameSize: 1 << 20, maxMessageSize: 1 << 20)
-        var decoder = try WebSocketMessageDecoder(role: .client, limits: limits, deflate: .init())
+        var receiver = try WebSocketReceiver(role: .client, deflate: .init(), configuration: WebSocketConfiguration(limits: limits))
+        receiver.receive(wire.span)
         #expect(throws: WebSocketProtocolError.self) {
-            var offset = 0
-            while true {
-                let step = try decoder.decode(wire.span, from: offset)
-                offset += step.consumed
-                if step.event == nil { break }
-            }
+            while try receiver.nextEvent() != nil {}
         }
         let result = decodeMessages([wire[...]], limits: limits)
-        #expect(result == .failure(WebSocketProtocolError(.messageTooLarge, closeCode: .messageTooBig, offset: 4)))
-        #expect(decoder.deflateMemory.decompressor.held == 0)
+        #expect(result == .failure(WebSocketProtocolError(.messageTooLarge, offset: 4)))
+        #expect(receiver.inflaterMemory.held == 0)
     }
 
-    /// Encoder to decoder, both roles, with and without fragmentation and takeover, random
-    /// messages: what is sent arrives; RSV1 is on the first frame of compressed messages only.
+    /// Send pipeline to receive pipeline, both roles, with and without fragmentation and
+    /// takeover, random messages: what is sent arrives; RSV1 is on the first frame of
+    /// compressed messages only.
     @Test(arguments: Role.allCases, [false, true])
-    func encoderToDecoderRoundTrip(role: Role, noTakeover: Bool) throws {
+    func senderToReceiverRoundTrip(role: Role, noTakeover: Bool) throws {
         let parameters = PerMessageDeflateParameters(
             serverNoContextTakeover: noTakeover, clientNoContextTakeover: noTakeover, serverMaxWindowBits: 11, clientMaxWindowBits: 13)
         var rng = SplitMix64(seed: noTakeover ? 2 : 3)
-        var encoder = try WebSocketMessageEncoder(role: role, random: SplitMix64(seed: 9), deflate: parameters)
+        var sender = try deflateSender(role, parameters)
         var sent: [WebSocketMessageEvent] = []
         var wire: [UInt8] = []
         for i in 0..<30 {
-            encoder.fragmentSize = i % 3 == 0 ? .max : 1 + Int(rng.next() % 50)
+            sender.fragmentSize = i % 3 == 0 ? .max : 1 + Int(rng.next() % 50)
             let message = sampleMessage(&rng)
             if i % 2 == 0 {
-                encoder.writeMessage(.binary, payload: message.span, into: &wire)
+                try sender.writeMessage(.binary, message.span, into: &wire)
                 sent.append(.binary(message))
             } else {
                 let text = String(decoding: message, as: UTF8.self)
-                let bytes = Array(text.utf8)
-                encoder.writeMessage(.text, payload: bytes.span, into: &wire)
+                try sender.writeText(text, into: &wire)
                 sent.append(.text(text))
             }
             if i % 7 == 0 {
-                try encoder.writeControl(.ping, payload: [1, 2, 3].span, into: &wire)
+                try sender.writeControl(.ping, [1, 2, 3].span, into: &wire)
                 sent.append(.ping([1, 2, 3]))
             }
         }
@@ -155,17 +157,17 @@ func decodeMessages(
     }
 
     @Test func smallMessagesGoUncompressed() throws {
-        var encoder = try WebSocketMessageEncoder(role: .server, deflate: .init())
+        var sender = try deflateSender(.server)
         var wire: [UInt8] = []
-        #expect(!encoder.writeMessage(.text, payload: Array("Hello".utf8).span, into: &wire))
+        try sender.writeText("Hello", into: &wire)
         #expect(wire == [0x81, 0x05] + Array("Hello".utf8))
-        var all = try WebSocketMessageEncoder(role: .server, deflate: .init(), deflateConfiguration: compressAll)
+        var all = try deflateSender(.server, compression: compressAll)
         wire = []
-        #expect(all.writeMessage(.text, payload: Array("Hello".utf8).span, into: &wire))
+        try all.writeText("Hello", into: &wire)
         #expect(wire == [0xC1, 0x07, 0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00])
         all.fragmentSize = 3
         wire = []
-        all.writeMessage(.text, payload: Array("Hello".utf8).span, into: &wire)
+        try all.writeText("Hello", into: &wire)
         #expect(wire == [0x41, 0x03, 0xF2, 0x00, 0x11, 0x80, 0x02, 0x00, 0x00])
     }
 }

@@ -40,42 +40,38 @@ import WireHTTP1
 /// - Timers: ``tick(now:)`` sends keep-alive pings, notices an overdue peer, and ends closing
 ///   and opening handshakes that take too long.
 ///
+/// It is built from the two pipelines every endpoint of the package uses, ``WebSocketReceiver``
+/// and ``WebSocketSender``; what it adds is the connection's state (§4–§7), the automatic
+/// answers (pongs, the echo of a close), the closing handshake and the timers.
+///
 /// `~Copyable` because it owns the zlib state of permessage-deflate.
 public struct WebSocketConnection: ~Copyable, Sendable {
     // Stored properties are ordered to pack (the idle connection's target is 256 bytes):
-    // the frame layers first, then the word-sized fields, then the small ones.
-    var parser: WebSocketFrameParser
-    var assembler: WebSocketMessageAssembler
-    /// The settings this connection was made with.
-    public let configuration: WebSocketConfiguration
-    var phase: WebSocketConnectionState
-    var inbound: [UInt8] = []
-    var inboundStart = 0
-    var outbound: [UInt8] = []
-    /// The opening handshake's HTTP state while connecting; then the negotiation results and
-    /// permessage-deflate state, when there is something to hold (a subprotocol or deflate):
-    /// an idle connection without either holds nothing.
-    var side: Side = .none
-    /// The length of the current `.fragment` event's bytes: the last `lentCount` bytes consumed
-    /// from the receive buffer (unmasked in place), or the inflater's output (`.lentInflated`).
-    var lentCount = 0
-    /// State that few connections need (a deferred pong, deterministic masking keys).
-    var rare: Rare? = nil
-    /// The state's own deadline (opening handshake, closing handshake, a client's wait for
-    /// the server's TCP close), in caller nanoseconds; `Timers.unarmed` when not running.
-    var deadline = Timers.unarmed
-    /// Keep-alive timers, made at the first tick when keep-alive is configured.
-    var keepAlive: KeepAliveTimer? = nil
+    // the pipelines first, the small fields in the sender's tail padding, then the words.
+    /// The receive pipeline (it also holds the configuration and the receive buffer).
+    var receiver: WebSocketReceiver
+    /// The send pipeline.
+    var sender: WebSocketSender
     /// Our role: a client masks what it sends and expects unmasked frames (§5.1).
     public let role: Role
     /// Automatic pongs written since the outbound bytes were last taken. Up to
     /// `pongsPerBatch` are written at once; beyond that only the latest ping is answered
     /// (§5.5.3), from `pendingPong`, so a ping flood cannot grow the outbound buffer.
     var pongsSinceTake: UInt8 = 0
+    var phase: WebSocketConnectionState
+    var outbound: [UInt8] = []
+    /// The opening handshake's HTTP state while connecting; then the negotiation results, when
+    /// there is something to hold (a subprotocol or deflate): an idle connection without
+    /// either holds nothing.
+    var side: Side = .none
+    /// What few connections need at a time (a deferred pong, armed timers), boxed and freed
+    /// once it holds nothing: an idle connection without keep-alive holds no heap.
+    var rare: Rare? = nil
     var flags: Flags = []
-    /// The fragmented message we are sending, if any.
-    var sending: Sending? = nil
     static let pongsPerBatch: UInt8 = 16
+
+    /// The settings this connection was made with.
+    public var configuration: WebSocketConfiguration { receiver.configuration }
 
     /// The opening handshake's HTTP state, present while connecting.
     var handshake: HandshakeDriver? {
@@ -85,25 +81,40 @@ public struct WebSocketConnection: ~Copyable, Sendable {
         }
     }
 
-    /// Negotiation results and permessage-deflate state, once open.
-    var extras: Extras? {
-        get { if case .extras(let extras) = side { extras } else { nil } }
-        set {
-            if let newValue { side = .extras(newValue) } else if case .extras = side { side = .none }
-        }
-    }
-
     /// The answer to the latest ping beyond `pongsPerBatch`, written at ``takeOutbound()``.
     var pendingPong: [UInt8]? {
         get { rare?.pendingPong }
         set {
-            if let rare {
-                // The box goes once it holds nothing (a ping flood leaves no heap behind).
-                if newValue == nil && !flags.contains(.seededKeys) { self.rare = nil } else { rare.pendingPong = newValue }
-            } else if let newValue {
-                rare = Rare(pendingPong: newValue)
-            }
+            if rare == nil && newValue == nil { return }
+            updateRare { $0.pendingPong = newValue }
         }
+    }
+
+    /// The state's own deadline (opening handshake, closing handshake, a client's wait for
+    /// the server's TCP close), in caller nanoseconds; `Timers.unarmed` when not running.
+    var deadline: UInt64 {
+        get { rare?.deadline ?? Timers.unarmed }
+        set {
+            if rare == nil && newValue == Timers.unarmed { return }
+            updateRare { $0.deadline = newValue }
+        }
+    }
+
+    /// Keep-alive timers, made at the first tick when keep-alive is configured.
+    var keepAlive: KeepAliveTimer? {
+        get { rare?.keepAlive }
+        set {
+            if rare == nil && newValue == nil { return }
+            updateRare { $0.keepAlive = newValue }
+        }
+    }
+
+    /// Changes the rare state, making the box when needed and dropping it once it holds
+    /// nothing (a ping flood leaves no heap behind).
+    private mutating func updateRare(_ change: (Rare) -> Void) {
+        let box = rare ?? Rare()
+        change(box)
+        rare = box.isEmpty ? nil : box
     }
 
     // MARK: Making one
@@ -146,39 +157,29 @@ public struct WebSocketConnection: ~Copyable, Sendable {
 
     private init(role: Role, configuration: WebSocketConfiguration, phase: WebSocketConnectionState) {
         self.role = role
-        self.configuration = configuration
         self.phase = phase
-        let values = configuration.values
-        parser = WebSocketFrameParser(role: role, maxFrameSize: values.limits.maxFrameSize, leniencies: values.leniencies)
-        assembler = WebSocketMessageAssembler(limits: values.limits, delivery: values.delivery)
-        if let seed = values.maskingKeys.seed {
-            rare = Rare(maskingState: seed)
-            flags.insert(.seededKeys)
+        do {
+            receiver = try WebSocketReceiver(role: role, configuration: configuration)
+            sender = try WebSocketSender(role: role, configuration: configuration)
+        } catch {
+            preconditionFailure("pipelines without deflate always set up: \(error)")
         }
     }
 
-    /// Sets up the frame layers for the negotiated parameters and enters `open`.
+    /// Sets up both pipelines for the negotiated parameters and enters `open`. Bytes already
+    /// received (after the handshake's head) stay in the receive buffer.
     mutating func open(_ negotiation: WebSocketNegotiation) throws(WebSocketUsageError) {
-        let values = configuration.values
-        var box: Extras? = nil
+        let configuration = self.configuration
         if let parameters = negotiation.deflate {
-            let deflate: PerMessageDeflate
-            do {
-                deflate = try PerMessageDeflate(parameters: parameters, role: role, configuration: values.deflate)
-            } catch {
-                throw WebSocketUsageError(.unsupportedDeflateParameters)
-            }
-            box = Extras(negotiation: negotiation, deflate: DeflateState(deflate))
-        } else if negotiation.subprotocol != nil {
-            box = Extras(negotiation: negotiation, deflate: nil)
+            let sender = try WebSocketSender(role: role, deflate: parameters, configuration: configuration)
+            try receiver.reconfigure(deflate: parameters)
+            self.sender = sender
         }
-        let compressed = negotiation.deflate != nil
-        parser = WebSocketFrameParser(
-            role: role, maxFrameSize: values.limits.maxFrameSize, allowedReservedBits: compressed ? .rsv1 : [],
-            leniencies: values.leniencies)
-        assembler = WebSocketMessageAssembler(limits: values.limits, delivery: values.delivery, perMessageCompression: compressed)
-        extras = box
-        handshake = nil
+        if negotiation.deflate != nil || negotiation.subprotocol != nil {
+            side = .negotiation(NegotiationBox(negotiation))
+        } else {
+            side = .none
+        }
         flags.insert(.opened)
         enter(.open)
     }
@@ -204,16 +205,18 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     /// when it never opened).
     public var negotiation: WebSocketNegotiation? {
         guard flags.contains(.opened) else { return nil }
-        return extras?.negotiation ?? WebSocketNegotiation()
+        if case .negotiation(let box) = side { return box.negotiation }
+        return WebSocketNegotiation()
     }
 
-    /// The zlib memory permessage-deflate holds now (zero without it).
-    public var deflateMemory: PerMessageDeflateMemory? {
-        extras?.deflate?.deflate.memory
+    /// The zlib memory permessage-deflate holds now (`nil` without it).
+    package var deflateMemory: PerMessageDeflateMemory? {
+        guard negotiation?.deflate != nil else { return nil }
+        return PerMessageDeflateMemory(compressor: sender.compressorMemory, decompressor: receiver.inflaterMemory)
     }
 
     /// Bytes received and not yet parsed.
-    public var bufferedByteCount: Int { inbound.count &- inboundStart }
+    public var bufferedByteCount: Int { receiver.bufferedByteCount }
 
     /// Bytes waiting in the outbound buffer (a pending automatic pong included).
     public var outboundByteCount: Int {
@@ -229,16 +232,8 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     /// everything was consumed: read again only then, and the buffer never exceeds one read
     /// (plus, while a server decides on an Upgrade request, the frames that came with it).
     public mutating func receive(_ bytes: Span<UInt8>) {
-        guard !phase.isClosed, !flags.contains(.receivedEOF), !bytes.isEmpty else { return }
-        lentCount = 0
-        if inboundStart == inbound.count {
-            inbound.removeAll(keepingCapacity: true)
-            inboundStart = 0
-        } else if inboundStart >= 4096 && inboundStart &* 2 >= inbound.count {
-            inbound.removeSubrange(..<inboundStart)
-            inboundStart = 0
-        }
-        bytes.withUnsafeBufferPointer { inbound.append(contentsOf: $0) }
+        guard !phase.isClosed, !flags.contains(.receivedEOF) else { return }
+        receiver.receive(bytes)
     }
 
     /// The transport ended (the peer closed its side). Buffered bytes are still parsed; then,
@@ -274,12 +269,7 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     /// empty span when the last event was not a fragment). Valid until the next call that
     /// changes the connection.
     public func withFragment<R, E: Error>(_ body: (Span<UInt8>) throws(E) -> R) throws(E) -> R {
-        if lentCount == 0 { return try body(Span()) }
-        if flags.contains(.lentInflated) {
-            let bytes = extras?.deflate?.inflated ?? []
-            return try body(bytes.span)
-        }
-        return try body(inbound.span.extracting((inboundStart &- lentCount)..<inboundStart))
+        try receiver.withFragment(body)
     }
 
     /// Copies the bytes of the current ``WebSocketEvent/fragment(_:byteCount:)`` event.
@@ -320,28 +310,17 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     mutating func enter(_ state: WebSocketConnectionState) {
         phase = state
         deadline = Timers.unarmed
+        if case .closing = state {
+            receiver.discardDataFrames()
+            sender.abandonMessage()
+        }
         if case .closed = state {
             keepAlive = nil
-            inbound = []
-            inboundStart = 0
-            lentCount = 0
-            sending = nil
+            receiver.release()
+            sender.abandonMessage()
+            sender.release()
             handshake = nil
-            extras?.deflate = nil
-            assembler = WebSocketMessageAssembler(limits: .init(), delivery: .wholeMessages)
         }
-    }
-
-    /// Frees the receive buffer once everything in it was consumed (keeping up to
-    /// ``WebSocketConfiguration/retainedBufferCapacity``).
-    mutating func releaseConsumedInbound() {
-        guard inboundStart == inbound.count else { return }
-        if inbound.capacity > configuration.values.retainedBufferCapacity {
-            inbound = []
-        } else {
-            inbound.removeAll(keepingCapacity: true)
-        }
-        inboundStart = 0
     }
 }
 
@@ -349,113 +328,38 @@ public struct WebSocketConnection: ~Copyable, Sendable {
 
 extension WebSocketConnection {
     struct Flags: OptionSet, Sendable {
-        var rawValue: UInt16
+        var rawValue: UInt8
         /// ``receiveEOF()`` was called.
         static let receivedEOF = Flags(rawValue: 1 << 0)
         /// The connection is closed and `.closed` has not been returned yet.
         static let closedEventPending = Flags(rawValue: 1 << 1)
-        /// Discarding a data frame received after our close.
-        static let skippingFrame = Flags(rawValue: 1 << 2)
-        /// The frame in progress has FIN set.
-        static let frameFin = Flags(rawValue: 1 << 3)
-        /// A `.fragment` was returned for an inflated tail; the frame's end is still to process.
-        static let frameEndPending = Flags(rawValue: 1 << 4)
         /// The connection reached `open` once.
-        static let opened = Flags(rawValue: 1 << 5)
+        static let opened = Flags(rawValue: 1 << 2)
         /// Client: the wait for the server's close of the transport timed out.
-        static let peerCloseWaitExpired = Flags(rawValue: 1 << 6)
-        /// The current fragment's bytes are the inflater's output.
-        static let lentInflated = Flags(rawValue: 1 << 7)
-        /// Masking keys come from `maskingState` (deterministic, for tests).
-        static let seededKeys = Flags(rawValue: 1 << 8)
-    }
-
-    /// A fragmented message we are sending (§5.4).
-    struct Sending: Sendable {
-        var kind: WebSocketMessageKind
-        /// Text fragments are validated as they go, across fragment boundaries.
-        var utf8 = UTF8Validator()
+        static let peerCloseWaitExpired = Flags(rawValue: 1 << 3)
     }
 
     /// What ``side`` holds.
     enum Side: Sendable {
         case none
         case handshake(HandshakeDriver)
-        case extras(Extras)
+        case negotiation(NegotiationBox)
     }
 
-    /// State that few connections need, kept out of line. Reached only through the connection,
-    /// which is `~Copyable`, so never shared.
+    /// The negotiation results, boxed (few connections have a subprotocol or deflate).
+    final class NegotiationBox: Sendable {
+        let negotiation: WebSocketNegotiation
+        init(_ negotiation: WebSocketNegotiation) { self.negotiation = negotiation }
+    }
+
+    /// The deferred pong and the timers. Reached only through the `~Copyable` connection, so
+    /// never shared.
     final class Rare: @unchecked Sendable {
         /// The answer to the latest ping beyond `pongsPerBatch`.
-        var pendingPong: [UInt8]?
-        /// SplitMix64 state of deterministic masking keys (`.seededKeys`).
-        var maskingState: UInt64
+        var pendingPong: [UInt8]? = nil
+        var deadline = Timers.unarmed
+        var keepAlive: KeepAliveTimer? = nil
 
-        init(pendingPong: [UInt8]? = nil, maskingState: UInt64 = 0) {
-            self.pendingPong = pendingPong
-            self.maskingState = maskingState
-        }
-    }
-
-    /// Negotiation results and permessage-deflate state. Reached only through the connection,
-    /// which is `~Copyable`, so never shared.
-    final class Extras: @unchecked Sendable {
-        let negotiation: WebSocketNegotiation
-        /// Present while permessage-deflate is in use (dropped, with its zlib memory, at close).
-        var deflate: DeflateState?
-
-        init(negotiation: WebSocketNegotiation, deflate: DeflateState?) {
-            self.negotiation = negotiation
-            self.deflate = deflate
-        }
-    }
-
-    /// The negotiated permessage-deflate extension and its buffers.
-    final class DeflateState: @unchecked Sendable {
-        var deflate: PerMessageDeflate
-        /// Inflated output of the current piece (lent as a fragment in streaming delivery).
-        var inflated: [UInt8] = []
-        /// Compressed output of the message being sent.
-        var compressed: [UInt8] = []
-        /// Inflated bytes of the current message so far (the budget left for zlib).
-        var inflatedInMessage = 0
-        /// The stream offset of the current frame's first payload byte (for inflation errors).
-        var framePayloadOffset = 0
-
-        init(_ deflate: consuming PerMessageDeflate) {
-            self.deflate = deflate
-        }
-
-        func decompress(_ piece: Span<UInt8>, fin: Bool, limit: Int, offset: Int) throws(WebSocketProtocolError) -> Int {
-            try deflate.decompress(piece, fin: fin, limit: limit, into: &inflated, offset: offset)
-        }
-
-        /// Compresses a whole message into `compressed`; `false` when it should go uncompressed.
-        func compressMessage(_ payload: Span<UInt8>) -> Bool {
-            compressed.removeAll(keepingCapacity: true)
-            return deflate.compressMessage(payload, into: &compressed)
-        }
-
-        /// Compresses a fragment into `compressed`.
-        func compress(_ payload: Span<UInt8>, fin: Bool) {
-            compressed.removeAll(keepingCapacity: true)
-            deflate.compress(payload, fin: fin, into: &compressed)
-        }
-    }
-
-    /// A fresh masking key for a frame we send as a client (§5.3).
-    mutating func nextMaskingKey() -> WebSocketMaskingKey {
-        guard flags.contains(.seededKeys) else {
-            var system = SystemRandomNumberGenerator()
-            return .random(using: &system)
-        }
-        // SplitMix64.
-        let rare = rare!
-        rare.maskingState &+= 0x9E37_79B9_7F4A_7C15
-        var z = rare.maskingState
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return WebSocketMaskingKey(networkOrder: UInt32(truncatingIfNeeded: z ^ (z >> 31)))
+        var isEmpty: Bool { pendingPong == nil && deadline == Timers.unarmed && keepAlive == nil }
     }
 }

@@ -18,15 +18,27 @@ public struct WebSocketKeepAlive: Sendable, Hashable {
 /// Where a client's masking keys come from (RFC 6455 §5.3: "derived from a strong source of
 /// entropy").
 public struct WebSocketMaskingKeySource: Sendable, Hashable {
-    let seed: UInt64?
+    enum Kind: Sendable, Hashable {
+        case system
+        case deterministic(seed: UInt64)
+        case fixed(WebSocketMaskingKey)
+    }
+
+    let kind: Kind
 
     /// `SystemRandomNumberGenerator` (the default).
-    public static let system = WebSocketMaskingKeySource(seed: nil)
+    public static let system = WebSocketMaskingKeySource(kind: .system)
 
     /// A fixed pseudo-random sequence, for tests and reproducible captures only: predictable
     /// keys defeat the purpose of masking (§10.3).
     public static func deterministic(seed: UInt64) -> WebSocketMaskingKeySource {
-        WebSocketMaskingKeySource(seed: seed)
+        WebSocketMaskingKeySource(kind: .deterministic(seed: seed))
+    }
+
+    /// One key for every frame, for tools that write captures (`wirecodec ws encode
+    /// --mask-key`) only: predictable keys defeat the purpose of masking (§10.3).
+    public static func fixed(_ key: WebSocketMaskingKey) -> WebSocketMaskingKeySource {
+        WebSocketMaskingKeySource(kind: .fixed(key))
     }
 }
 
@@ -35,14 +47,20 @@ public struct WebSocketMaskingKeySource: Sendable, Hashable {
 /// The settings live in one shared, copy-on-write storage: connections made from the same
 /// configuration value share it, so a server's many connections hold one copy.
 public struct WebSocketConfiguration: Sendable, Hashable {
-    /// How data messages are delivered: ``WebSocketMessageAssembler/Delivery/wholeMessages``
-    /// (`.text`/`.binary` events) or ``WebSocketMessageAssembler/Delivery/streaming``
-    /// (`.messageStart`, `.fragment`, `.messageEnd`, with nothing buffered).
-    public typealias Delivery = WebSocketMessageAssembler.Delivery
+    /// How data messages are delivered.
+    public enum Delivery: Sendable, Hashable {
+        /// Collect each message (at most ``WebSocketLimits/maxMessageSize`` bytes) and deliver
+        /// it whole, as `.text` or `.binary`, at its last frame.
+        case wholeMessages
+        /// Keep nothing: `.messageStart` at the first frame's header, `.messageEnd` after the
+        /// last frame, and in between each piece as a `.fragment` once it is checked (sequence,
+        /// limits, UTF-8), lent from the receive buffer or the inflater.
+        case streaming
+    }
 
     struct Values: Sendable, Hashable {
         var limits = WebSocketLimits()
-        var leniencies: WebSocketLeniencies = []
+        var allowNonMinimalLengths = false
         var delivery: Delivery = .wholeMessages
         var automaticPong = true
         var fragmentSize = Int.max
@@ -98,10 +116,11 @@ public struct WebSocketConfiguration: Sendable, Hashable {
         set { values.limits = newValue }
     }
 
-    /// Named departures from RFC 6455 the frame parser allows (none by default).
-    public var leniencies: WebSocketLeniencies {
-        get { values.leniencies }
-        set { values.leniencies = newValue }
+    /// Accept payload lengths encoded in more bytes than needed (RFC 6455 §5.2 says "the
+    /// minimal number of bytes MUST be used"). Off by default: `non-minimal-length` (1002).
+    public var allowNonMinimalLengths: Bool {
+        get { values.allowNonMinimalLengths }
+        set { values.allowNonMinimalLengths = newValue }
     }
 
     /// Whole messages (default) or streaming fragments.
@@ -155,8 +174,8 @@ public struct WebSocketConfiguration: Sendable, Hashable {
         set { values.deflate = newValue }
     }
 
-    /// The receive buffer keeps up to this capacity when it empties (default 0: freed, so an
-    /// idle connection holds no buffer). A value around the transport's read size makes the
+    /// The receive and outbound buffers keep up to this capacity when they empty (default 0:
+    /// freed, so an idle connection holds no buffer). A value around the transport's read size makes the
     /// receive path allocation-free per read, at that cost per idle connection.
     public var retainedBufferCapacity: Int {
         get { values.retainedBufferCapacity }

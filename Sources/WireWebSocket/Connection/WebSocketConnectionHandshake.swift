@@ -33,17 +33,17 @@ extension WebSocketConnection {
         while true {
             let step: HTTP1ParseStep
             do {
-                step = try driver.parser.parse(inbound.span.extracting(inboundStart...))
+                step = try driver.parser.parse(receiver.inbound.span.extracting(receiver.inboundStart...))
             } catch {
                 return handshakeFailed(WebSocketHandshakeError(
                     .malformedHTTP, statusHint: role == .server ? HTTPResponse.Status(code: error.statusHint) : nil,
                     http: error))
             }
-            let base = inboundStart
-            inboundStart &+= step.consumed
+            let base = receiver.inboundStart
+            receiver.inboundStart &+= step.consumed
             guard let event = step.event else {
                 if driver.parser.pause != nil { return nil }
-                releaseConsumedInbound()
+                receiver.releaseConsumedInbound()
                 guard flags.contains(.receivedEOF) else { return nil }
                 return handshakeAtEndOfStream(driver)
             }
@@ -69,7 +69,7 @@ extension WebSocketConnection {
                 let room = configuration.values.maxRejectionBodySize &- rejection.body.count
                 let take = Swift.min(room, range.count)
                 let start = base &+ range.lowerBound
-                rejection.body.append(contentsOf: inbound[start..<(start &+ take)])
+                rejection.body.append(contentsOf: receiver.inbound[start..<(start &+ take)])
                 if take < range.count { rejection.bodyIsTruncated = true }
                 driver.rejection = rejection
             case .chunkExtensions:

@@ -38,18 +38,13 @@ extension WebSocketConnection {
             }
         case .open:
             guard let settings = values.keepAlive else { break }
-            let timer: KeepAliveTimer
-            if let existing = keepAlive {
-                timer = existing
-            } else {
-                timer = KeepAliveTimer()
-                keepAlive = timer
-            }
+            var timer = keepAlive ?? KeepAliveTimer()
+            defer { if !phase.isClosed { keepAlive = timer } }
             if timer.pongDeadline != Timers.unarmed {
                 if now.nanoseconds >= timer.pongDeadline {
                     pendingPong = nil
                     let close = WebSocketClose(code: .goingAway)
-                    writeClose(close)
+                    writeOwnClose(close)
                     enter(.closed(WebSocketClosure(cause: .peerOverdue, sent: close)))
                     flags.insert(.closedEventPending)
                 }
@@ -58,7 +53,7 @@ extension WebSocketConnection {
             } else if now.nanoseconds >= timer.nextPing {
                 timer.pingCounter &+= 1
                 let payload = timer.payload
-                writeFrame(.ping, fin: true, reserved: [], payload.span)
+                writeControl(.ping, payload)
                 timer.pongDeadline = (now + settings.timeout).nanoseconds
                 timer.nextPing = (now + settings.interval).nanoseconds
             }
@@ -99,9 +94,8 @@ enum Timers {
     static let unarmed = UInt64.max
 }
 
-/// Keep-alive state (only for connections configured with keep-alive; reached only through
-/// the `~Copyable` connection, so never shared).
-final class KeepAliveTimer: @unchecked Sendable {
+/// Keep-alive state (only for connections configured with keep-alive).
+struct KeepAliveTimer: Sendable, Hashable {
     /// When the next keep-alive ping is due.
     var nextPing = Timers.unarmed
     /// When the outstanding ping's pong is overdue (`unarmed`: no ping outstanding).

@@ -14,11 +14,11 @@ internal import CZlib
 let deflateSyncTrailer: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
 /// How many bytes zlib holds for one stream, as counted by our allocation hooks.
-public struct ZlibMemory: Sendable, Hashable {
+package struct ZlibMemory: Sendable, Hashable {
     /// Bytes allocated by zlib for this stream right now.
-    public var held: Int
+    package var held: Int
     /// The most this stream's zlib state ever held at once.
-    public var peak: Int
+    package var peak: Int
 }
 
 /// A raw-deflate compressor (negative window bits: no zlib header or trailer).

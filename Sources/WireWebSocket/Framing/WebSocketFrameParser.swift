@@ -1,7 +1,22 @@
 public import WireCore
 
-/// One result of ``WebSocketFrameParser/parse(_:from:)``.
-public enum WebSocketFrameEvent: Sendable, Hashable {
+/// One step of ``WebSocketFrameParser/parse(_:from:)``: how many bytes were consumed (from
+/// `start`) and the event, if any (as `HTTP1ParseStep` is for HTTP/1.1).
+public struct WebSocketParseStep: Sendable, Hashable {
+    /// How many bytes of the input were used, from the `start` given to `parse`.
+    public var consumed: Int
+    /// The event, or `nil` when all the input was consumed and more is needed.
+    public var event: WebSocketParseEvent?
+
+    @inlinable
+    public init(consumed: Int, event: WebSocketParseEvent?) {
+        self.consumed = consumed
+        self.event = event
+    }
+}
+
+/// What ``WebSocketFrameParser/parse(_:from:)`` found.
+public enum WebSocketParseEvent: Sendable, Hashable {
     /// A frame header, validated. Its payload follows as zero or more ``payload(_:)`` events,
     /// then ``end``.
     case head(WebSocketFrameHeader)
@@ -71,10 +86,13 @@ public struct WebSocketPayloadPiece: Sendable, Hashable {
 /// - Any split of the input gives the same events (payload pieces are cut differently, but
 ///   their concatenation is the same).
 /// - Streaming and zero-copy: payload is reported as ranges of the caller's input; nothing is
-///   buffered except up to 13 bytes of a header split across calls.
+///   buffered except the bytes of a header split across calls (at most 14, one header).
 /// - Strict: reserved opcodes, unnegotiated RSV bits, fragmented or long control frames, wrong
 ///   masking for the role, non-minimal lengths and the 64-bit length's high bit fail with 1002;
-///   frames over `maxFrameSize` fail with 1009 as soon as the length is read.
+///   frames over ``WebSocketLimits/maxFrameSize`` fail with 1009 as soon as the length is read.
+///
+/// It is the first stage of ``WebSocketReceiver``, which unmasks, assembles, inflates and
+/// validates after it; use it alone to look at frames (a proxy, a tracer).
 ///
 /// ```swift
 /// var offset = 0
@@ -86,18 +104,6 @@ public struct WebSocketPayloadPiece: Sendable, Hashable {
 /// }
 /// ```
 public struct WebSocketFrameParser: Sendable {
-    /// One step: how many bytes were consumed (from `start`) and the event, if any.
-    /// When `event` is `nil`, all the input was consumed and more is needed.
-    public struct Step: Sendable, Hashable {
-        public var consumed: Int
-        public var event: WebSocketFrameEvent?
-        @inlinable
-        public init(consumed: Int, event: WebSocketFrameEvent?) {
-            self.consumed = consumed
-            self.event = event
-        }
-    }
-
     @usableFromInline
     enum State: Sendable {
         /// Between frames, or inside a header (`pendingCount` bytes of it buffered).
@@ -113,63 +119,66 @@ public struct WebSocketFrameParser: Sendable {
     // Stored properties are declared widest first so that the parser packs into 80 bytes
     // (a connection holds one per peer).
 
-    /// Frames with a longer payload fail with 1009 ("frame-too-large").
+    /// Frames with a longer payload fail with 1009 (`frame-too-large`).
     public let maxFrameSize: Int
     @usableFromInline var remaining: Int = 0
     @usableFromInline var payloadOffset: Int = 0
-    @usableFromInline var streamOffset: Int = 0
-    /// Up to 14 header bytes split across calls.
+    @usableFromInline var position: Int = 0
+    /// The bytes of a header split across calls (at most 14).
     @usableFromInline var pending: (UInt64, UInt64) = (0, 0)
     @usableFromInline var failure: WebSocketProtocolError? = nil
     @usableFromInline var maskingKey: WebSocketMaskingKey? = nil
-    public let leniencies: WebSocketLeniencies
     /// The role of the endpoint receiving these frames (us): a server requires masked frames,
     /// a client requires unmasked ones (§5.1).
     public let role: Role
     /// RSV bits owned by negotiated extensions; any other set bit fails with 1002.
     public let allowedReservedBits: ReservedBits
+    /// Accept payload lengths encoded in more bytes than needed (5 sent as `126, 0x0005`).
+    /// RFC 6455 §5.2: "the minimal number of bytes MUST be used". Off: `non-minimal-length`.
+    public let allowNonMinimalLengths: Bool
     @usableFromInline var state: State = .header
     /// How many bytes of `pending` are filled (at most 14).
     @usableFromInline var pendingCount: UInt8 = 0
 
-    /// Bytes consumed since the parser was created (error offsets count from here).
-    public var bytesConsumed: Int { streamOffset }
-
     /// - Parameters:
     ///   - role: our role, the receiver of the frames.
-    ///   - maxFrameSize: the longest payload accepted (default ``WebSocketLimits/maxFrameSize``).
+    ///   - limits: ``WebSocketLimits/maxFrameSize`` is the longest payload accepted (the
+    ///     message limit is the message layer's).
     ///   - allowedReservedBits: RSV bits a negotiated extension owns (`.rsv1` for permessage-deflate).
-    ///   - leniencies: named departures from the RFC (none by default).
-    public init(role: Role, maxFrameSize: Int = WebSocketLimits().maxFrameSize,
-                allowedReservedBits: ReservedBits = [], leniencies: WebSocketLeniencies = []) {
-        precondition(maxFrameSize >= 125, "control frames may carry 125 bytes (RFC 6455 §5.5)")
+    ///   - allowNonMinimalLengths: the one leniency (off by default).
+    public init(role: Role, limits: WebSocketLimits = .init(), allowedReservedBits: ReservedBits = [],
+                allowNonMinimalLengths: Bool = false) {
         self.role = role
-        self.maxFrameSize = maxFrameSize
+        self.maxFrameSize = limits.maxFrameSize
         self.allowedReservedBits = allowedReservedBits
-        self.leniencies = leniencies
+        self.allowNonMinimalLengths = allowNonMinimalLengths
     }
 
-    /// Whether the parser is between frames (no header or payload partly read).
-    public var isAtFrameBoundary: Bool { state == .header && pendingCount == 0 }
+    /// Bytes consumed since creation: the stream offset of the next input's first byte (error
+    /// offsets count from the parser's first byte).
+    public var streamOffset: Int { position }
+
+    /// Whether the parser is between frames with nothing of the next one received.
+    public var isIdle: Bool { state == .header && pendingCount == 0 }
 
     /// Parses from `input[start...]`. Ranges in payload events are indices into `input`.
     @inlinable
-    public mutating func parse(_ input: Span<UInt8>, from start: Int = 0) throws(WebSocketProtocolError) -> Step {
+    public mutating func parse(_ input: Span<UInt8>, from start: Int = 0) throws(WebSocketProtocolError) -> WebSocketParseStep {
         precondition(start >= 0 && start <= input.count, "start out of bounds")
         switch state {
         case .payload:
             let available = input.count &- start
-            if available == 0 { return Step(consumed: 0, event: nil) }
+            if available == 0 { return WebSocketParseStep(consumed: 0, event: nil) }
             let n = remaining < available ? remaining : available
             let piece = WebSocketPayloadPiece(range: start..<(start &+ n), maskingKey: maskingKey, payloadOffset: payloadOffset)
             remaining &-= n
             payloadOffset &+= n
-            streamOffset &+= n
+            position &+= n
             if remaining == 0 { state = .end }
-            return Step(consumed: n, event: .payload(piece))
+            return WebSocketParseStep(consumed: n, event: .payload(piece))
         case .end:
             state = .header
-            return Step(consumed: 0, event: .end)
+            return WebSocketParseStep(consumed: 0, event: .end)
         case .header:
             return try parseHeader(input, from: start)
         case .failed:
@@ -178,24 +187,24 @@ public struct WebSocketFrameParser: Sendable {
     }
 
     @usableFromInline
-    mutating func parseHeader(_ input: Span<UInt8>, from start: Int) throws(WebSocketProtocolError) -> Step {
+    mutating func parseHeader(_ input: Span<UInt8>, from start: Int) throws(WebSocketProtocolError) -> WebSocketParseStep {
         let available = input.count &- start
         // Fast path: the whole header is in the input.
         if pendingCount == 0 && available >= 2 {
-            let result: Result<Step?, WebSocketProtocolError> = input.withUnsafeBytes { raw in
+            let result: Result<WebSocketParseStep?, WebSocketProtocolError> = input.withUnsafeBytes { raw in
                 let p = raw.baseAddress! + start
                 let needed = headerSize(p.load(as: UInt8.self), p.load(fromByteOffset: 1, as: UInt8.self))
                 guard available >= needed else { return .success(nil) }
                 do throws(WebSocketProtocolError) {
-                    let header = try decodeHeader(p, streamOffset: streamOffset)
-                    return .success(Step(consumed: needed, event: .head(header)))
+                    let header = try decodeHeader(p, streamOffset: position)
+                    return .success(WebSocketParseStep(consumed: needed, event: .head(header)))
                 } catch {
                     return .failure(error)
                 }
             }
             switch result {
             case .success(let step?):
-                streamOffset &+= step.consumed
+                position &+= step.consumed
                 if case .head(let header) = step.event { begin(header) }
                 return step
             case .success(nil):
@@ -219,7 +228,7 @@ public struct WebSocketFrameParser: Sendable {
                     // Validate the first two bytes as soon as they arrive.
                     do {
                         try withUnsafeBytes(of: pending) { raw throws(WebSocketProtocolError) in
-                            try checkFirstBytes(raw[0], raw[1], frameOffset: streamOffset &+ consumed &- 2)
+                            try checkFirstBytes(raw[0], raw[1], frameOffset: position &+ consumed &- 2)
                         }
                     } catch {
                         state = .failed
@@ -228,7 +237,7 @@ public struct WebSocketFrameParser: Sendable {
                     }
                 }
                 if Int(pendingCount) == needed {
-                    let frameOffset = streamOffset &+ consumed &- needed
+                    let frameOffset = position &+ consumed &- needed
                     let header: WebSocketFrameHeader
                     do {
                         header = try withUnsafeBytes(of: pending) { raw throws(WebSocketProtocolError) in
@@ -240,14 +249,14 @@ public struct WebSocketFrameParser: Sendable {
                         throw error
                     }
                     pendingCount = 0
-                    streamOffset &+= consumed
+                    position &+= consumed
                     begin(header)
-                    return Step(consumed: consumed, event: .head(header))
+                    return WebSocketParseStep(consumed: consumed, event: .head(header))
                 }
             }
         }
-        streamOffset &+= consumed
-        return Step(consumed: consumed, event: nil)
+        position &+= consumed
+        return WebSocketParseStep(consumed: consumed, event: nil)
     }
 
     @inlinable @inline(__always)
@@ -269,27 +278,27 @@ public struct WebSocketFrameParser: Sendable {
     @inlinable @inline(__always)
     func checkFirstBytes(_ b0: UInt8, _ b1: UInt8, frameOffset: Int) throws(WebSocketProtocolError) {
         guard let opcode = WebSocketOpcode(rawValue: b0 & 0x0F) else {
-            throw WebSocketProtocolError(.reservedOpcode, closeCode: .protocolError, offset: frameOffset)
+            throw WebSocketProtocolError(.reservedOpcode, offset: frameOffset)
         }
         if b0 & 0x70 & ~allowedReservedBits.rawValue != 0 {
-            throw WebSocketProtocolError(.reservedBitsSet, closeCode: .protocolError, offset: frameOffset)
+            throw WebSocketProtocolError(.reservedBitsSet, offset: frameOffset)
         }
         if opcode.isControl {
             if b0 & 0x80 == 0 {
-                throw WebSocketProtocolError(.fragmentedControlFrame, closeCode: .protocolError, offset: frameOffset)
+                throw WebSocketProtocolError(.fragmentedControlFrame, offset: frameOffset)
             }
             // An extended length is too long for a control frame, unless non-minimal lengths
             // are allowed: then `decodeHeader` judges the length itself.
-            if b1 & 0x7F > 125 && !leniencies.contains(.allowNonMinimalLengths) {
-                throw WebSocketProtocolError(.controlFrameTooLong, closeCode: .protocolError, offset: frameOffset &+ 1)
+            if b1 & 0x7F > 125 && !allowNonMinimalLengths {
+                throw WebSocketProtocolError(.controlFrameTooLong, offset: frameOffset &+ 1)
             }
         }
         let masked = b1 & 0x80 != 0
         switch role {
         case .server where !masked:
-            throw WebSocketProtocolError(.unmaskedFrame, closeCode: .protocolError, offset: frameOffset &+ 1)
+            throw WebSocketProtocolError(.unmaskedFrame, offset: frameOffset &+ 1)
         case .client where masked:
-            throw WebSocketProtocolError(.maskedFrame, closeCode: .protocolError, offset: frameOffset &+ 1)
+            throw WebSocketProtocolError(.maskedFrame, offset: frameOffset &+ 1)
         default:
             break
         }
@@ -308,29 +317,29 @@ public struct WebSocketFrameParser: Sendable {
             length = len7
         } else if len7 == 126 {
             length = Int(UInt16(bigEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
-            if length < 126 && !leniencies.contains(.allowNonMinimalLengths) {
-                throw WebSocketProtocolError(.nonMinimalLength, closeCode: .protocolError, offset: frameOffset &+ 2)
+            if length < 126 && !allowNonMinimalLengths {
+                throw WebSocketProtocolError(.nonMinimalLength, offset: frameOffset &+ 2)
             }
             n = 4
         } else {
             let wide = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt64.self))
             if wide >> 63 != 0 {
-                throw WebSocketProtocolError(.payloadLengthHighBit, closeCode: .protocolError, offset: frameOffset &+ 2)
+                throw WebSocketProtocolError(.payloadLengthHighBit, offset: frameOffset &+ 2)
             }
-            if wide <= 0xFFFF && !leniencies.contains(.allowNonMinimalLengths) {
-                throw WebSocketProtocolError(.nonMinimalLength, closeCode: .protocolError, offset: frameOffset &+ 2)
+            if wide <= 0xFFFF && !allowNonMinimalLengths {
+                throw WebSocketProtocolError(.nonMinimalLength, offset: frameOffset &+ 2)
             }
             if wide > UInt64(maxFrameSize) {
-                throw WebSocketProtocolError(.frameTooLarge, closeCode: .messageTooBig, offset: frameOffset &+ 2)
+                throw WebSocketProtocolError(.frameTooLarge, offset: frameOffset &+ 2)
             }
             length = Int(wide)
             n = 10
         }
         if b0 & 0x08 != 0 && length > 125 {
-            throw WebSocketProtocolError(.controlFrameTooLong, closeCode: .protocolError, offset: frameOffset &+ 2)
+            throw WebSocketProtocolError(.controlFrameTooLong, offset: frameOffset &+ 2)
         }
         if length > maxFrameSize {
-            throw WebSocketProtocolError(.frameTooLarge, closeCode: .messageTooBig, offset: frameOffset &+ (n == 2 ? 1 : 2))
+            throw WebSocketProtocolError(.frameTooLarge, offset: frameOffset &+ (n == 2 ? 1 : 2))
         }
         var key: WebSocketMaskingKey? = nil
         if b1 & 0x80 != 0 {
@@ -341,35 +350,5 @@ public struct WebSocketFrameParser: Sendable {
         return WebSocketFrameHeader(
             fin: b0 & 0x80 != 0, reserved: ReservedBits(rawValue: b0), opcode: WebSocketOpcode(rawValue: b0 & 0x0F)!,
             maskingKey: key, payloadLength: length)
-    }
-}
-
-extension WebSocketFrameParser {
-    /// Convenience: parses whole frames, copying and unmasking each payload into a
-    /// ``WebSocketFrame``. Returns the bytes consumed from `input[start...]` and a frame when one
-    /// completed (call again with the rest of the input). The partial payload is kept in
-    /// `partialFrame` between calls; it never exceeds `maxFrameSize`.
-    public mutating func parseFrame(_ input: Span<UInt8>, from start: Int = 0, partial: inout WebSocketFrame?) throws(WebSocketProtocolError) -> (consumed: Int, frame: WebSocketFrame?) {
-        var offset = start
-        while true {
-            let step = try parse(input, from: offset)
-            offset += step.consumed
-            switch step.event {
-            case nil:
-                return (offset - start, nil)
-            case .head(let header)?:
-                partial = WebSocketFrame(fin: header.fin, reserved: header.reserved, opcode: header.opcode,
-                                         maskingKey: header.maskingKey, payload: [])
-                // Reserve what is announced only up to what has arrived: the limit was checked,
-                // but a peer announcing a long frame and sending nothing should not cost memory.
-                partial!.payload.reserveCapacity(Swift.min(header.payloadLength, input.count - offset))
-            case .payload(let piece)?:
-                piece.unmask(input, appendingTo: &partial!.payload)
-            case .end?:
-                let frame = partial!
-                partial = nil
-                return (offset - start, frame)
-            }
-        }
     }
 }

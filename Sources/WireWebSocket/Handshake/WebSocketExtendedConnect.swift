@@ -130,8 +130,3 @@ extension WebSocketHandshakeError {
         return HTTPResponse(status: status, headerFields: fields)
     }
 }
-
-extension WebSocketUsageError.Code {
-    /// A scheme other than `http`, `https`, `ws` or `wss` for an extended CONNECT (RFC 8441 §5).
-    public static let invalidScheme = Self("invalid-scheme")
-}

@@ -1,84 +1,41 @@
-/// The kind of a data message (RFC 6455 §5.6).
-public enum WebSocketMessageKind: Sendable, Hashable {
-    case text
-    case binary
-}
-
-/// What the message assembler delivers.
-public enum WebSocketMessageEvent: Sendable, Hashable {
-    /// A whole text message, validated UTF-8 (``WebSocketMessageAssembler/Delivery/wholeMessages``).
-    case text(String)
-    /// A whole binary message (``WebSocketMessageAssembler/Delivery/wholeMessages``).
-    case binary([UInt8])
-    /// The first frame of a message began (``WebSocketMessageAssembler/Delivery/streaming``):
-    /// the payload pieces that follow belong to it. `compressed` is RSV1 on that frame.
-    case messageStart(WebSocketMessageKind, compressed: Bool)
-    /// The last frame of the message ended (``WebSocketMessageAssembler/Delivery/streaming``).
-    case messageEnd(WebSocketMessageKind)
-    /// A ping with its application data (§5.5.2), delivered as soon as it ends, even in the
-    /// middle of a fragmented message.
-    case ping([UInt8])
-    /// A pong (§5.5.3).
-    case pong([UInt8])
-    /// A close frame, validated (§5.5.1, §7.4).
-    case close(WebSocketClose)
-}
-
-/// Turns frames into messages (RFC 6455 §5.4–§5.6), strictly:
+/// The message layer of the receive pipeline (RFC 6455 §5.4–§5.6): frames from the frame
+/// parser in, messages out.
 ///
 /// - A continuation frame with no message started, or a text/binary frame while a message is
 ///   unfinished, fails with 1002. Control frames in between fragments are delivered at once.
-/// - Frame and message limits (``WebSocketLimits``) fail with 1009 before the memory is spent:
-///   an uncompressed frame whose announced length would overflow the message limit fails at its
-///   header; pieces of a compressed message are counted after decompression, before appending.
+/// - The message limit fails with 1009 before the memory is spent: an uncompressed frame whose
+///   announced length would overflow it fails at its header; pieces of a compressed message
+///   are counted after decompression, before they are kept, and ``messageRoom`` is the
+///   inflater's budget (one budget for both).
 /// - Text is validated incrementally: the error (1007) comes with the first invalid byte, not at
 ///   the end of the message; a message ending inside a UTF-8 sequence fails too.
-/// - RSV1 marks the first frame of a compressed message when `perMessageCompression` is on
-///   (RFC 7692 §6.1); RSV1 on a continuation or control frame fails with 1002.
+/// - RSV1 marks the first frame of a compressed message (RFC 7692 §6.1); on a continuation or
+///   control frame it fails with 1002.
 ///
-/// ## Feeding it
+/// Frame-level rules (reserved opcodes and bits, control frames' FIN and length, masking, the
+/// frame limit) are the frame parser's, which always runs first: they are not checked again.
 ///
-/// The assembler is streaming: it takes a frame's header (``frameStarted(_:at:)``), then its
-/// payload in any number of pieces (``payload(_:at:)``), then ``frameEnded(at:)``. Each returns an
-/// event or `nil`. `at` is the stream offset used in errors. ``append(_:at:)`` does all three for
-/// a whole ``WebSocketFrame``.
-///
-/// ## The seam for permessage-deflate (RFC 7692)
-///
-/// The pieces given to ``payload(_:at:)`` are the message's *application data*: unmasked, and
-/// for a compressed message already inflated. A compression layer sits between the frame parser
-/// and the assembler: after ``frameStarted(_:at:)``, ``currentMessageIsCompressed`` tells whether
-/// to inflate; the inflater hands the assembler its output pieces (the assembler counts them
-/// against `maxMessageSize` and validates UTF-8), and at the final frame's end it flushes the
-/// inflater (appending the `00 00 ff ff` tail of §7.2.2) and passes that output before
-/// ``frameEnded(at:)``.
-public struct WebSocketMessageAssembler: Sendable {
-    /// How data messages are delivered.
-    public enum Delivery: Sendable, Hashable {
-        /// Collect each message (at most `maxMessageSize` bytes) and deliver `.text`/`.binary` at its end.
-        case wholeMessages
-        /// Keep nothing: deliver `.messageStart` at the first frame's header and `.messageEnd`
-        /// after the last frame; in between, every piece passed to ``payload(_:at:)`` that returns
-        /// without throwing has been checked (sequence, limits, UTF-8) and is the caller's to
-        /// forward as the next fragment of the message.
-        case streaming
-    }
+/// It is fed a frame's header (``frameStarted(_:at:)``), then its payload in any number of
+/// pieces (``payload(_:at:)``: unmasked, and for a compressed message already inflated), then
+/// ``frameEnded(at:)``. `at` is the stream offset used in errors. After an error every call
+/// throws it again.
+package struct WebSocketMessageAssembler: Sendable {
+    // Stored properties are declared widest first so that the assembler packs (a connection
+    // holds one).
 
-    // Stored properties are declared widest first so that the assembler packs into 80 bytes
-    // (a connection holds one per peer).
-
-    public let limits: WebSocketLimits
-    // Current frame and message: sizes and buffers.
+    /// The longest message accepted, after decompression.
+    package let maxMessageSize: Int
+    /// Payload bytes of the current frame still to come (uncompressed messages).
     private var frameRemaining = 0
+    /// The stream offset of the current frame's first payload byte (close payload errors).
     private var framePayloadOffset = 0
+    /// Bytes of the current message so far (inflated, for a compressed one).
     private var messageSize = 0
     private var control: [UInt8] = []
     private var buffer: [UInt8] = []
-    private var failure: WebSocketProtocolError? = nil
+    package private(set) var failure: WebSocketProtocolError? = nil
     private var utf8 = UTF8Validator()
-    public let delivery: Delivery
-    /// Whether a negotiated extension (permessage-deflate) owns RSV1 as "compressed".
-    public let perMessageCompression: Bool
+    package let delivery: WebSocketConfiguration.Delivery
     // Current frame.
     private var frameOpcode: WebSocketOpcode? = nil
     private var frameFin = false
@@ -86,106 +43,107 @@ public struct WebSocketMessageAssembler: Sendable {
     private var messageKind: WebSocketMessageKind? = nil
     private var compressed = false
 
-    public init(limits: WebSocketLimits = .init(), delivery: Delivery = .wholeMessages, perMessageCompression: Bool = false) {
-        self.limits = limits
+    package init(limits: WebSocketLimits = .init(), delivery: WebSocketConfiguration.Delivery = .wholeMessages) {
+        maxMessageSize = limits.maxMessageSize
         self.delivery = delivery
-        self.perMessageCompression = perMessageCompression
     }
 
     /// The kind of the message in progress, if any.
-    public var currentMessageKind: WebSocketMessageKind? { messageKind }
+    package var currentMessageKind: WebSocketMessageKind? { messageKind }
 
-    /// Whether the message in progress is compressed (RSV1 on its first frame, with
-    /// `perMessageCompression` on): payload pieces must be inflated before ``payload(_:at:)``.
-    public var currentMessageIsCompressed: Bool { messageKind != nil && compressed }
+    /// Whether the message in progress is compressed (RSV1 on its first frame): payload pieces
+    /// are inflated before ``payload(_:at:)``.
+    package var currentMessageIsCompressed: Bool { messageKind != nil && compressed }
 
-    /// Whether the frame in progress (between ``frameStarted(_:at:)`` and ``frameEnded(at:)``) is a control frame.
-    public var currentFrameIsControl: Bool { frameOpcode?.isControl ?? false }
+    /// Whether the frame in progress (between ``frameStarted(_:at:)`` and ``frameEnded(at:)``)
+    /// is a control frame.
+    package var currentFrameIsControl: Bool { frameOpcode?.isControl ?? false }
 
     /// Whether no frame and no message is in progress.
-    public var isAtMessageBoundary: Bool { frameOpcode == nil && messageKind == nil }
+    package var isIdle: Bool { frameOpcode == nil && messageKind == nil }
 
-    private mutating func fail(_ code: WebSocketProtocolError.Code, _ closeCode: WebSocketCloseCode, at offset: Int) -> WebSocketProtocolError {
-        let error = WebSocketProtocolError(code, closeCode: closeCode, offset: offset)
+    /// The bytes the current message may still grow by: the inflater's budget.
+    package var messageRoom: Int { maxMessageSize &- messageSize }
+
+    /// Records a failure found beside the assembler (by the inflater): later calls throw it.
+    package mutating func recordFailure(_ error: WebSocketProtocolError) {
+        if failure == nil { failure = error }
+    }
+
+    private mutating func fail(_ code: WebSocketProtocolError.Code, at offset: Int) -> WebSocketProtocolError {
+        let error = WebSocketProtocolError(code, offset: offset)
         failure = error
         return error
     }
 
-    /// A frame's header: checks sequencing, reserved bits and limits.
-    public mutating func frameStarted(_ header: WebSocketFrameHeader, at offset: Int = 0) throws(WebSocketProtocolError) -> WebSocketMessageEvent? {
+    /// A frame's header (validated by the frame parser): checks sequencing, RSV1's place and
+    /// the message limit.
+    package mutating func frameStarted(_ header: WebSocketFrameHeader, at offset: Int) throws(WebSocketProtocolError) -> WebSocketMessageEvent? {
         if let failure { throw failure }
         precondition(frameOpcode == nil, "frameStarted before the previous frame ended")
-        if header.reserved.contains(.rsv2) || header.reserved.contains(.rsv3)
-            || (header.reserved.contains(.rsv1) && !perMessageCompression) {
-            throw fail(.reservedBitsSet, .protocolError, at: offset)
-        }
-        if header.payloadLength > limits.maxFrameSize {
-            throw fail(.frameTooLarge, .messageTooBig, at: offset)
-        }
         let rsv1 = header.reserved.contains(.rsv1)
         var event: WebSocketMessageEvent? = nil
         switch header.opcode {
         case .close, .ping, .pong:
-            if rsv1 { throw fail(.misplacedReservedBit, .protocolError, at: offset) }
-            if !header.fin { throw fail(.fragmentedControlFrame, .protocolError, at: offset) }
-            if header.payloadLength > 125 { throw fail(.controlFrameTooLong, .protocolError, at: offset) }
+            if rsv1 { throw fail(.misplacedReservedBit, at: offset) }
             control.removeAll(keepingCapacity: true)
         case .continuation:
-            guard messageKind != nil else { throw fail(.unexpectedContinuation, .protocolError, at: offset) }
-            if rsv1 { throw fail(.misplacedReservedBit, .protocolError, at: offset) }
+            guard messageKind != nil else { throw fail(.unexpectedContinuation, at: offset) }
+            if rsv1 { throw fail(.misplacedReservedBit, at: offset) }
         case .text, .binary:
-            guard messageKind == nil else { throw fail(.expectedContinuation, .protocolError, at: offset) }
+            guard messageKind == nil else { throw fail(.expectedContinuation, at: offset) }
             let kind: WebSocketMessageKind = header.opcode == .text ? .text : .binary
             messageKind = kind
             compressed = rsv1
             messageSize = 0
-            if delivery == .streaming { event = .messageStart(kind, compressed: rsv1) }
+            if delivery == .streaming { event = .messageStart(kind) }
         }
-        if header.opcode.isData && !compressed && header.payloadLength > limits.maxMessageSize - messageSize {
-            throw fail(.messageTooLarge, .messageTooBig, at: offset)
+        if header.opcode.isData && !compressed && header.payloadLength > messageRoom {
+            throw fail(.messageTooLarge, at: offset)
         }
         frameOpcode = header.opcode
         frameFin = header.fin
         frameRemaining = header.payloadLength
-        framePayloadOffset = offset + header.encodedSize
+        framePayloadOffset = offset &+ header.encodedSize
         return event
     }
 
     /// The next piece of the current frame's application data (unmasked; inflated when the
-    /// message is compressed). For data frames in ``Delivery/streaming``, a piece that returns
+    /// message is compressed). For data frames in streaming delivery, a piece that returns
     /// without throwing is valid and is the caller's to forward.
-    public mutating func payload(_ bytes: Span<UInt8>, at offset: Int = 0) throws(WebSocketProtocolError) {
+    package mutating func payload(_ bytes: Span<UInt8>, at offset: Int) throws(WebSocketProtocolError) {
         if let failure { throw failure }
         guard let opcode = frameOpcode else { preconditionFailure("payload outside a frame") }
         if opcode.isControl {
-            precondition(control.count + bytes.count <= 125, "more control payload than announced")
+            precondition(control.count &+ bytes.count <= 125, "more control payload than announced")
             bytes.withUnsafeBytes { control.append(contentsOf: $0) }
             return
         }
         if !compressed {
             precondition(bytes.count <= frameRemaining, "more payload than announced")
-            frameRemaining -= bytes.count
+            frameRemaining &-= bytes.count
         }
-        let room = limits.maxMessageSize - messageSize
+        let room = messageRoom
         if bytes.count > room {
             // Report the first violation in the message: invalid UTF-8 within the room comes
             // before the byte that overflows it (as it would if the piece had been split).
             if messageKind == .text, let bad = utf8.validate(bytes.extracting(0..<room)) {
-                throw fail(.invalidUTF8, .invalidFramePayloadData, at: offset + bad)
+                throw fail(.invalidUTF8, at: offset &+ bad)
             }
-            throw fail(.messageTooLarge, .messageTooBig, at: offset + room)
+            throw fail(.messageTooLarge, at: offset &+ room)
         }
-        messageSize += bytes.count
+        messageSize &+= bytes.count
         if messageKind == .text, let bad = utf8.validate(bytes) {
-            throw fail(.invalidUTF8, .invalidFramePayloadData, at: offset + bad)
+            throw fail(.invalidUTF8, at: offset &+ bad)
         }
         if delivery == .wholeMessages {
             bytes.withUnsafeBytes { buffer.append(contentsOf: $0) }
         }
     }
 
-    /// The current frame ended: delivers a control frame, or the message when this was its last frame.
-    public mutating func frameEnded(at offset: Int = 0) throws(WebSocketProtocolError) -> WebSocketMessageEvent? {
+    /// The current frame ended: delivers a control frame, or the message when this was its
+    /// last frame.
+    package mutating func frameEnded(at offset: Int) throws(WebSocketProtocolError) -> WebSocketMessageEvent? {
         if let failure { throw failure }
         guard let opcode = frameOpcode else { preconditionFailure("frameEnded outside a frame") }
         frameOpcode = nil
@@ -203,7 +161,7 @@ public struct WebSocketMessageAssembler: Sendable {
             guard frameFin, let kind = messageKind else { return nil }
             messageKind = nil
             if kind == .text && !utf8.finish() {
-                throw fail(.invalidUTF8, .invalidFramePayloadData, at: offset)
+                throw fail(.invalidUTF8, at: offset)
             }
             switch delivery {
             case .streaming:
@@ -214,16 +172,5 @@ public struct WebSocketMessageAssembler: Sendable {
                 return kind == .text ? .text(String(decoding: bytes, as: UTF8.self)) : .binary(bytes)
             }
         }
-    }
-
-    /// Convenience: a whole frame (payload unmasked) in one call. In ``Delivery/streaming`` a
-    /// data frame's payload is only checked, and the `.messageStart` of a single-frame message
-    /// is returned only if no `.messageEnd` follows in the same frame (use the three-step API
-    /// there).
-    public mutating func append(_ frame: WebSocketFrame, at offset: Int = 0) throws(WebSocketProtocolError) -> WebSocketMessageEvent? {
-        let header = frame.header
-        let start = try frameStarted(header, at: offset)
-        try payload(frame.payload.span, at: offset + header.encodedSize)
-        return try frameEnded(at: offset + header.encodedSize + frame.payload.count) ?? start
     }
 }

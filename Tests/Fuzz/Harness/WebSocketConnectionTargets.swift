@@ -50,7 +50,7 @@ func checkOutboundFrames(_ bytes: [UInt8], peer: Role, compressed: Bool) {
     } catch {
         check(false, "we sent a frame the peer refuses: \(error) in \(hex(bytes.prefix(64)))")
     }
-    check(parser.isAtFrameBoundary, "we sent a partial frame")
+    check(parser.isIdle, "we sent a partial frame")
 }
 
 func runWebSocketConnection(role: Role, setup: UInt8, input: UnsafeBufferPointer<UInt8>, pieces: [Range<Int>])

@@ -1,7 +1,7 @@
-// Fuzz targets for the WebSocket receive path: the frame parser (both roles), the message
-// assembler with UTF-8 validation, the permessage-deflate inflater under a size limit, the
-// composed message decoder, and the Sec-WebSocket-Extensions parser with the
-// permessage-deflate negotiation.
+// Fuzz targets for the WebSocket receive pipeline: the frame parser (both roles), the message
+// layer with UTF-8 validation, the permessage-deflate inflater under a size limit, the whole
+// receive pipeline (`WebSocketReceiver`, the connection's), and the Sec-WebSocket-Extensions
+// parser with the permessage-deflate negotiation.
 //
 // Invariants, besides "no crash, no memory error":
 // - every chunking of the input gives the same frames, messages and errors (with offsets);
@@ -39,18 +39,20 @@ struct FrameSetup {
     var role: Role
     var maxFrameSize: Int
     var reserved: ReservedBits
-    var leniencies: WebSocketLeniencies
+    var allowNonMinimalLengths: Bool
 
     init(_ reader: inout ByteReader, role: Role) {
         let a = reader.byte()
         self.role = role
         reserved = ReservedBits(rawValue: a & 0x70)
-        leniencies = a & 0x01 != 0 ? [.allowNonMinimalLengths] : []
+        allowNonMinimalLengths = a & 0x01 != 0
         maxFrameSize = a & 0x02 != 0 ? 125 + Int(reader.byte()) * 8 : WebSocketLimits().maxFrameSize
     }
 
     func parser() -> WebSocketFrameParser {
-        WebSocketFrameParser(role: role, maxFrameSize: maxFrameSize, allowedReservedBits: reserved, leniencies: leniencies)
+        WebSocketFrameParser(
+            role: role, limits: WebSocketLimits(maxFrameSize: maxFrameSize), allowedReservedBits: reserved,
+            allowNonMinimalLengths: allowNonMinimalLengths)
     }
 }
 
@@ -69,7 +71,7 @@ func runFrameParser(_ setup: FrameSetup, input: UnsafeBufferPointer<UInt8>, piec
         let span = UnsafeBufferPointer(rebasing: input[piece]).span
         var index = 0
         while true {
-            let step: WebSocketFrameParser.Step
+            let step: WebSocketParseStep
             do {
                 step = try parser.parse(span, from: index)
             } catch {
@@ -143,7 +145,7 @@ func frameTarget(_ name: String, role: Role) -> FuzzTarget {
             case .payload(let p): payload += p
             case .end:
                 do {
-                    try WebSocketFrameSerializer<SystemRandomNumberGenerator>.write(header: header!, payload: payload.span, into: &out)
+                    try header!.write(payload: payload.span, into: &out)
                 } catch {
                     check(false, "the serializer refused a parsed frame: \(error)")
                 }
@@ -178,14 +180,16 @@ enum MessageRecord: Equatable, CustomStringConvertible {
     }
 }
 
-/// Frames from a lenient parser (all RSV bits allowed, both maskings via the role) into two
-/// assemblers in lockstep, whole-message and streaming; both must tell the same story.
+/// Frames from the frame parser, set up as the receive pipeline sets it up (RSV1 allowed when
+/// compression is negotiated, non-minimal lengths allowed), into two message layers in
+/// lockstep, whole-message and streaming; both must tell the same story. With compression,
+/// RSV1 messages' payloads are taken as already inflated (the inflater has its own target).
 func runAssembler(role: Role, limits: WebSocketLimits, compression: Bool, input: UnsafeBufferPointer<UInt8>,
                   pieces: [Range<Int>]) -> [MessageRecord] {
-    var parser = WebSocketFrameParser(role: role, maxFrameSize: Swift.max(125, limits.maxFrameSize * 2),
-                                      allowedReservedBits: .all, leniencies: .allowNonMinimalLengths)
-    var whole = WebSocketMessageAssembler(limits: limits, delivery: .wholeMessages, perMessageCompression: compression)
-    var streaming = WebSocketMessageAssembler(limits: limits, delivery: .streaming, perMessageCompression: compression)
+    var parser = WebSocketFrameParser(role: role, limits: limits, allowedReservedBits: compression ? .rsv1 : [],
+                                      allowNonMinimalLengths: true)
+    var whole = WebSocketMessageAssembler(limits: limits, delivery: .wholeMessages)
+    var streaming = WebSocketMessageAssembler(limits: limits, delivery: .streaming)
     var records: [MessageRecord] = []
     var streamed: [UInt8] = []
     var streamKind: WebSocketMessageKind? = nil
@@ -214,7 +218,7 @@ func runAssembler(role: Role, limits: WebSocketLimits, compression: Bool, input:
         case (.ping?, _), (.pong?, _), (.close?, _): check(w == s, "control events differ")
         default: check(false, "assemblers disagree: \(String(describing: w)) vs \(String(describing: s))")
         }
-        if case .messageStart(let kind, _)? = s { streamKind = kind; streamed = [] }
+        if case .messageStart(let kind)? = s { streamKind = kind; streamed = [] }
         if case .messageEnd? = s { streamKind = nil }
     }
 
@@ -227,7 +231,7 @@ func runAssembler(role: Role, limits: WebSocketLimits, compression: Bool, input:
         let span = UnsafeBufferPointer(rebasing: input[piece]).span
         var index = 0
         while true {
-            let step: WebSocketFrameParser.Step
+            let step: WebSocketParseStep
             do { step = try parser.parse(span, from: index) } catch { break outer }   // frame errors: another target
             index += step.consumed
             guard let event = step.event else { break }
@@ -385,7 +389,7 @@ let pmdInflateTarget = FuzzTarget(name: "pmd-inflate") { data in
     }
 }
 
-// MARK: - Composed receive path
+// MARK: - The receive pipeline
 
 let wsDecoderTarget = FuzzTarget(name: "ws-decoder") { data in
     var reader = ByteReader(data)
@@ -400,26 +404,22 @@ let wsDecoderTarget = FuzzTarget(name: "ws-decoder") { data in
     let input = reader.rest
 
     func decode(_ pieces: [Range<Int>]) -> [MessageRecord] {
-        guard var decoder = try? WebSocketMessageDecoder(role: role, limits: limits, deflate: deflate) else {
-            check(false, "decoder set-up failed")
+        guard var receiver = try? WebSocketReceiver(role: role, deflate: deflate, configuration: WebSocketConfiguration(limits: limits)) else {
+            check(false, "receiver set-up failed")
             return []
         }
         var records: [MessageRecord] = []
         for piece in pieces {
-            let span = UnsafeBufferPointer(rebasing: input[piece]).span
-            var index = 0
+            receiver.receive(UnsafeBufferPointer(rebasing: input[piece]).span)
             while true {
-                let step: WebSocketMessageDecoder.Step
-                do { step = try decoder.decode(span, from: index) } catch {
+                let event: WebSocketMessageEvent?
+                do { event = try receiver.nextEvent() } catch {
                     checkProtocolError(error, total: input.count)
                     records.append(.error(error.code.name, close: error.closeCode.rawValue, offset: error.offset))
                     return records
                 }
-                index += step.consumed
-                check(index <= span.count, "consumed past the input")
-                guard let event = step.event else { check(index == span.count, "stopped early"); break }
-                guard case .message(let m) = event else { continue }
-                switch m {
+                guard let event else { check(receiver.bufferedByteCount == 0, "stopped early"); break }
+                switch event {
                 case .text(let t):
                     check(t.utf8.count <= limits.maxMessageSize, "message over the limit"); records.append(.text(Array(t.utf8)))
                 case .binary(let b):
@@ -427,10 +427,10 @@ let wsDecoderTarget = FuzzTarget(name: "ws-decoder") { data in
                 case .ping(let b): records.append(.ping(b))
                 case .pong(let b): records.append(.pong(b))
                 case .close(let c): records.append(.close(c))
-                default: check(false, "streaming event from the decoder")
+                default: check(false, "streaming event from a whole-message receiver")
                 }
             }
-            check(decoder.deflateMemory.decompressor.held <= 64 * 1024, "inflater holds too much")
+            check(receiver.inflaterMemory.held <= 64 * 1024, "inflater holds too much")
         }
         return records
     }
