@@ -39,6 +39,8 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private var connection: WebSocketConnection
     private var leftover: [UInt8]
+    /// The transport is an HTTP/2 stream (RFC 8441): close by ``WebSocketConnection/streamDirective``.
+    private let overStream: Bool
     private var readPending = false
     private var closing = false
     private var lastWrite: EventLoopFuture<Void>?
@@ -53,10 +55,15 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     ///   - connection: the sans-I/O connection, open or driving its own handshake.
     ///   - leftover: bytes received after the opening handshake's head (from
     ///     ``HTTP1Handler/ProtocolSwitched``), parsed as soon as the handler is added.
-    public init(connection: consuming WebSocketConnection, leftover: [UInt8] = []) {
+    ///   - overStream: the channel is an HTTP/2 stream (below a ``WebSocketStreamAdapter``),
+    ///     not TCP: the closing handshake ends with `close(mode: .output)` (END_STREAM) for
+    ///     either role, a failure with `close()` (RST_STREAM), as
+    ///     ``WebSocketConnection/streamDirective`` says (RFC 8441 §5).
+    public init(connection: consuming WebSocketConnection, leftover: [UInt8] = [], overStream: Bool = false) {
         precondition(connection.configuration.delivery == .wholeMessages, "WebSocketHandler delivers whole messages")
         self.connection = connection
         self.leftover = leftover
+        self.overStream = overStream
     }
 
     // MARK: Lifecycle
@@ -108,6 +115,11 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
         context.fireUserInboundEventTriggered(event)
     }
 
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed? = event as? ChannelEvent { inputClosed(context: context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     /// Delivers the events the buffered bytes hold, writes what the connection queued, runs
     /// the timers, and closes the transport when told to.
     private func process(context: ChannelHandlerContext) {
@@ -121,7 +133,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
             context.flush()
         }
         schedule(context: context)
-        if connection.transport == .closeNow { close(context: context) }
+        closeIfDone(context: context)
         readIfPossible(context: context)
     }
 
@@ -160,7 +172,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
             return
         }
         if !writeOutbound(context: context, promise: promise) { promise?.succeed(()) }
-        if connection.transport == .closeNow { close(context: context) }
+        closeIfDone(context: context)
     }
 
     /// Writes what the connection has queued, if anything (without flushing).
@@ -228,15 +240,36 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
         context.read()
     }
 
-    private func close(context: ChannelHandlerContext) {
+    /// Closes the transport when the connection says so: TCP by ``WebSocketConnection/transport``,
+    /// an HTTP/2 stream by ``WebSocketConnection/streamDirective``.
+    private func closeIfDone(context: ChannelHandlerContext) {
+        if overStream {
+            switch connection.streamDirective {
+            case .keepOpen: break
+            case .endStream: close(context: context, mode: .output)
+            case .resetStream: close(context: context, mode: .all)
+            }
+        } else if connection.transport == .closeNow {
+            close(context: context, mode: .all)
+        }
+    }
+
+    private func close(context: ChannelHandlerContext, mode: CloseMode) {
         guard !closing else { return }
         closing = true
         context.flush()
         let channel = context.channel
         if let lastWrite {
-            lastWrite.whenComplete { _ in channel.close(promise: nil) }
+            lastWrite.whenComplete { _ in channel.close(mode: mode, promise: nil) }
         } else {
-            context.close(promise: nil)
+            context.close(mode: mode, promise: nil)
         }
+    }
+
+    /// The peer closed its side (TCP half-close, an HTTP/2 stream's END_STREAM): the
+    /// connection's end of stream.
+    private func inputClosed(context: ChannelHandlerContext) {
+        connection.receiveEOF()
+        process(context: context)
     }
 }

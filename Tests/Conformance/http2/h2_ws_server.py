@@ -2,6 +2,7 @@
 """An RFC 8441 WebSocket echo server (Python h2 + wsproto) for WireCodec's client:
 
     h2_ws_server.py --cert server.pem --key server.key [--deflate] [--no-connect-protocol]
+    h2_ws_server.py --plaintext [--deflate] [--no-connect-protocol]     (h2c, prior knowledge)
 
 TLS on a free loopback port with ALPN `h2` and `http/1.1`. Over HTTP/2 its SETTINGS carry
 SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (unless --no-connect-protocol); an extended CONNECT with
@@ -150,8 +151,25 @@ def serve_http1(sock, args, peer):
             return
 
 
+class PlainSocket:
+    """A plain TCP socket with the one method of an SSL socket that H2Socket uses."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def pending(self):
+        return 0
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
 def handle(raw, context, args, peer):
     try:
+        if context is None:
+            raw.setblocking(True)
+            serve_h2(PlainSocket(raw), args, peer)
+            return
         sock = context.wrap_socket(raw, server_side=True)
         sock.setblocking(True)
         if sock.selected_alpn_protocol() == "h2":
@@ -169,16 +187,21 @@ def handle(raw, context, args, peer):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--plaintext", action="store_true", help="HTTP/2 without TLS, by prior knowledge")
     ap.add_argument("--deflate", action="store_true")
     ap.add_argument("--no-connect-protocol", action="store_true")
     ap.add_argument("--subprotocol")
     ap.add_argument("--seconds", type=float, default=300, help="stop after this long")
     args = ap.parse_args()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(args.cert, args.key)
-    context.set_alpn_protocols(["h2", "http/1.1"])
+    context = None
+    if not args.plaintext:
+        if not args.cert or not args.key:
+            ap.error("--cert and --key, or --plaintext")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        context.set_alpn_protocols(["h2", "http/1.1"])
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))

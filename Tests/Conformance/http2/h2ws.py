@@ -50,9 +50,12 @@ class H2Socket:
         self.sock = sock
         config = h2.config.H2Configuration(client_side=client_side, header_encoding="utf-8")
         self.conn = h2.connection.H2Connection(config=config)
-        self.conn.initiate_connection()
         if settings:
-            self.conn.update_settings(settings)
+            # In the first SETTINGS frame, where clients look for them (RFC 8441 §3).
+            values = dict(self.conn.local_settings.items())
+            values.update(settings)
+            self.conn.local_settings = h2.settings.Settings(client=client_side, initial_values=values)
+        self.conn.initiate_connection()
         self.pending = {}        # stream id -> bytearray waiting for window
         self.end_after = set()   # stream ids to end once their queue is empty
         self.flush()

@@ -1,0 +1,112 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+import WireCodec
+import WireCodecNIO
+
+/// Our RFC 8441 client (``HTTP2ClientConnection``) against a server nobody here wrote: Python
+/// `h2` + `wsproto` (Tests/Conformance/http2/h2_ws_server.py), over HTTP/2 by prior knowledge.
+@Suite(.serialized) struct HTTP2ClientPeerTests {
+    private static func connect(port: Int) async throws -> HTTP2ClientConnection {
+        // Configured before the connection is active: the server's SETTINGS must not be read
+        // by a pipeline without the HTTP/2 handler.
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try HTTP2ClientConnection.configure(channel) }
+            }
+    }
+
+    /// Three WebSockets at once on one connection, every message of the plan echoed on each,
+    /// each closed with its own code; the server saw extended CONNECTs with nothing of
+    /// HTTP/1.1's handshake, and the permessage-deflate offer when asked.
+    @Test(arguments: [false, true])
+    func webSocketsOverOneConnectionAgainstPythonH2(deflate: Bool) async throws {
+        guard requirePeer(PythonPeerProcess.hasH2Peers, "python3 with h2 and wsproto") else { return }
+        let peer = try PythonPeerProcess(script: "h2_ws_server.py", arguments: ["--plaintext"] + (deflate ? ["--deflate"] : []))
+        let connection = try await Self.connect(port: peer.port)
+        #expect(try await connection.supportsExtendedConnect())
+        let port = peer.port
+        try await withThrowingTaskGroup(of: WebSocketClosure?.self) { group in
+            for index in 0..<3 {
+                group.addTask {
+                    let handshake = try WebSocketExtendedConnectClientHandshake(
+                        authority: "127.0.0.1:\(port)", path: "/echo/\(index)", scheme: "http",
+                        deflate: deflate ? PerMessageDeflateClientOffer() : nil)
+                    guard case .accepted(let webSocket, let negotiation) = try await connection.openWebSocket(handshake) else {
+                        Issue.record("not accepted")
+                        return nil
+                    }
+                    #expect((negotiation.deflate != nil) == deflate)
+                    return try await webSocket.executeThenClose { inbound, outbound in
+                        var expected: [WebSocketEvent] = [.text("héllo \(index) ✓")]
+                        expected += HTTP2MessagePlan.sizes.map { .binary(HTTP2MessagePlan.binary($0, seed: index)) }
+                        for event in expected {
+                            switch event {
+                            case .text(let text): try await outbound.write(.text(text))
+                            case .binary(let bytes): try await outbound.write(.binary(bytes))
+                            default: break
+                            }
+                        }
+                        var received: [WebSocketEvent] = []
+                        var closure: WebSocketClosure?
+                        for try await event in inbound {
+                            switch event {
+                            case .text, .binary:
+                                received.append(event)
+                                if received.count == expected.count {
+                                    try await outbound.write(.close(WebSocketCloseCode(rawValue: UInt16(4000 + index)), reason: "bye"))
+                                }
+                            case .closed(let c): closure = c
+                            default: break
+                            }
+                        }
+                        #expect(received == expected)
+                        return closure
+                    }
+                }
+            }
+            var closures: [WebSocketClosure] = []
+            for try await closure in group { if let closure { closures.append(closure) } }
+            #expect(closures.count == 3)
+            for closure in closures {
+                #expect(closure.cause == .closeAnswered && closure.wasClean)
+                #expect((4000...4002).contains(Int(closure.code.rawValue)))
+            }
+        }
+        try? await connection.channel.close()
+        let log = peer.stop()
+        let requests = log.filter { $0["event"] as? String == "request" }
+        #expect(requests.count == 3)
+        for request in requests {
+            let headers = try #require(request["headers"] as? [String: [String]])
+            #expect(headers[":method"] == ["CONNECT"] && headers[":protocol"] == ["websocket"])
+            #expect(headers[":scheme"] == ["http"] && headers[":authority"] == ["127.0.0.1:\(peer.port)"])
+            #expect(headers["sec-websocket-version"] == ["13"])
+            #expect(headers["sec-websocket-key"] == nil && headers["upgrade"] == nil && headers["connection"] == nil)
+            #expect((headers["sec-websocket-extensions"]?.first?.hasPrefix("permessage-deflate") ?? false) == deflate)
+        }
+        let closed = log.filter { $0["event"] as? String == "closed" }
+        #expect(closed.count == 3)
+        for entry in closed {
+            let close = try #require(entry["close"] as? [String: Any])
+            #expect(close["reason"] as? String == "bye")
+        }
+        #expect(!log.contains { $0["event"] as? String == "reset" || $0["event"] as? String == "error" })
+    }
+
+    /// A server whose SETTINGS do not allow extended CONNECT gets none (RFC 8441 §3).
+    @Test func noExtendedConnectWithoutTheSetting() async throws {
+        guard requirePeer(PythonPeerProcess.hasH2Peers, "python3 with h2 and wsproto") else { return }
+        let peer = try PythonPeerProcess(script: "h2_ws_server.py", arguments: ["--plaintext", "--no-connect-protocol"])
+        let connection = try await Self.connect(port: peer.port)
+        #expect(try await connection.supportsExtendedConnect() == false)
+        let handshake = try WebSocketExtendedConnectClientHandshake(authority: "127.0.0.1:\(peer.port)", scheme: "http")
+        await #expect(throws: HTTP2ClientError(.extendedConnectNotSupported)) {
+            _ = try await connection.openWebSocket(handshake)
+        }
+        try? await connection.channel.close()
+        #expect(peer.stop().filter { $0["event"] as? String == "request" }.isEmpty)
+    }
+}
