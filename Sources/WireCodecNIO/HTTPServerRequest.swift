@@ -1,5 +1,6 @@
 public import HTTPTypes
 public import NIOCore
+import NIOHTTPTypes
 import WireHTTP1
 
 /// A request handed to a ``WireServer`` application: the head as `HTTPRequest`
@@ -13,11 +14,16 @@ public struct HTTPServerRequest: Sendable {
     public var body: HTTPRequestBody
     /// The client's address.
     public var remoteAddress: SocketAddress?
+    /// The HTTP the request came over: HTTP/1.1, or a stream of an HTTP/2 connection.
+    public var httpVersion: WireHTTPVersion
 
-    public init(head: HTTPRequest, body: HTTPRequestBody, remoteAddress: SocketAddress? = nil) {
+    public init(
+        head: HTTPRequest, body: HTTPRequestBody, remoteAddress: SocketAddress? = nil, httpVersion: WireHTTPVersion = .http1_1
+    ) {
         self.head = head
         self.body = body
         self.remoteAddress = remoteAddress
+        self.httpVersion = httpVersion
     }
 
     /// The path without the query (`/poll` for `/poll?since=3`).
@@ -37,6 +43,16 @@ public struct HTTPServerRequest: Sendable {
         }
         return nil
     }
+}
+
+/// The version of HTTP a connection speaks, named by its ALPN identifier (RFC 7301).
+public enum WireHTTPVersion: String, Sendable, Hashable, CustomStringConvertible {
+    /// HTTP/1.1 (RFC 9112), over TCP or TLS.
+    case http1_1 = "http/1.1"
+    /// HTTP/2 (RFC 9113), over TLS negotiated by ALPN: one connection, many streams.
+    case http2 = "h2"
+
+    public var description: String { rawValue }
 }
 
 /// A request body: an `AsyncSequence` of `ByteBuffer`s with backpressure (the connection
@@ -154,6 +170,13 @@ final class RequestBodySource: @unchecked Sendable {
                     self.trailers = trailers.map { HTTPFields(block: $0) }
                     state = .finished
                     return nil
+                case .stream(.body(let buffer)):
+                    bytesRead += buffer.readableBytes
+                    return buffer
+                case .stream(.end(let trailers)):
+                    self.trailers = trailers
+                    state = .finished
+                    return nil
                 case .httpFailed(let error):
                     state = .failed(error)
                     throw error
@@ -161,7 +184,7 @@ final class RequestBodySource: @unchecked Sendable {
                     let error = HTTPServerError(.connectionClosed)
                     state = .failed(error)
                     throw error
-                case .http, .webSocketOpened, .webSocket:
+                case .http, .webSocketOpened, .webSocket, .stream(.head(_)):
                     continue
                 }
             }

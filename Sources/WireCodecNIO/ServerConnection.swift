@@ -25,7 +25,7 @@ struct ServerConnection {
                 guard try await handle(head) else { return }
             case .http(.connectionClosed), .httpFailed:
                 return
-            case .http, .webSocketOpened, .webSocket:
+            case .http, .webSocketOpened, .webSocket, .stream:
                 continue
             }
         }
@@ -202,7 +202,7 @@ struct ServerConnection {
         return false
     }
 
-    private func runWebSocket(
+    func runWebSocket(
         request: HTTPRequest, negotiation: WebSocketNegotiation, handler: @escaping @Sendable (WebSocket) async throws -> Void
     ) async throws {
         let reader = self.reader

@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTPTypes
 import Synchronization
 import WireCore
 import WireHTTP1
@@ -16,6 +17,9 @@ enum ServerConnectionEvent: Sendable {
     /// The 101 is written and the pipeline now speaks WebSocket; its events follow.
     case webSocketOpened
     case webSocket(WebSocketEvent)
+    /// HTTP/2: a part of the stream's request, already in HTTPTypes form (one request per
+    /// stream; ``HTTP2StreamBridge``).
+    case stream(HTTPRequestPart)
 }
 
 /// What a server connection's `NIOAsyncChannel` writes.

@@ -112,10 +112,6 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
             try? connection.send(.close(.goingAway, reason: ""))
             process(context: context)
         }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .inputClosed? = event as? ChannelEvent { inputClosed(context: context) }
         context.fireUserInboundEventTriggered(event)
     }

@@ -5,25 +5,55 @@ public import WireWebSocket
 /// A valid WebSocket Upgrade request, for the application to accept or reject.
 ///
 /// The server has already checked it (RFC 6455 §4.2.1: method, key, version, the `Origin`
-/// policy of ``WireServer/Configuration/webSocketPolicy``) and answered a bad one itself (400,
-/// 403, 426); what comes here is the application's decision: the path, cookies, the
-/// subprotocol, compression.
+/// policy of ``WireServer/Configuration/webSocketPolicy``; over HTTP/2 the extended CONNECT
+/// of RFC 8441 §5 under the same policy) and answered a bad one itself (400, 403, 426, 501);
+/// what comes here is the application's decision: the path, cookies, the subprotocol,
+/// compression. It is the same whichever HTTP carried it.
 public struct WebSocketUpgradeRequest: Sendable {
-    /// The request (path, query, cookies, `Origin`).
-    public var request: HTTPRequest { handshake.request }
+    /// The request (path, query, cookies, `Origin`). Over HTTP/2 its method is CONNECT and
+    /// its `extendedConnectProtocol` is `websocket`.
+    public var request: HTTPRequest {
+        switch handshake {
+        case .http1(let handshake): handshake.request
+        case .http2(let handshake): handshake.request
+        }
+    }
     /// The subprotocols the client offered, in its order.
-    public var offeredSubprotocols: [String] { handshake.offeredSubprotocols }
+    public var offeredSubprotocols: [String] {
+        switch handshake {
+        case .http1(let handshake): handshake.offeredSubprotocols
+        case .http2(let handshake): handshake.offeredSubprotocols
+        }
+    }
     /// Whether the client offered permessage-deflate.
     public var offersDeflate: Bool {
-        !(handshake.request.headerFields[values: .secWebSocketExtensions].isEmpty)
+        !(request.headerFields[values: .secWebSocketExtensions].isEmpty)
+    }
+    /// HTTP/1.1 (an `Upgrade: websocket` answered by 101, RFC 6455 §4) or HTTP/2 (an
+    /// extended CONNECT answered by 200, RFC 8441).
+    public var httpVersion: WireHTTPVersion {
+        switch handshake {
+        case .http1: .http1_1
+        case .http2: .http2
+        }
     }
     /// The client's address.
     public let remoteAddress: SocketAddress?
 
-    let handshake: WebSocketServerHandshake
+    enum Handshake: Sendable {
+        case http1(WebSocketServerHandshake)
+        case http2(WebSocketExtendedConnectServerHandshake)
+    }
+
+    let handshake: Handshake
 
     init(handshake: WebSocketServerHandshake, remoteAddress: SocketAddress?) {
-        self.handshake = handshake
+        self.handshake = .http1(handshake)
+        self.remoteAddress = remoteAddress
+    }
+
+    init(extendedConnect handshake: WebSocketExtendedConnectServerHandshake, remoteAddress: SocketAddress?) {
+        self.handshake = .http2(handshake)
         self.remoteAddress = remoteAddress
     }
 

@@ -2,6 +2,7 @@ import HTTPTypes
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOTLS
 public import ServiceLifecycle
 import Synchronization
 import WireCore
@@ -78,6 +79,11 @@ public final class WireServer: Service, Sendable {
         /// Called for each accepted connection on its event loop, after TLS and before the
         /// HTTP handlers: your own handlers (a byte tap, metrics). Default `nil`.
         public var configureConnection: (@Sendable (any Channel) throws -> Void)?
+        /// HTTP/2 (RFC 9113) for TLS connections whose ALPN chose `h2` (offer it with
+        /// `TLSServerConfiguration(applicationProtocols: ["h2", "http/1.1"])`): the same
+        /// handlers serve both, WebSockets through extended CONNECT (RFC 8441). Limits and
+        /// windows: ``HTTP2Configuration``.
+        public var http2: HTTP2Configuration = .init()
 
         public init(host: String = "127.0.0.1", port: Int = 8080, tls: (any ServerTransportSecurity)? = nil) {
             self.host = host
@@ -160,8 +166,8 @@ public final class WireServer: Service, Sendable {
                 await withDiscardingTaskGroup { group in
                     do {
                         try await serverChannel.executeThenClose { inbound in
-                            for try await connection in inbound {
-                                group.addTask { await self.serve(connection) }
+                            for try await negotiation in inbound {
+                                group.addTask { await self.serve(negotiation) }
                             }
                         }
                     } catch {
@@ -227,26 +233,47 @@ public final class WireServer: Service, Sendable {
 
     // MARK: Binding
 
-    private func bind() async throws -> NIOAsyncChannel<AcceptedConnection, Never> {
+    private func bind() async throws -> NIOAsyncChannel<EventLoopFuture<NegotiatedConnection>, Never> {
         let configuration = self.configuration
+        let acceptsWebSockets = webSocketHandler != nil
         return try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configureConnection(channel, configuration: configuration)
+                    try Self.configureConnection(channel, configuration: configuration, acceptsWebSockets: acceptsWebSockets)
                 }
             }
     }
 
-    /// The pipeline of an accepted connection: TLS (if configured), HTTP/1.1 with the
-    /// timeouts, the bridge to the async side.
+    /// The pipeline of an accepted connection: TLS (if configured); when TLS offers `h2`,
+    /// ALPN decides between HTTP/2 (``configureHTTP2(_:configuration:acceptsWebSockets:)``)
+    /// and HTTP/1.1 once the handshake is done; otherwise HTTP/1.1 at once.
     static func configureConnection(
-        _ channel: any Channel, configuration: Configuration
-    ) throws -> AcceptedConnection {
+        _ channel: any Channel, configuration: Configuration, acceptsWebSockets: Bool
+    ) throws -> EventLoopFuture<NegotiatedConnection> {
         if let tls = configuration.tls { try tls.configureServerChannel(channel) }
         try configuration.configureConnection?(channel)
+        guard configuration.tls?.applicationProtocols.contains("h2") == true else {
+            return channel.eventLoop.makeSucceededFuture(.http1(try configureHTTP1(channel, configuration: configuration)))
+        }
+        let alpn = NIOTypedApplicationProtocolNegotiationHandler<NegotiatedConnection> { result, channel in
+            channel.eventLoop.makeCompletedFuture {
+                switch result {
+                case .negotiated("h2"):
+                    return .http2(try configureHTTP2(channel, configuration: configuration, acceptsWebSockets: acceptsWebSockets))
+                default:
+                    return .http1(try configureHTTP1(channel, configuration: configuration))
+                }
+            }
+        }
+        try channel.pipeline.syncOperations.addHandler(alpn)
+        return alpn.protocolNegotiationResult
+    }
+
+    /// HTTP/1.1 with the timeouts, and the bridge to the async side.
+    static func configureHTTP1(_ channel: any Channel, configuration: Configuration) throws -> AcceptedConnection {
         let failure = ServerConnectionFailure()
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(HTTP1Handler(role: .server, configuration: configuration.http, timeouts: configuration.timeouts))
@@ -258,9 +285,24 @@ public final class WireServer: Service, Sendable {
 
     // MARK: Connections
 
-    private func serve(_ accepted: AcceptedConnection) async {
-        let asyncChannel = accepted.channel
-        let context = ServerConnectionContext(channel: asyncChannel.channel)
+    private func serve(_ negotiation: EventLoopFuture<NegotiatedConnection>) async {
+        let negotiated: NegotiatedConnection
+        do {
+            negotiated = try await negotiation.get()
+        } catch {
+            // The TLS handshake failed or the client went away first.
+            logger.debug("connection not negotiated", metadata: ["error": "\(error)"])
+            return
+        }
+        switch negotiated {
+        case .http1(let accepted): await serve(accepted)
+        case .http2(let accepted): await serveHTTP2(accepted)
+        }
+    }
+
+    /// Adds a connection (or an HTTP/2 stream) to those a shutdown reaches; returns whether
+    /// the server still runs (if not, the context is quiesced at once).
+    func track(_ context: ServerConnectionContext) -> ObjectIdentifier {
         let id = ObjectIdentifier(context)
         let running = state.withLock { state -> Bool in
             state.connections[id] = context
@@ -269,6 +311,17 @@ public final class WireServer: Service, Sendable {
         }
         // Accepted while shutting down: serve nothing more than what is in flight.
         if !running { context.quiesce() }
+        return id
+    }
+
+    func untrack(_ id: ObjectIdentifier) {
+        state.withLock { _ = $0.connections.removeValue(forKey: id) }
+    }
+
+    private func serve(_ accepted: AcceptedConnection) async {
+        let asyncChannel = accepted.channel
+        let context = ServerConnectionContext(channel: asyncChannel.channel)
+        let id = track(context)
         asyncChannel.channel.closeFuture.whenComplete { _ in context.cancelActivity() }
         do {
             try await asyncChannel.executeThenClose { inbound, outbound in
@@ -280,8 +333,14 @@ public final class WireServer: Service, Sendable {
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
         }
-        state.withLock { _ = $0.connections.removeValue(forKey: id) }
+        untrack(id)
     }
+}
+
+/// What ALPN made of an accepted connection.
+enum NegotiatedConnection: Sendable {
+    case http1(AcceptedConnection)
+    case http2(HTTP2AcceptedConnection)
 }
 
 /// An accepted connection: its async channel and where refused writes are recorded.
@@ -298,6 +357,14 @@ typealias ServerConnectionReader = IteratorBox<NIOAsyncChannelInboundStream<Serv
 public protocol ServerTransportSecurity: Sendable {
     /// Adds the handlers to an accepted channel (called on its event loop).
     func configureServerChannel(_ channel: any Channel) throws
+
+    /// The protocols offered by ALPN (RFC 7301); with `h2` among them the server speaks
+    /// HTTP/2 to clients that choose it (the handshake's `TLSUserEvent` tells). Default: none.
+    var applicationProtocols: [String] { get }
+}
+
+extension ServerTransportSecurity {
+    public var applicationProtocols: [String] { [] }
 }
 
 extension Duration {

@@ -3,12 +3,14 @@ public import NIOSSL
 public import WireCodecNIO
 
 /// TLS for a ``WireServer`` (or any server pipeline): a certificate chain and its private key,
-/// TLS 1.2 at least, ALPN. One port then serves `https://` and `wss://` (a WebSocket is an
-/// HTTP/1.1 upgrade inside the TLS connection).
+/// TLS 1.2 at least, ALPN. One port then serves `https://` and `wss://`: a WebSocket is an
+/// HTTP/1.1 upgrade inside the TLS connection, or, when ALPN chose `h2`, an extended CONNECT
+/// on one of the HTTP/2 connection's streams (RFC 8441).
 ///
 /// ```swift
 /// var configuration = WireServer.Configuration(host: "0.0.0.0", port: 8443)
-/// configuration.tls = try TLSServerConfiguration(certificateChainPEMFile: "cert.pem", privateKeyPEMFile: "key.pem")
+/// configuration.tls = try TLSServerConfiguration(
+///     certificateChainPEMFile: "cert.pem", privateKeyPEMFile: "key.pem", applicationProtocols: ["h2", "http/1.1"])
 /// ```
 ///
 /// The context (BoringSSL's `SSL_CTX`) is built once, here, and shared by every connection.
@@ -23,8 +25,9 @@ public struct TLSServerConfiguration: ServerTransportSecurity {
     /// A certificate chain (leaf first, then intermediates) and its private key, from PEM files.
     ///
     /// - Parameters:
-    ///   - applicationProtocols: ALPN, default `["http/1.1"]`. `h2` is for the HTTP/2
-    ///     transport; this server speaks HTTP/1.1, so offering `h2` alone is refused.
+    ///   - applicationProtocols: ALPN, default `["http/1.1"]`; `["h2", "http/1.1"]` lets
+    ///     clients that speak HTTP/2 choose it (``WireServer`` serves both on the port).
+    ///     `http/1.1` must be among them (clients without HTTP/2 still need a way in).
     ///   - minimumTLSVersion: default TLS 1.2 (RFC 9325 §3.1.1: TLS 1.0 and 1.1 are deprecated).
     /// - Throws: `NIOSSLError` when a file cannot be read or parsed, or the key does not
     ///   match the certificate; ``TLSConfigurationError`` for unusable settings.

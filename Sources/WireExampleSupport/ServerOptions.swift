@@ -15,6 +15,9 @@ public struct ServerOptions: ParsableArguments {
     @Option(help: "PEM file with the private key of --tls-cert.")
     public var tlsKey: String?
 
+    @Flag(help: "With TLS, offer only HTTP/1.1 by ALPN (default: h2 and http/1.1 on the one port).")
+    public var noHttp2 = false
+
     @Option(help: "Longest time from the first byte of a request head to its end, in milliseconds (then 408 and close).")
     public var requestHeadTimeoutMs = 30_000
 
@@ -44,7 +47,9 @@ public struct ServerOptions: ParsableArguments {
         var configuration = WireServer.Configuration(host: host, port: port)
         if let tlsCert, let tlsKey {
             do {
-                configuration.tls = try TLSServerConfiguration(certificateChainPEMFile: tlsCert, privateKeyPEMFile: tlsKey)
+                configuration.tls = try TLSServerConfiguration(
+                    certificateChainPEMFile: tlsCert, privateKeyPEMFile: tlsKey,
+                    applicationProtocols: noHttp2 ? ["http/1.1"] : ["h2", "http/1.1"])
             } catch {
                 throw ValidationError("cannot use --tls-cert \(tlsCert) --tls-key \(tlsKey): \(error)")
             }

@@ -15,16 +15,56 @@ import WireCodecNIO
 /// - a WebSocket upgrade on any path: every message echoed (text as text, binary as binary),
 ///   until the client closes (its code is echoed) or the server shuts down (1001).
 enum EchoServer {
-    static func make(configuration: WireServer.Configuration, onListening: @escaping @Sendable (SocketAddress) async -> Void) -> WireServer {
+    static func make(
+        configuration: WireServer.Configuration, logRequests: Bool = false,
+        onListening: @escaping @Sendable (SocketAddress) async -> Void
+    ) -> WireServer {
         WireServer(configuration: configuration, onListening: onListening) { request, response in
+            if logRequests {
+                log(["event": "request", "http": request.httpVersion.rawValue, "method": request.head.method.rawValue,
+                     "path": request.head.path ?? "", "remote": "\(request.remoteAddress.map { "\($0)" } ?? "")"])
+            }
             try await respond(to: request, with: response)
-        } webSocket: { _ in
-            .accept { webSocket in
+        } webSocket: { upgrade in
+            let fields: [String: String] = [
+                "http": upgrade.httpVersion.rawValue, "method": upgrade.request.method.rawValue,
+                "protocol": upgrade.request.extendedConnectProtocol ?? "", "path": upgrade.request.path ?? "",
+                "remote": "\(upgrade.remoteAddress.map { "\($0)" } ?? "")",
+            ]
+            if logRequests { log(fields.merging(["event": "websocket"]) { $1 }) }
+            return .accept { webSocket in
                 for try await message in webSocket.inbound {
                     try await webSocket.outbound.send(message)
                 }
+                if logRequests, let closure = webSocket.closure {
+                    log(fields.merging([
+                        "event": "websocket-closed", "code": String(closure.code.rawValue), "reason": closure.reason,
+                        "deflate": webSocket.negotiation.deflate.map { "\($0)" } ?? "off",
+                    ]) { $1 })
+                }
             }
         }
+    }
+
+    /// One JSON object on a line of standard output (`--log-requests`).
+    static func log(_ fields: [String: String]) {
+        let body = fields.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)): \(jsonString($0.value))" }
+        say("{" + body.joined(separator: ", ") + "}")
+    }
+
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     static func respond(to request: HTTPServerRequest, with response: HTTPResponseWriter) async throws {

@@ -33,6 +33,9 @@ struct EchoServerCommand: AsyncParsableCommand {
     @Option(help: "Write the bytes of each connection (both directions, after TLS) into this directory.")
     var capture: String?
 
+    @Flag(help: "Print one JSON line per request and per WebSocket (HTTP version, method, path, client address, close).")
+    var logRequests = false
+
     @OptionGroup var server: ServerOptions
 
     func validate() throws {
@@ -51,7 +54,7 @@ struct EchoServerCommand: AsyncParsableCommand {
         let scheme = configuration.scheme
         let host = self.host
         let deflate = noDeflate ? "off" : "on"
-        let server = EchoServer.make(configuration: configuration) { address in
+        let server = EchoServer.make(configuration: configuration, logRequests: logRequests) { address in
             say("wirecodec-echo-server: listening on \(scheme)://\(host):\(address.port ?? 0)/ (permessage-deflate \(deflate))")
         }
         try await ServerOptions.runUntilSignalled([server], label: "wirecodec-echo-server")

@@ -2,7 +2,7 @@
 """Loads the echo server's test page in headless Chromium and reports what the page saw.
 
     run_chromium.py http://127.0.0.1:PORT/ [--chromium PATH] [--timeout 90] [--screenshot OUT.png]
-    run_chromium.py https://localhost:PORT/ --spki BASE64 [...]
+    run_chromium.py https://localhost:PORT/ --spki BASE64 [--network] [...]
 
 Starts Chromium (Debian's `chromium`) headless with a throwaway profile and the DevTools
 protocol on a free loopback port, opens the page in a new tab, and polls
@@ -14,6 +14,12 @@ For https:// (and the page's wss://), --spki gives the base64 SHA-256 of the ser
 certificate's SubjectPublicKeyInfo: Chromium accepts that key (and only it) through
 `--ignore-certificate-errors-spki-list`, so a test certificate works without touching any
 trust store. The report then carries the TLS details Chromium saw for the page.
+
+With --network, the DevTools Network domain is on and the report has `network`: for each
+response the URL, status and `protocol` Chromium used (`h2`, `http/1.1`), and for each
+WebSocket its URL, the handshake request's fields and the handshake response's status and
+fields as Chromium reports them (over HTTP/2, RFC 8441, a 200 to an extended CONNECT; over
+HTTP/1.1 a 101).
 
 Prints the page's result as one JSON line and exits 0 only if the page says ok. The DevTools
 client is Python `websockets` (pinned in Tests/Scripts/setup-tests.sh).
@@ -38,6 +44,7 @@ class DevTools:
     def __init__(self, ws):
         self.ws = ws
         self.next_id = 0
+        self.events = []  # protocol events seen while waiting for replies
 
     async def call(self, method, params=None, session=None):
         self.next_id += 1
@@ -47,6 +54,9 @@ class DevTools:
         await self.ws.send(json.dumps(request))
         while True:
             reply = json.loads(await self.ws.recv())
+            if "method" in reply and "id" not in reply:
+                self.events.append(reply)
+                continue
             if reply.get("id") == self.next_id:
                 if "error" in reply:
                     raise RuntimeError("%s: %s" % (method, reply["error"]))
@@ -94,13 +104,39 @@ def stop(process):
             process.wait()
 
 
-async def drive(endpoint, url, timeout, screenshot):
+def network_report(events):
+    """What the Network domain's events say about the page's requests and WebSockets."""
+    responses = []
+    sockets = {}
+    for event in events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Network.responseReceived":
+            response = params.get("response", {})
+            responses.append({"url": response.get("url"), "status": response.get("status"),
+                              "protocol": response.get("protocol")})
+        elif method == "Network.webSocketCreated":
+            sockets.setdefault(params.get("requestId"), {})["url"] = params.get("url")
+        elif method == "Network.webSocketWillSendHandshakeRequest":
+            sockets.setdefault(params.get("requestId"), {})["request"] = params.get("request", {}).get("headers")
+        elif method == "Network.webSocketHandshakeResponseReceived":
+            response = params.get("response", {})
+            sockets.setdefault(params.get("requestId"), {}).update({
+                "status": response.get("status"), "statusText": response.get("statusText"),
+                "response": response.get("headers"), "responseText": response.get("headersText")})
+        elif method == "Network.webSocketClosed":
+            sockets.setdefault(params.get("requestId"), {})["closed"] = True
+    return {"responses": responses, "webSockets": list(sockets.values())}
+
+
+async def drive(endpoint, url, timeout, screenshot, network=False):
     async with connect(endpoint, max_size=None) as ws:
         tools = DevTools(ws)
         target = await tools.call("Target.createTarget", {"url": "about:blank"})
         attached = await tools.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
         session = attached["sessionId"]
         await tools.call("Page.enable", session=session)
+        if network:
+            await tools.call("Network.enable", session=session)
         await tools.call("Page.navigate", {"url": url}, session=session)
         deadline = time.time() + timeout
         result = None
@@ -127,7 +163,10 @@ async def drive(endpoint, url, timeout, screenshot):
                 "expression": "location.protocol + ' ' + (window.isSecureContext ? 'secure' : 'insecure')",
                 "returnByValue": True}, session=session)
             security = value.get("result", {}).get("value")
-        return result, version.get("product"), security
+        if network:
+            await asyncio.sleep(0.5)  # the WebSocket's closing events
+            await tools.call("Browser.getVersion")
+        return result, version.get("product"), security, network_report(tools.events) if network else None
 
 
 def main():
@@ -137,6 +176,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=90)
     ap.add_argument("--screenshot")
     ap.add_argument("--spki", help="base64 SHA-256 of the test certificate's public key (https://)")
+    ap.add_argument("--network", action="store_true", help="report the protocols and WebSocket handshakes Chromium saw")
     args = ap.parse_args()
     if not re.match(r"^https?://(127\.\d+\.\d+\.\d+|localhost)(:\d+)?/", args.url):
         raise SystemExit("loopback URLs only")
@@ -144,12 +184,15 @@ def main():
     process = None
     try:
         process, endpoint = start_chromium(args.chromium, profile, args.spki)
-        result, product, security = asyncio.run(drive(endpoint, args.url, args.timeout, args.screenshot))
+        result, product, security, network = asyncio.run(
+            drive(endpoint, args.url, args.timeout, args.screenshot, args.network))
     finally:
         if process:
             stop(process)
         shutil.rmtree(profile, ignore_errors=True)
     report = {"browser": product, "result": result, "page": security}
+    if network is not None:
+        report["network"] = network
     print(json.dumps(report))
     return 0 if result and result.get("ok") else 1
 
