@@ -3,10 +3,10 @@
 # (Tests/Scripts/setup-build.sh, run first): the peers of the tests. Idempotent: it only
 # installs what is missing. Add a new test peer here, never to setup-build.sh.
 #
-#   Debian (apt-get, as root or through sudo): curl (HTTP/1.1 peer), chromium (a real browser),
+#   Debian (apt-get, as root or through sudo): curl (HTTP/1.1 and HTTP/2 peer), chromium (a real browser),
 #   tinyproxy (the HTTP proxy the clients tunnel through), openssl (makes the wss:// tests' CA),
 #   python3-venv when the venv below cannot be made without it.
-#   PyPI (pip, pinned): the Python peers, ALWAYS into the venv .build/wirecodec-python inside
+#   PyPI (pip, pinned): the Python peers (websockets, h11, wsproto, h2), ALWAYS into the venv .build/wirecodec-python inside
 #   the checkout, never into the system or the user's Python. test-all.sh puts it first on PATH.
 #   Autobahn|Testsuite installs itself later (Tests/Conformance/autobahn/install-autobahn.sh).
 set -euo pipefail
@@ -38,7 +38,7 @@ fi
 
 # Python peers used by the interop, fixture and feed tests (pinned), in the project's venv.
 VENV=.build/wirecodec-python
-peers=('websockets==17.4' 'h11==0.16.0' 'wsproto==1.3.2')
+peers=('websockets==17.4' 'h11==0.16.0' 'wsproto==1.3.2' 'h2==4.4.1')
 if [ ! -x "$VENV/bin/python3" ] || ! "$VENV/bin/python3" -m pip --version >/dev/null 2>&1; then
     echo "setup-tests: making the venv $VENV" >&2
     rm -rf "$VENV"
@@ -48,7 +48,7 @@ if [ ! -x "$VENV/bin/python3" ] || ! "$VENV/bin/python3" -m pip --version >/dev/
         python3 -m venv "$VENV"
     fi
 fi
-if ! "$VENV/bin/python3" -c 'import websockets, h11, wsproto' >/dev/null 2>&1; then
+if ! "$VENV/bin/python3" -c 'import websockets, h11, wsproto, h2' >/dev/null 2>&1; then
     echo "setup-tests: pip install ${peers[*]} into $VENV" >&2
     "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check "${peers[@]}"
 fi
