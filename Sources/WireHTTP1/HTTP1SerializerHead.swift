@@ -18,6 +18,8 @@ struct FieldScan {
     /// An `Upgrade` field was written; `Connection` lists the `upgrade` option.
     var sawUpgrade = false
     var connectionHasUpgrade = false
+    /// `Expect` holds `100-continue`.
+    var expectsContinue = false
 
     mutating func note(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) throws(HTTP1UsageError) {
         switch name.count {
@@ -47,6 +49,8 @@ struct FieldScan {
             if Self.list(value, contains: "upgrade") { connectionHasUpgrade = true }
         case 7 where HTTP1Bytes.equalsLowercase(name, "upgrade"):
             sawUpgrade = true
+        case 6 where HTTP1Bytes.equalsLowercase(name, "expect"):
+            if Self.list(value, contains: "100-continue") { expectsContinue = true }
         default:
             break
         }
@@ -59,6 +63,10 @@ struct FieldScan {
         if sawTE && (teNamesChunked || !connectionHasTE) { throw HTTP1UsageError(.invalidTE) }
         // RFC 9110 §7.8: Upgrade travels with the upgrade connection option.
         if sawUpgrade && !connectionHasUpgrade { throw HTTP1UsageError(.upgradeWithoutConnectionOption) }
+        // RFC 9110 §10.1.1: no 100-continue expectation without content to wait for.
+        if expectsContinue && !sawTransferEncoding && (contentLength ?? 0) == 0 {
+            throw HTTP1UsageError(.expectationWithoutContent)
+        }
         if sawTransferEncoding {
             guard contentLength == nil else { throw HTTP1UsageError(.conflictingFraming) }
             guard lastCodingIsChunked, !chunkedBeforeLast else { throw HTTP1UsageError(.requestCodingNotChunked) }

@@ -23,6 +23,7 @@ public struct HTTP1UsageError: Error, Hashable, Sendable, CustomStringConvertibl
             case switchedProtocols, notDone, invalidState
             case transferCodingToHTTP10, invalidTE
             case missingUpgrade, upgradeWithoutConnectionOption, protocolNotOffered, continueBeforeSwitch
+            case expectationWithoutContent
         }
 
         fileprivate let value: Value
@@ -104,6 +105,8 @@ public struct HTTP1UsageError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let protocolNotOffered = Code(.protocolNotOffered)
         /// A 101 while the client waits for its 100 (Continue) (RFC 9110 §7.8).
         public static let continueBeforeSwitch = Code(.continueBeforeSwitch)
+        /// `Expect: 100-continue` on a request without content (RFC 9110 §10.1.1).
+        public static let expectationWithoutContent = Code(.expectationWithoutContent)
 
         /// A stable short kebab-case name (the CLI and logs print it).
         public var name: String {
@@ -141,6 +144,7 @@ public struct HTTP1UsageError: Error, Hashable, Sendable, CustomStringConvertibl
             case .upgradeWithoutConnectionOption: "upgrade-without-connection-option"
             case .protocolNotOffered: "protocol-not-offered"
             case .continueBeforeSwitch: "continue-before-switch"
+            case .expectationWithoutContent: "expectation-without-content"
             }
         }
 
