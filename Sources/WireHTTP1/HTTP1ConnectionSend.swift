@@ -155,17 +155,15 @@ extension HTTP1Connection {
         }
     }
 
-    /// A client got bytes while no request of its own was outstanding (RFC 9112 §9.2): empty
-    /// lines are dropped (§2.2), anything else fails the server peer with
-    /// `unsolicited-response`, so it is never read as the answer to the next request.
+    /// A client got bytes while no request of its own was outstanding (RFC 9112 §9.2): unless
+    /// they are only empty lines (left to the response parser, whatever the timing, which
+    /// refuses an empty line before a status line: H1-2.2-1), they fail the server peer with
+    /// `unsolicited-response`, so they are never read as the answer to the next request.
     mutating func noteUnsolicitedBytes() {
         guard role == .client, failure == nil else { return }
         var i = inboundStart
         while i < inbound.count, inbound[i] == 0x0D || inbound[i] == 0x0A { i += 1 }
-        if i == inbound.count {
-            inboundStart = i
-            return
-        }
+        if i == inbound.count { return }
         failure = HTTP1ParseError(.unsolicitedResponse, offset: parser.streamOffset + (i - inboundStart))
         state.fail(role.peer)
     }
