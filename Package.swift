@@ -95,6 +95,7 @@ let package = Package(
             dependencies: [
                 "WireCodecCLI",
                 .target(name: "WireCodecNIO", condition: .when(traits: ["Clients"])),
+                .target(name: "WireCodecTLS", condition: .when(traits: ["Clients"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -228,7 +229,7 @@ let package = Package(
         .testTarget(
             name: "WireSSETests",
             dependencies: [
-                "WireSSE", "WireHTTP1", "TestSupport",
+                "WireSSE", "WireHTTP1", "WireCore", "TestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
@@ -237,7 +238,8 @@ let package = Package(
         .testTarget(
             name: "WireCodecNIOTests",
             dependencies: [
-                "WireCodecNIO", "TestSupport",
+                "WireCodecNIO", "WireCodecTLS", "TestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),

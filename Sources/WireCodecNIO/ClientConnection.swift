@@ -17,10 +17,14 @@ public protocol ClientTransportSecurity: Sendable {
     /// fix: a certificate that does not verify, a name that does not match. An EventSource
     /// client stops instead of reconnecting then.
     func isFatal(_ error: any Error) -> Bool
+
+    /// One line for people about `error`, if it is this layer's (`nil` otherwise).
+    func describe(_ error: any Error) -> String?
 }
 
 extension ClientTransportSecurity {
     public func isFatal(_ error: any Error) -> Bool { false }
+    public func describe(_ error: any Error) -> String? { nil }
 }
 
 /// How a client reaches a server: TLS for `https`/`wss` (and `https://` proxies), the proxy,

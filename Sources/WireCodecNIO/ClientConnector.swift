@@ -41,7 +41,14 @@ enum ClientConnector {
                         try sync.addHandlers(security.makeClientHandlers(serverHostname: proxy.host))
                     }
                     try sync.addHandler(ClientProxyTunnelHandler(tunnel: tunnel) { context in
-                        try context.pipeline.syncOperations.addHandlers(originHandlers(), position: .after(context.handler))
+                        // One at a time, in order: a handler added to an active channel may write
+                        // at once (a TLS ClientHello, an Upgrade request), and that must go
+                        // through the handlers before it, which must be there already.
+                        var previous: any ChannelHandler = context.handler
+                        for handler in try originHandlers() {
+                            try context.pipeline.syncOperations.addHandler(handler, position: .after(previous))
+                            previous = handler
+                        }
                     })
                 } else {
                     try sync.addHandlers(originHandlers())

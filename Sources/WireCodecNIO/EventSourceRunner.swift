@@ -2,6 +2,7 @@ public import NIOCore
 public import NIOPosix
 public import WireHTTP1
 public import WireSSE
+import WireCore
 
 /// Follows an event stream over the network, as a browser's `EventSource` does: the
 /// transport of an ``EventSourceClient`` (sans I/O), with async/await.
@@ -60,7 +61,7 @@ public struct EventSourceRunner: Sendable {
     public func run(_ body: (EventSourceEvent) async throws -> Next) async throws -> EventSourceFailure {
         var client = EventSourceClient(url: url, configuration: configuration, lastEventID: lastEventID)
         let loop = group.next()
-        func now() -> EventSourceInstant { EventSourceInstant(nanoseconds: loop.now.uptimeNanoseconds) }
+        func now() -> WireInstant { WireInstant(nanoseconds: loop.now.uptimeNanoseconds) }
         while true {
             while let event = client.nextEvent() {
                 if try await body(event) == .stop {
@@ -88,7 +89,7 @@ public struct EventSourceRunner: Sendable {
                         wrap: { channel in try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) })
                 } catch {
                     try Task.checkCancellation()
-                    client.connectionFailed(Self.describe(error), fatal: isFatal(error))
+                    client.connectionFailed(describe(error), fatal: isFatal(error))
                     continue
                 }
                 let stopped = try await attempt(channel, &client, now: now, body)
@@ -101,7 +102,7 @@ public struct EventSourceRunner: Sendable {
     /// whether `body` asked to stop.
     private func attempt(
         _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ client: inout EventSourceClient,
-        now: () -> EventSourceInstant, _ body: (EventSourceEvent) async throws -> Next
+        now: () -> WireInstant, _ body: (EventSourceEvent) async throws -> Next
     ) async throws -> Bool {
         let raw = channel.channel
         return try await channel.executeThenClose { inbound, outbound in
@@ -138,7 +139,7 @@ public struct EventSourceRunner: Sendable {
                     if let deadline, now() >= deadline {
                         client.tick(now: now())
                     } else {
-                        client.connectionFailed(Self.describe(error), fatal: isFatal(error))
+                        client.connectionFailed(describe(error), fatal: isFatal(error))
                     }
                 }
             }
@@ -157,5 +158,7 @@ public struct EventSourceRunner: Sendable {
         return connection.security?.isFatal(error) ?? false
     }
 
-    static func describe(_ error: any Error) -> String { ClientConnectionError.describe(error) }
+    private func describe(_ error: any Error) -> String {
+        connection.security?.describe(error) ?? ClientConnectionError.describe(error)
+    }
 }

@@ -13,8 +13,13 @@ import Synchronization
 /// var configuration = WebSocketClient.Configuration()
 /// configuration.subprotocols = ["chat"]
 /// configuration.deflate = PerMessageDeflateClientOffer()
-/// configuration.connection.security = try TLSClientSecurity(additionalTrustRootsPEMFiles: ["ca.pem"])
+/// configuration.connection.security = try TLSClientSecurity(additionalTrustRootsPEMFiles: ["ca.pem"])  // WireCodecTLS
 /// let client = try WebSocketClient(url: "wss://example.com/chat", configuration: configuration)
+/// try await client.connect { ws in                               // the server's WebSocket type
+///     try await ws.outbound.send(text: "hello")
+///     for try await message in ws.inbound { print(message) }       // .text / .binary
+/// }
+/// // Or every event (pings, pongs, the close frame) and raw outbound events:
 /// try await client.withConnection { connection in
 ///     try await connection.send(.text("hello"))
 ///     for try await event in connection.events { print(event) }   // .text, .binary, .ping, .pong, .closed
@@ -129,6 +134,31 @@ public struct WebSocketClient: Sendable {
             let result = try await body(connection)
             await connection.finish()
             return result
+        }
+    }
+
+    /// Connects and runs `handler` over the open ``WebSocket`` — the same type a ``WireServer``
+    /// handler gets: an inbound `AsyncSequence` of messages (pings answered for you) and an
+    /// outbound writer. Returning closes with 1000, throwing with 1011; the closing handshake
+    /// is completed either way. Returns how the connection closed; rethrows the handler's error.
+    ///
+    /// ```swift
+    /// let closure = try await client.connect { ws in
+    ///     try await ws.outbound.send(text: "hello")
+    ///     for try await message in ws.inbound { print(message); break }
+    /// }
+    /// ```
+    ///
+    /// - Throws: as ``withConnection(_:)`` before the handler runs; then what it throws.
+    @discardableResult
+    public func connect(_ handler: @Sendable (WebSocket) async throws -> Void) async throws -> WebSocketClosure {
+        try await withConnection { connection in
+            let writer = connection.writer
+            let (closure, failure) = await WebSocket.run(
+                request: connection.request, negotiation: connection.negotiation, next: { try await connection.reader.next() },
+                write: { try await writer.write($0) }, handler: handler)
+            if let failure { throw failure }
+            return closure
         }
     }
 

@@ -1,6 +1,6 @@
 public import WireHTTP1
 import HTTPTypes
-import WireCore
+public import WireCore
 
 /// An `EventSource` client, sans I/O: WHATWG HTML §9.2.2–9.2.3's processing model driven by
 /// bytes and the caller's clock. It says which connection to open, writes the request, reads
@@ -63,7 +63,7 @@ public struct EventSourceClient: Sendable {
     var pending: [EventSourceEvent] = []
     var sawEOF = false
     /// The deadline of the current phase (reconnection, response or idle), once armed.
-    var deadline: EventSourceInstant? = nil
+    var deadline: WireInstant? = nil
     /// Bytes arrived since the idle deadline was armed.
     var activity = false
 
@@ -192,10 +192,10 @@ public struct EventSourceClient: Sendable {
     /// - Streaming: ``EventSourceConfiguration/idleTimeoutMilliseconds`` after the last tick
     ///   that saw bytes arrive.
     @discardableResult
-    public mutating func tick(now: EventSourceInstant) -> EventSourceInstant? {
+    public mutating func tick(now: WireInstant) -> WireInstant? {
         switch phase {
         case .waiting(let delay):
-            let due = deadline ?? now.advanced(byMilliseconds: delay)
+            let due = deadline ?? now + .milliseconds(Int64(clamping: delay))
             if now >= due {
                 deadline = nil
                 phase = .connecting(url, redirects: 0, crossedOrigin: false)
@@ -204,7 +204,7 @@ public struct EventSourceClient: Sendable {
             deadline = due
             return due
         case .awaitingResponse:
-            let due = deadline ?? now.advanced(byMilliseconds: configuration.responseTimeoutMilliseconds)
+            let due = deadline ?? now + .milliseconds(Int64(clamping: configuration.responseTimeoutMilliseconds))
             if now >= due {
                 reestablish(.responseTimeout)
                 return tick(now: now)
@@ -215,7 +215,7 @@ public struct EventSourceClient: Sendable {
             guard let idle = configuration.idleTimeoutMilliseconds else { return nil }
             if activity || deadline == nil {
                 activity = false
-                deadline = now.advanced(byMilliseconds: idle)
+                deadline = now + .milliseconds(Int64(clamping: idle))
             }
             if let due = deadline, now >= due {
                 reestablish(.idleTimeout)
@@ -228,7 +228,7 @@ public struct EventSourceClient: Sendable {
     }
 
     /// The deadline armed by the last ``tick(now:)``, if any.
-    public var nextDeadline: EventSourceInstant? { deadline }
+    public var nextDeadline: WireInstant? { deadline }
 
     // MARK: Events
 

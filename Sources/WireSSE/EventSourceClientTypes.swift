@@ -1,24 +1,6 @@
 public import HTTPTypes
 public import WireHTTP1
 
-/// A point in the caller's monotonic time, in nanoseconds (the client never reads a clock).
-public struct EventSourceInstant: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var nanoseconds: UInt64
-
-    public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
-
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
-
-    /// `lhs` moved forward by `milliseconds` (saturating).
-    public func advanced(byMilliseconds milliseconds: UInt64) -> Self {
-        let (delta, o1) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
-        let (sum, o2) = nanoseconds.addingReportingOverflow(delta)
-        return Self(nanoseconds: o1 || o2 ? .max : sum)
-    }
-
-    public var description: String { "\(nanoseconds) ns" }
-}
-
 /// Settings of an ``EventSourceClient``. Every bound has a default.
 public struct EventSourceConfiguration: Sendable, Hashable {
     /// The reconnection time until the stream sets one with `retry` (WHATWG HTML §9.2.2: "a

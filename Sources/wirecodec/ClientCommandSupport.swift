@@ -36,13 +36,13 @@ enum ClientCommandSupport {
     }
 
     /// One line for an error: the typed errors' own descriptions, the first line of others.
-    static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error, security: (any ClientTransportSecurity)?) -> String {
         let text: String
         switch error {
         case let error as HTTPProxyError: text = "proxy: \(error)"
         case let error as ClientConnectionError: text = "\(error)"
         case let error as WebSocketClientUpgradeError: text = "WebSocket handshake: \(error)"
-        default: text = ClientConnectionError.describe(error)
+        default: text = security?.describe(error) ?? ClientConnectionError.describe(error)
         }
         return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }

@@ -1,8 +1,11 @@
 #if Clients
 import WireCodecNIO
+import WireCodecTLS
 
 extension ClientCommandSupport {
-    /// TLS for secure URLs (replaced by WireCodecTLS's client security once it is on main).
-    static func security(caCert: String?) throws -> (any ClientTransportSecurity)? { nil }
+    /// TLS for secure URLs: the system's trust roots plus `caCert`, verification always on.
+    static func security(caCert: String?) throws -> (any ClientTransportSecurity)? {
+        try TLSClientSecurity(additionalTrustRootsPEMFiles: caCert.map { [$0] } ?? [])
+    }
 }
 #endif

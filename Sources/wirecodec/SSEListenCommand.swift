@@ -51,9 +51,8 @@ struct SSEListenCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runner = EventSourceRunner(
-            url: try WireURL(url), connection: try ClientCommandSupport.connection(caCert: caCert, proxy: nil),
-            lastEventID: lastEventID ?? "")
+        let connection = try ClientCommandSupport.connection(caCert: caCert, proxy: nil)
+        let runner = EventSourceRunner(url: try WireURL(url), connection: connection, lastEventID: lastEventID ?? "")
         var printed = 0
         var opened = false
         var firstFailure: String?
@@ -86,7 +85,7 @@ struct SSEListenCommand: AsyncParsableCommand {
                 return .continue
             }
         } catch {
-            ClientCommandSupport.fail(ClientCommandSupport.describe(error))
+            ClientCommandSupport.fail(ClientCommandSupport.describe(error, security: connection.security))
         }
         if let firstFailure { ClientCommandSupport.fail("cannot open the event stream: \(firstFailure)") }
         switch end {

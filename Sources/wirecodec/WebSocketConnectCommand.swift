@@ -103,7 +103,7 @@ struct WebSocketConnectCommand: AsyncParsableCommand {
                 return connection.closure
             }
         } catch {
-            ClientCommandSupport.fail(ClientCommandSupport.describe(error))
+            ClientCommandSupport.fail(ClientCommandSupport.describe(error, security: configuration.connection.security))
         }
         guard let closure, closure.wasClean else {
             ClientCommandSupport.fail("the connection ended without a closing handshake: \(closure.map { "\($0)" } ?? "no closure")")

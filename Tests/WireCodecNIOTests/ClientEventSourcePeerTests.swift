@@ -179,6 +179,26 @@ struct ClientFeedServerTests {
     }
 }
 
+extension ClientFeedServerTests {
+    /// https:// with `--ca-cert`; without it the certificate does not verify: exit 1, one line.
+    @Test(.peer(ClientPeers.openssl != nil, "openssl"))
+    func overTLS() throws {
+        let certs = try ClientPeers.requireCertificates()
+        let server = try EchoServerProcess(["--tls-cert", certs.cert, "--tls-key", certs.key], executable: "wirecodec-feed-server")
+        defer { _ = server.stop() }
+        let curl = try #require(Paths.which("curl"))
+        let published = try runProcess(curl, ["-s", "--cacert", certs.ca, "-X", "POST", "--data-binary", "secure", "https://localhost:\(server.port)/publish"])
+        #expect(published.status == 0)
+        let url = "https://localhost:\(server.port)/events?since=0"
+        let trusted = try runProcess(ClientPeers.wirecodec, ["sse", "listen", url, "--ca-cert", certs.ca, "--max-events", "1"], timeout: 30)
+        #expect(trusted.status == 0, "\(trusted.stderr)")
+        #expect(Self.items(trusted.text) == ["1=secure"])
+        let untrusted = try runProcess(ClientPeers.wirecodec, ["sse", "listen", url, "--max-events", "1"], timeout: 30)
+        #expect(untrusted.status == 1 && untrusted.text.isEmpty)
+        #expect(untrusted.stderr == "wirecodec: TLS handshake failed: CERTIFICATE_VERIFY_FAILED\n", "\(untrusted.stderr)")
+    }
+}
+
 /// `wirecodec sse listen` run on a thread of its own.
 final class LiveListener: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)

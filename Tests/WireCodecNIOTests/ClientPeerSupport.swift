@@ -25,17 +25,22 @@ enum ClientPeers {
 
     static let openssl: String? = Paths.which("openssl")
 
-    /// A test CA and a server certificate for localhost/127.0.0.1/::1 (made once per run by
-    /// Tests/Conformance/client/make-test-ca.sh): `ca.pem`, `server.pem`, `server.key`,
-    /// `other-ca.pem`.
+    /// A test CA and a server certificate for localhost and 127.0.0.1, made once per run with
+    /// `openssl` by Tests/Scripts/make-test-cert.sh: `ca.pem`, `server.pem`, `server.key`.
     static let certificates: URL? = {
         guard openssl != nil, let bash = Paths.which("bash") else { return nil }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wirecodec-client-ca-\(getpid())")
-        guard let result = try? runProcess(bash, [scripts.appendingPathComponent("make-test-ca.sh").path, dir.path], timeout: 60),
-            result.status == 0
-        else { return nil }
+        let script = Paths.root.appendingPathComponent("Tests/Scripts/make-test-cert.sh").path
+        guard let result = try? runProcess(bash, [script, dir.path], timeout: 60), result.status == 0 else { return nil }
         return dir
     }()
+
+    /// `certificates` or a failed requirement.
+    static func requireCertificates() throws -> (ca: String, cert: String, key: String) {
+        let dir = try #require(certificates, "a test CA (openssl, Tests/Scripts/make-test-cert.sh)")
+        return (dir.appendingPathComponent("ca.pem").path, dir.appendingPathComponent("server.pem").path,
+                dir.appendingPathComponent("server.key").path)
+    }
 
     /// `wirecodec` next to the test bundle.
     static var wirecodec: String { Paths.executable("wirecodec").path }

@@ -97,6 +97,46 @@ struct ClientWebSocketPeerTests {
         #expect(rejected.stderr.contains("rejected") && rejected.stderr.split(separator: "\n").count == 1, "\(rejected.stderr)")
     }
 
+    // MARK: wss:// (TLS with a test CA made by openssl)
+
+    /// wss:// with the test CA: SNI and the certificate's name checked (localhost, and the
+    /// 127.0.0.1 address), permessage-deflate on and off.
+    @Test(.peer(ClientPeers.openssl != nil, "openssl"), arguments: [false, true])
+    func echoOverTLS(deflate: Bool) throws {
+        let certs = try ClientPeers.requireCertificates()
+        let server = try Self.server(["--cert", certs.cert, "--key", certs.key] + (deflate ? ["--deflate"] : []))
+        defer { server.stop() }
+        let port = try server.port()
+        for host in ["localhost", "127.0.0.1"] {
+            let result = try Self.connect(["wss://\(host):\(port)/secure", "--ca-cert", certs.ca] + (deflate ? ["--deflate"] : []))
+            #expect(result.status == 0, "\(host): \(result.stderr)")
+            #expect(decodedMessages(result.text) == Self.echoes + ["close:1000:"])
+        }
+        let open = try Self.opened(server)
+        #expect((open["extensions"] as? String ?? "").hasPrefix("permessage-deflate") == deflate)
+    }
+
+    /// Verification is on: without the CA (the system's roots only), or under a name the
+    /// certificate does not carry, the connection fails with one line and exit 1.
+    @Test(.peer(ClientPeers.openssl != nil, "openssl"))
+    func tlsVerificationIsOn() throws {
+        let certs = try ClientPeers.requireCertificates()
+        let server = try Self.server(["--host", "127.0.0.2", "--cert", certs.cert, "--key", certs.key])
+        defer { server.stop() }
+        let port = try server.port()
+        let loopback = try Self.server(["--cert", certs.cert, "--key", certs.key])
+        defer { loopback.stop() }
+        let loopbackPort = try loopback.port()
+        let withoutCA = try Self.connect(["wss://localhost:\(loopbackPort)/"], input: "x\n")
+        #expect(withoutCA.status == 1 && withoutCA.text.isEmpty)
+        #expect(withoutCA.stderr == "wirecodec: TLS handshake failed: CERTIFICATE_VERIFY_FAILED\n", "\(withoutCA.stderr)")
+        // 127.0.0.2 is not among the certificate's names (localhost, 127.0.0.1).
+        let wrongName = try Self.connect(["wss://127.0.0.2:\(port)/", "--ca-cert", certs.ca], input: "x\n")
+        #expect(wrongName.status == 1 && wrongName.text.isEmpty)
+        #expect(wrongName.stderr.hasPrefix("wirecodec: TLS") && wrongName.stderr.split(separator: "\n").count == 1, "\(wrongName.stderr)")
+        #expect(server.objects.filter { $0["event"] as? String == "open" }.isEmpty)
+    }
+
     // MARK: Through tinyproxy (CONNECT)
 
     static func proxy(basicAuth: (String, String)? = nil) throws -> TinyproxyProcess {
@@ -114,6 +154,22 @@ struct ClientWebSocketPeerTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(decodedMessages(result.text) == Self.echoes + ["close:1000:"])
         #expect(proxy.log.contains("CONNECT"), "tinyproxy saw no CONNECT: \(proxy.log)")
+    }
+
+    /// wss:// through the proxy: TLS inside the CONNECT tunnel, the name checked against the
+    /// origin, not the proxy.
+    @Test(.peer(ClientPeers.tinyproxy != nil && ClientPeers.openssl != nil, "tinyproxy and openssl"))
+    func tlsThroughTinyproxy() throws {
+        let certs = try ClientPeers.requireCertificates()
+        let server = try Self.server(["--cert", certs.cert, "--key", certs.key, "--deflate"])
+        let proxy = try Self.proxy()
+        defer { server.stop(); proxy.stop() }
+        let port = try server.port()
+        // 127.0.0.1: tinyproxy resolves localhost to ::1 only, where the peer does not listen.
+        let result = try Self.connect(["wss://127.0.0.1:\(port)/tunnel", "--ca-cert", certs.ca, "--deflate"], environment: ["wss_proxy": proxy.url])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(decodedMessages(result.text) == Self.echoes + ["close:1000:"])
+        #expect(proxy.log.contains("CONNECT"), "\(proxy.log)")
     }
 
     /// curl's rules: `ws://` takes `ws_proxy`, then `http_proxy`; `no_proxy` excludes.

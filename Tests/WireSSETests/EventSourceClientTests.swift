@@ -1,6 +1,7 @@
 import HTTPTypes
 import Testing
 import TestSupport
+import WireCore
 import WireHTTP1
 import WireSSE
 
@@ -16,7 +17,7 @@ struct EventSourceClientTests {
             client = EventSourceClient(url: try WireURL(url), configuration: configuration, lastEventID: lastEventID)
         }
 
-        var now: EventSourceInstant { EventSourceInstant(nanoseconds: nowMS * 1_000_000) }
+        var now: WireInstant { WireInstant(nanoseconds: nowMS * 1_000_000) }
 
         /// Expects a `.connect`, opens it, and returns the request written.
         mutating func open(expecting url: String? = nil) throws -> String {
@@ -45,7 +46,7 @@ struct EventSourceClientTests {
         }
 
         /// Advances the clock and ticks.
-        mutating func advance(_ ms: UInt64) -> EventSourceInstant? {
+        mutating func advance(_ ms: UInt64) -> WireInstant? {
             nowMS += ms
             return client.tick(now: now)
         }
@@ -131,7 +132,7 @@ struct EventSourceClientTests {
         #expect(events.dropFirst() == [Self.message("a", id: "5"), .reconnecting(.endOfStream, delay: 3000)])
         #expect(h.client.readyState == .connecting && h.client.transport == .wait)
         #expect(h.client.lastEventID == "5")  // the unfinished event's id was never dispatched
-        #expect(h.advance(2999) == EventSourceInstant(nanoseconds: (1_000 + 3000) * 1_000_000))
+        #expect(h.advance(2999) == WireInstant(nanoseconds: (1_000 + 3000) * 1_000_000))
         #expect(h.client.transport == .wait)
         _ = h.advance(1)
         let request = try h.open(expecting: "http://example.com/feed")

@@ -2,7 +2,7 @@
 """Python `websockets` (17.4, pinned in Tests/Scripts/setup-tests.sh) as the server our
 WebSocket client (`wirecodec ws connect`, `WebSocketClient`) talks to.
 
-    ws_server.py [--port 0] [--cert PEM --key PEM] [--deflate] [--subprotocol P]...
+    ws_server.py [--host 127.0.0.1] [--port 0] [--cert PEM --key PEM] [--deflate] [--subprotocol P]...
 
 Prints `{"listening": PORT}` first, then one JSON line per connection when it opens
 (`{"event": "open", "path", "headers", "extensions", "subprotocol"}`) and when it ends
@@ -48,6 +48,7 @@ async def handler(ws):
 
 async def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--cert")
     parser.add_argument("--key")
@@ -61,7 +62,7 @@ async def main():
     options = dict(compression="deflate" if args.deflate else None, ping_interval=None)
     if args.subprotocol:
         options["subprotocols"] = args.subprotocol
-    async with serve(handler, "127.0.0.1", args.port, ssl=context, **options) as server:
+    async with serve(handler, args.host, args.port, ssl=context, **options) as server:
         port = server.sockets[0].getsockname()[1]
         say(listening=port)
         await asyncio.Future()
