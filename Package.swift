@@ -154,6 +154,7 @@ let package = Package(
             name: "wirecodec-autobahn-client",
             dependencies: [
                 "WireCodecNIO",
+                "WireCodecTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -105,7 +105,10 @@ public struct WebSocketClient: Sendable {
         let channel = try await ClientConnector.connect(
             to: url, configuration: configuration.connection, group: group,
             protocolHandlers: {
-                [WebSocketHandler(connection: WebSocketConnection(client: handshake, configuration: webSocketConfiguration))]
+                [
+                    WebSocketHandler(connection: WebSocketConnection(client: handshake, configuration: webSocketConfiguration)),
+                    WebSocketClientErrorFilter(),
+                ]
             },
             wrap: { channel in
                 try NIOAsyncChannel<WebSocketEvent, WebSocketOutboundEvent>(wrappingChannelSynchronously: channel)
@@ -235,6 +238,18 @@ public struct WebSocketClientEvents: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader) }
+}
+
+/// Keeps a peer's protocol error from ending the inbound stream: its close frame is already
+/// queued and the connection's `.closed` event (cause `.protocolError`) follows.
+final class WebSocketClientErrorFilter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketEvent
+    typealias InboundOut = WebSocketEvent
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is WebSocketProtocolError { return }
+        context.fireErrorCaught(error)
+    }
 }
 
 /// The channel's inbound iterator, read by one task at a time; remembers the closure and

@@ -1,23 +1,23 @@
 import ArgumentParser
-import NIOCore
-import NIOPosix
 import Synchronization
 import WireCodec
 import WireCodecNIO
+import WireCodecTLS
 
 /// `wirecodec-autobahn-client`: drives Autobahn|Testsuite's fuzzingserver with our client:
 /// asks `/getCaseCount`, runs every case through `/runCase?case=I&agent=NAME` echoing each
 /// message (text as text, binary as binary), then asks for `/updateReports?agent=NAME`.
-/// Every connection offers permessage-deflate and goes through the upgrade path of
-/// ``WireCodecNIO``: ``HTTP1Handler`` → ``WebSocketClientUpgrader`` → ``WebSocketHandler``.
+/// Every connection offers permessage-deflate (unless `--no-deflate`) and goes through
+/// ``WebSocketClient`` — over TLS for a `wss://` URL, verifying the fuzzingserver's certificate
+/// against the system's roots and `--ca-cert`.
 @main
-struct AutobahnClientCommand: ParsableCommand {
+struct AutobahnClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wirecodec-autobahn-client",
         abstract: "Run Autobahn|Testsuite's fuzzingserver cases with WireCodec's WebSocket client."
     )
 
-    @Option(help: "The fuzzingserver's URL (ws://host:port).")
+    @Option(help: "The fuzzingserver's URL (ws://host:port or wss://host:port).")
     var url = "ws://127.0.0.1:9001"
 
     @Option(help: "The agent name the reports are filed under.")
@@ -26,145 +26,101 @@ struct AutobahnClientCommand: ParsableCommand {
     @Flag(help: "Do not offer permessage-deflate.")
     var noDeflate = false
 
+    @Option(name: .customLong("ca-cert"), help: "A PEM file of CA certificates to trust besides the system's (wss://).")
+    var caCert: String?
+
     @Option(help: "Seconds a single case may take before the client gives up on it.")
     var caseTimeout = 300
 
     func validate() throws {
-        guard AutobahnEndpoint(url) != nil else { throw ValidationError("--url must look like ws://host:port") }
+        guard let parsed = try? WireURL(url), parsed.scheme == "ws" || parsed.scheme == "wss" else {
+            throw ValidationError("--url must look like ws://host:port or wss://host:port")
+        }
     }
 
-    func run() throws {
-        let endpoint = AutobahnEndpoint(url)!
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { try? group.syncShutdownGracefully() }
-        let client = AutobahnClient(group: group, endpoint: endpoint, deflate: !noDeflate, caseTimeout: .seconds(Int64(caseTimeout)))
+    func run() async throws {
+        let base = try WireURL(url)
+        var configuration = WebSocketClient.Configuration()
+        configuration.deflate = noDeflate ? nil : PerMessageDeflateClientOffer()
+        configuration.handshakeTimeout = .seconds(30)
+        if base.isSecure {
+            configuration.connection.security = try TLSClientSecurity(additionalTrustRootsPEMFiles: caCert.map { [$0] } ?? [])
+        }
+        let client = AutobahnClient(base: base, configuration: configuration, caseTimeout: .seconds(caseTimeout))
 
-        let countText = try client.session(path: "/getCaseCount").first ?? ""
+        let countText = try await client.texts(path: "/getCaseCount").first ?? ""
         guard let count = Int(countText) else { throw ValidationError("unexpected case count \(countText)") }
         say("wirecodec-autobahn-client: \(count) cases at \(url), agent \(agent)")
         let escaped = agent.addingPercentEncoding()
         var failures = 0
         for index in 1...max(count, 1) where count > 0 {
             do {
-                let closure = try client.echoSession(path: "/runCase?case=\(index)&agent=\(escaped)")
+                let closure = try await client.echo(path: "/runCase?case=\(index)&agent=\(escaped)")
                 say("case \(index)/\(count): \(closure)")
             } catch {
                 failures += 1
                 say("case \(index)/\(count): \(error)")
             }
         }
-        _ = try client.session(path: "/updateReports?agent=\(escaped)")
+        _ = try await client.texts(path: "/updateReports?agent=\(escaped)")
         say("wirecodec-autobahn-client: ran \(count) cases (\(failures) without a WebSocket session), reports updated")
     }
 }
 
-/// `ws://host:port` pieces.
-struct AutobahnEndpoint {
-    var host: String
-    var port: Int
+/// One WebSocket connection per call, each on a fresh TCP (and TLS) connection.
+struct AutobahnClient: Sendable {
+    let base: WireURL
+    let configuration: WebSocketClient.Configuration
+    let caseTimeout: Duration
 
-    init?(_ url: String) {
-        guard url.hasPrefix("ws://") else { return nil }
-        let rest = url.dropFirst(5).split(separator: "/", maxSplits: 1).first ?? ""
-        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else { return nil }
-        host = String(rest[..<colon])
-        self.port = port
+    func client(path: String) throws -> WebSocketClient {
+        try WebSocketClient(url: "\(base.scheme)://\(base.hostForAuthority):\(base.effectivePort ?? 0)\(path)", configuration: configuration)
     }
 
-    var authority: String { "\(host):\(port)" }
-}
-
-/// One WebSocket connection per call, each on a fresh TCP connection.
-struct AutobahnClient {
-    let group: any EventLoopGroup
-    let endpoint: AutobahnEndpoint
-    let deflate: Bool
-    let caseTimeout: TimeAmount
-
     /// Connects to `path`, echoes every message until the connection closes, and returns how
-    /// it closed.
-    func echoSession(path: String) throws -> WebSocketClosure {
-        let box = SessionBox()
-        try connect(path: path, box: box, echo: true)
-        guard let closure = box.closure else { throw AutobahnClientError.noClosure }
-        return closure
+    /// it closed. A case that does not end within the case timeout is abandoned (and
+    /// reported by Autobahn).
+    func echo(path: String) async throws -> WebSocketClosure {
+        let client = try client(path: path)
+        return try await withThrowingTaskGroup(of: WebSocketClosure?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    for try await event in connection.events {
+                        switch event {
+                        case .text(let text): try? await connection.send(.text(text))
+                        case .binary(let bytes): try? await connection.send(.binary(bytes))
+                        default: break
+                        }
+                    }
+                    return connection.closure ?? WebSocketClosure(cause: .endOfStream)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: caseTimeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            guard let first else { throw AutobahnClientError.caseTimedOut }
+            return first
+        }
     }
 
     /// Connects to `path` and returns the text messages received before the close.
-    func session(path: String) throws -> [String] {
-        let box = SessionBox()
-        try connect(path: path, box: box, echo: false)
-        return box.texts
-    }
-
-    private func connect(path: String, box: SessionBox, echo: Bool) throws {
-        let offer: PerMessageDeflateClientOffer? = deflate ? PerMessageDeflateClientOffer() : nil
-        let handshake = try WebSocketClientHandshake(authority: endpoint.authority, path: path, deflate: offer)
-        let channel = try ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers([
-                        HTTP1Handler(role: .client),
-                        WebSocketClientUpgrader(handshake: handshake) { _ in [AutobahnPeerHandler(box: box, echo: echo)] },
-                    ])
-                }
+    func texts(path: String) async throws -> [String] {
+        try await client(path: path).withConnection { connection in
+            var texts: [String] = []
+            for try await event in connection.events {
+                if case .text(let text) = event { texts.append(text) }
             }
-            .connect(host: endpoint.host, port: endpoint.port).wait()
-        // Bounded: a case that never ends is closed (and reported by Autobahn).
-        let timeout = channel.eventLoop.scheduleTask(in: caseTimeout) { channel.close(promise: nil) }
-        try channel.closeFuture.wait()
-        timeout.cancel()
+            return texts
+        }
     }
 }
 
 enum AutobahnClientError: Error, CustomStringConvertible {
-    case noClosure
-    var description: String { "the connection ended without a WebSocket session" }
-}
-
-/// What a session saw (written on the event loop, read after the channel closed).
-final class SessionBox: Sendable {
-    private let state = Mutex<(texts: [String], closure: WebSocketClosure?)>(([], nil))
-    var texts: [String] { state.withLock { $0.texts } }
-    var closure: WebSocketClosure? { state.withLock { $0.closure } }
-    func append(_ text: String) { state.withLock { $0.texts.append(text) } }
-    func closed(_ closure: WebSocketClosure) { state.withLock { $0.closure = closure } }
-}
-
-/// Echoes messages (or only collects texts), and records the closure.
-final class AutobahnPeerHandler: ChannelInboundHandler {
-    typealias InboundIn = WebSocketEvent
-    typealias OutboundOut = WebSocketOutboundEvent
-
-    let box: SessionBox
-    let echo: Bool
-
-    init(box: SessionBox, echo: Bool) {
-        self.box = box
-        self.echo = echo
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .text(let text):
-            if echo {
-                context.writeAndFlush(wrapOutboundOut(.text(text)), promise: nil)
-            } else {
-                box.append(text)
-            }
-        case .binary(let bytes):
-            if echo { context.writeAndFlush(wrapOutboundOut(.binary(bytes)), promise: nil) }
-        case .closed(let closure):
-            box.closed(closure)
-        default:
-            break
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Protocol errors close the connection by themselves (their close frame is queued).
-    }
+    case caseTimedOut
+    var description: String { "the case did not end in time" }
 }
 
 extension String {

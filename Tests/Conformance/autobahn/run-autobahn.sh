@@ -12,8 +12,9 @@
 #                        13.1, 13.3 and 13.7 (the default; what Tests/Scripts/test-all.sh runs)
 #   --cases "1.* 2.1.1"  exactly these case patterns instead
 #   --role server|client|both          (default both)
-#   --tls                the server role over wss://: the echo server gets a test certificate
-#                        (Tests/Scripts/make-test-cert.sh) and speaks TLS only
+#   --tls                over wss://, with a test CA and certificate (Tests/Scripts/make-test-cert.sh):
+#                        server role, the echo server speaks TLS only; client role, the
+#                        fuzzingserver does, and the client verifies it (--ca-cert)
 #   -c, --configuration debug|release  how to build the two programs (default debug: Autobahn, not our build, bounds the run)
 #   --no-build           use the programs already built for that configuration
 #   --bin DIR            use the two programs in DIR (implies --no-build)
@@ -112,9 +113,10 @@ port_open() { "$python3" -c 'import socket,sys; s=socket.socket(); s.settimeout(
 summary_notes() { # role seconds
     local commit; commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     local flags="--full --write-spec"
-    [[ $tls == 1 ]] && flags+=" --tls --role server"
+    [[ $tls == 1 ]] && flags+=" --tls --role $1"
     printf '%s\n' --note "Run: \`Tests/Conformance/autobahn/run-autobahn.sh $flags\` ($mode run, $configuration build, commit $commit, $(date -u +%Y-%m-%d), wall time ${2} s for this role)."
     [[ $tls == 1 && $1 == server ]] && printf '%s\n' --note "Transport: wss:// (TLS through swift-nio-ssl; a test CA and certificate made by Tests/Scripts/make-test-cert.sh; Autobahn's Twisted client over pyOpenSSL)."
+    [[ $tls == 1 && $1 == client ]] && printf '%s\n' --note "Transport: wss:// (Autobahn's Twisted server over pyOpenSSL with a certificate of a test CA made by Tests/Scripts/make-test-cert.sh; our WebSocketClient over swift-nio-ssl trusting that CA with --ca-cert, hostname verification on)."
     printf '%s\n' --note "Peer: Autobahn|Testsuite ($("$wstest" -a 2>/dev/null | tr '\n' ' ' | sed 's/ *$//')) on CPython 2.7, over loopback."
 }
 
@@ -166,7 +168,12 @@ run_client_role() {
     local dir="$outdir/client"
     rm -rf "$dir"; mkdir -p "$dir"
     local port; port="$(free_port)"
-    run_wstest fuzzingserver "ws://127.0.0.1:$port" "$dir"
+    local scheme=ws
+    if [[ $tls == 1 ]]; then
+        bash "$root/Tests/Scripts/make-test-cert.sh" "$dir/cert" >/dev/null || die "could not make a test certificate"
+        scheme=wss
+    fi
+    run_wstest fuzzingserver "$scheme://127.0.0.1:$port" "$dir"
 }
 
 # run_wstest KIND URL DIR: runs the selected cases (the sample's extra 12/13 groups as a second
@@ -185,15 +192,18 @@ run_wstest() {
         mkdir -p "$pdir"
         local inc="$include" exc="$exclude"
         [[ $pass == extra ]] && { inc="$sample_extra"; exc=""; }
-        "$python3" - "$kind" "$url" "$pdir" "$inc" "$exc" "$agent" <<'PY'
-import json, sys
-kind, url, outdir, include, exclude, agent = sys.argv[1:]
+        "$python3" - "$kind" "$url" "$pdir" "$inc" "$exc" "$agent" "$dir/cert" <<'PY'
+import json, os, sys
+kind, url, outdir, include, exclude, agent, cert = sys.argv[1:]
 doc = {"outdir": outdir, "cases": include.split(), "exclude-cases": exclude.split(),
        "exclude-agent-cases": {}, "options": {}}
 if kind == "fuzzingclient":
     doc["servers"] = [{"agent": agent, "url": url}]
 else:
     doc["url"] = url
+    if url.startswith("wss://"):
+        doc["key"] = os.path.join(cert, "server.key")
+        doc["cert"] = os.path.join(cert, "server.pem")
 json.dump(doc, open(outdir + "/spec.json", "w"), indent=2)
 PY
         echo "run-autobahn: $role role, wstest -m $kind, cases [$inc] excluding [$exc]"
@@ -216,7 +226,9 @@ PY
                 sleep 0.1
             done
             # In the background and waited for, so that a signal to this script is handled at once.
-            setsid timeout -k 10 "$timeout" "$bin/wirecodec-autobahn-client" --url "$url" --agent "$agent" >"$pdir/client.log" 2>&1 &
+            local ca_args=()
+            [[ $url == wss://* ]] && ca_args=(--ca-cert "$dir/cert/ca.pem")
+            setsid timeout -k 10 "$timeout" "$bin/wirecodec-autobahn-client" --url "$url" --agent "$agent" ${ca_args[@]+"${ca_args[@]}"} >"$pdir/client.log" 2>&1 &
             local client=$!
             groups+=("$client")
             wait "$client"
@@ -250,7 +262,7 @@ PY
         local notes=()
         while IFS= read -r line; do notes+=("$line"); done < <(summary_notes "$role" "$seconds")
         local suffix="" over=""
-        [[ $tls == 1 && $role == server ]] && { suffix="-wss"; over=" over wss://"; }
+        [[ $tls == 1 ]] && { suffix="-wss"; over=" over wss://"; }
         args+=(--markdown "$root/Spec/conformance/autobahn-$role$suffix.md" "${notes[@]}"
                --title "Autobahn|Testsuite: WireCodec as the $role ($agent)$over")
     else
