@@ -13,6 +13,10 @@
    interleaved, then checks the echoes in order.
 4. Closes each with 4000 + stream index and a reason, expects the echoed close and the
    server's END_STREAM, ends its own half (RFC 8441 §5).
+With --attempt-without-setting, a server whose SETTINGS lack the setting still gets one
+extended CONNECT (which RFC 8441 §3 says it must treat as malformed); the report says how it
+answered (`attempt`: a reset code or a status) and nothing else is tried.
+
 5. With --check-refusals: an extended CONNECT with version 8 must get 400 with
    `sec-websocket-version: 13`, one with `:protocol` `foo` 501, one with an `upgrade` field is
    a malformed request (RST_STREAM PROTOCOL_ERROR by the HTTP/2 layer, or 400).
@@ -56,6 +60,7 @@ def main():
     ap.add_argument("--origin")
     ap.add_argument("--check-refusals", action="store_true")
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--attempt-without-setting", action="store_true")
     args = ap.parse_args()
 
     sock, parts = connect(args.url, args.cafile)
@@ -78,6 +83,27 @@ def main():
     if settings is None:
         fail("no SETTINGS from the server")
     enable = settings.get(int(h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL), 0)
+    if args.attempt_without_setting and enable != 1:
+        # Python h2 checks nothing here: the extended CONNECT goes out as RFC 8441 §3 forbids.
+        stream_id = h2s.conn.get_next_available_stream_id()
+        h2s.conn.send_headers(stream_id, [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "https"),
+                                          (":path", path), (":authority", authority), ("sec-websocket-version", "13")])
+        h2s.flush()
+        attempt = {}
+        while not attempt and time.time() < deadline:
+            events = h2s.events(1)
+            if events is None:
+                attempt = {"connection_closed": True}
+                break
+            for event in events:
+                if isinstance(event, h2.events.StreamReset) and event.stream_id == stream_id:
+                    attempt = {"reset": int(event.error_code)}
+                elif isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream_id:
+                    attempt = {"status": int(headers_dict(event.headers)[":status"][0])}
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    attempt = {"goaway": int(event.error_code)}
+        emit({"ok": True, "alpn": "h2", "enable_connect_protocol": enable, "attempt": attempt})
+        return 0
     if enable != 1:
         fail("SETTINGS_ENABLE_CONNECT_PROTOCOL is %r" % enable)
 
