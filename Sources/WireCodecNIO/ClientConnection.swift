@@ -13,6 +13,12 @@ public protocol ClientTransportSecurity: Sendable {
     /// brackets), called on the channel's event loop.
     func makeClientHandlers(serverHostname: String) throws -> [any ChannelHandler]
 
+    /// The handlers for a connection that offers these protocols by ALPN (RFC 7301), most
+    /// preferred first (`["h2", "http/1.1"]` for a client that would speak HTTP/2). The
+    /// handshake's `TLSUserEvent.handshakeCompleted(negotiatedProtocol:)` says what was chosen.
+    /// The default ignores `applicationProtocols` (no ALPN: the server then speaks HTTP/1.1).
+    func makeClientHandlers(serverHostname: String, applicationProtocols: [String]) throws -> [any ChannelHandler]
+
     /// Whether `error` (thrown while connecting or handshaking) is one that retrying cannot
     /// fix: a certificate that does not verify, a name that does not match. An EventSource
     /// client stops instead of reconnecting then.
@@ -24,6 +30,10 @@ public protocol ClientTransportSecurity: Sendable {
 
 extension ClientTransportSecurity {
     public func isFatal(_ error: any Error) -> Bool { false }
+
+    public func makeClientHandlers(serverHostname: String, applicationProtocols: [String]) throws -> [any ChannelHandler] {
+        try makeClientHandlers(serverHostname: serverHostname)
+    }
     public func describe(_ error: any Error) -> String? { nil }
 }
 

@@ -11,8 +11,10 @@ enum ClientConnector {
     ///     channel's event loop); they go after TLS, and are added only once a proxy tunnel
     ///     is open.
     ///   - wrap: wraps the channel (its handlers go last, after the protocol's).
+    ///   - applicationProtocols: offered by ALPN to the origin (TLS only); empty: none.
     static func connect<Output: Sendable>(
         to url: WireURL, configuration: ClientConnectionConfiguration, group: any EventLoopGroup,
+        applicationProtocols: [String] = [],
         protocolHandlers: @escaping @Sendable () throws -> [any ChannelHandler],
         wrap: @escaping @Sendable (any Channel) throws -> Output
     ) async throws -> Output {
@@ -33,7 +35,11 @@ enum ClientConnector {
                 let sync = channel.pipeline.syncOperations
                 @Sendable func originHandlers() throws -> [any ChannelHandler] {
                     var handlers: [any ChannelHandler] = []
-                    if url.isSecure, let security { handlers += try security.makeClientHandlers(serverHostname: url.host) }
+                    if url.isSecure, let security {
+                        handlers += applicationProtocols.isEmpty
+                            ? try security.makeClientHandlers(serverHostname: url.host)
+                            : try security.makeClientHandlers(serverHostname: url.host, applicationProtocols: applicationProtocols)
+                    }
                     return handlers + (try protocolHandlers())
                 }
                 if let proxy, let tunnel {

@@ -48,6 +48,13 @@ public struct WebSocketClient: Sendable {
         public var webSocket: WebSocketConfiguration
         /// TLS, proxy and connect timeout.
         public var connection: ClientConnectionConfiguration
+        /// The HTTP to open the WebSocket over. ``WireHTTPVersion/http1_1`` (the default): an
+        /// Upgrade request (RFC 6455 §4). ``WireHTTPVersion/http2``: for `wss://`, TLS offers `h2`
+        /// by ALPN and, when the server chose it and its SETTINGS allow extended CONNECT (RFC
+        /// 8441 §3), the WebSocket opens on a stream of that HTTP/2 connection; otherwise the
+        /// client falls back to HTTP/1.1 on a new connection and says why
+        /// (``WebSocketClientConnection/fallbackReason``).
+        public var httpVersion: WireHTTPVersion = .http1_1
 
         public init(
             headerFields: HTTPFields = [:], subprotocols: [String] = [], deflate: PerMessageDeflateClientOffer? = nil,
@@ -97,6 +104,13 @@ public struct WebSocketClient: Sendable {
     ///   (a non-101 answer kept whole, or an invalid 101), ``ClientConnectionError``
     ///   (`handshake-timeout`, `connection-closed`, `tls-not-configured`).
     public func withConnection<Result: Sendable>(_ body: (WebSocketClientConnection) async throws -> Result) async throws -> Result {
+        var fallbackReason: String?
+        if configuration.httpVersion == .http2 {
+            switch try await withHTTP2Connection(body) {
+            case .done(let result): return result
+            case .unavailable(let reason): fallbackReason = reason
+            }
+        }
         let handshake = try WebSocketClientHandshake(
             authority: url.hostHeader, path: url.requestTarget, scheme: url.isSecure ? "https" : "http",
             origin: configuration.origin, subprotocols: configuration.subprotocols, deflate: configuration.deflate,
@@ -133,7 +147,8 @@ public struct WebSocketClient: Sendable {
                 throw error
             }
             let connection = WebSocketClientConnection(
-                request: handshake.request, negotiation: negotiation, reader: reader, writer: outbound)
+                request: handshake.request, negotiation: negotiation, reader: reader, writer: outbound,
+                fallbackReason: fallbackReason)
             let result = try await body(connection)
             await connection.finish()
             return result
@@ -200,6 +215,13 @@ public struct WebSocketClientConnection: Sendable {
     public let negotiation: WebSocketNegotiation
     let reader: WebSocketClientEventReader
     let writer: NIOAsyncChannelOutboundWriter<WebSocketOutboundEvent>
+    /// The HTTP the WebSocket was opened over: HTTP/1.1 (an Upgrade, 101) or HTTP/2 (an
+    /// extended CONNECT on a stream, 200; RFC 8441).
+    public var httpVersion: WireHTTPVersion = .http1_1
+    /// When HTTP/2 was asked for (``WebSocketClient/Configuration/httpVersion``) but HTTP/1.1
+    /// was used: why (the server chose `http/1.1` by ALPN, its SETTINGS do not allow extended
+    /// CONNECT, a `ws://` URL has no ALPN).
+    public var fallbackReason: String?
 
     /// The events, in order; the sequence ends after `.closed`.
     public var events: WebSocketClientEvents { WebSocketClientEvents(reader: reader) }

@@ -1,5 +1,6 @@
 public import NIOCore
 import NIOSSL
+import Synchronization
 public import WireCodecNIO
 
 /// TLS for `WireCodecNIO`'s clients (`WebSocketClient`, `EventSourceRunner`): a
@@ -16,6 +17,8 @@ public import WireCodecNIO
 public struct TLSClientSecurity: ClientTransportSecurity {
     public let configuration: TLSClientConfiguration
     let context: NIOSSLContext
+    /// Contexts for other ALPN lists (`["h2", "http/1.1"]`), made once each.
+    private let alpnContexts = ContextCache()
 
     public init(_ configuration: TLSClientConfiguration = .systemDefault) throws {
         self.configuration = configuration
@@ -29,6 +32,22 @@ public struct TLSClientSecurity: ClientTransportSecurity {
 
     public func makeClientHandlers(serverHostname: String) throws -> [any ChannelHandler] {
         [try TLSClientConfiguration.makeClientHandler(context: context, serverHostname: serverHostname)]
+    }
+
+    /// The same TLS, offering `applicationProtocols` by ALPN (a context per list, kept).
+    public func makeClientHandlers(serverHostname: String, applicationProtocols: [String]) throws -> [any ChannelHandler] {
+        guard applicationProtocols != configuration.applicationProtocols else {
+            return try makeClientHandlers(serverHostname: serverHostname)
+        }
+        let context = try alpnContexts.contexts.withLock { contexts in
+            if let context = contexts[applicationProtocols] { return context }
+            var alpn = configuration
+            alpn.applicationProtocols = applicationProtocols
+            let context = try alpn.makeContext()
+            contexts[applicationProtocols] = context
+            return context
+        }
+        return [try TLSClientConfiguration.makeClientHandler(context: context, serverHostname: serverHostname)]
     }
 
     /// A certificate that does not verify (unknown issuer, expired, another name) or a
@@ -74,4 +93,9 @@ public struct TLSClientSecurity: ClientTransportSecurity {
         if names.isEmpty { return text.split(whereSeparator: \.isNewline).map(String.init).joined(separator: " ") }
         return names.joined(separator: ", ")
     }
+}
+
+/// TLS contexts by ALPN list, shared by the copies of a ``TLSClientSecurity``.
+final class ContextCache: Sendable {
+    let contexts = Mutex<[[String]: NIOSSLContext]>([:])
 }

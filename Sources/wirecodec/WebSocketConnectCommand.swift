@@ -8,7 +8,7 @@ import WireHTTP1
 import WireWebSocket
 import Synchronization
 
-/// `wirecodec ws connect URL [--header 'Name: value']... [--subprotocol P]... [--deflate] [--ca-cert PEM] [--proxy URL]`
+/// `wirecodec ws connect URL [--header 'Name: value']... [--subprotocol P]... [--deflate] [--ca-cert PEM] [--proxy URL] [--http2]`
 struct WebSocketConnectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connect",
@@ -23,7 +23,11 @@ struct WebSocketConnectCommand: AsyncParsableCommand {
             fails, or the connection ends without a closing handshake. TLS verifies the \
             server's certificate and name against the system's roots and --ca-cert. The proxy \
             comes from --proxy, else from http_proxy/https_proxy/ws_proxy/wss_proxy/all_proxy \
-            and no_proxy as curl reads them.
+            and no_proxy as curl reads them. With --http2 (wss:// only), TLS offers h2 by ALPN \
+            and the WebSocket opens on an HTTP/2 stream by extended CONNECT (RFC 8441) when the \
+            server's SETTINGS allow it, else over HTTP/1.1; a line on stderr says which: \
+            "wirecodec: WebSocket over HTTP/2 (h2, extended CONNECT)" or "wirecodec: WebSocket \
+            over HTTP/1.1 (REASON)".
             """
     )
 
@@ -44,6 +48,9 @@ struct WebSocketConnectCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("proxy"), help: "An HTTP proxy URL (http://[user:password@]host[:port]) to tunnel through with CONNECT.")
     var proxy: String?
+
+    @Flag(name: .customLong("http2"), help: "Open the WebSocket over HTTP/2 (RFC 8441) when the wss:// server allows it; say which HTTP was used.")
+    var http2 = false
 
     func validate() throws {
         _ = try parsedHeaders()
@@ -72,12 +79,20 @@ struct WebSocketConnectCommand: AsyncParsableCommand {
         configuration.subprotocols = subprotocols
         configuration.deflate = deflate ? PerMessageDeflateClientOffer() : nil
         configuration.connection = try ClientCommandSupport.connection(caCert: caCert, proxy: proxy)
+        if http2 { configuration.httpVersion = .http2 }
+        let http2 = self.http2
         let client = try WebSocketClient(url: url, configuration: configuration)
         let lines = StandardInputLines()
         let linger = EndOfInputLinger()
         let closure: WebSocketClosure?
         do {
             closure = try await client.withConnection { connection in
+                if http2 {
+                    switch connection.httpVersion {
+                    case .http2: ClientCommandSupport.note("WebSocket over HTTP/2 (h2, extended CONNECT)")
+                    case .http1_1: ClientCommandSupport.note("WebSocket over HTTP/1.1 (\(connection.fallbackReason ?? "HTTP/1.1"))")
+                    }
+                }
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     // Standard input → text messages; at its end, the close (after the linger).
                     group.addTask {

@@ -110,3 +110,61 @@ import WireCodecNIO
         #expect(peer.stop().filter { $0["event"] as? String == "request" }.isEmpty)
     }
 }
+
+/// `wirecodec ws connect --http2` (``WebSocketClient`` with `httpVersion: .http2`) against the
+/// Python `h2` + `wsproto` server over TLS: the WebSocket on an HTTP/2 stream when the server's
+/// SETTINGS allow it, HTTP/1.1 on a new connection when they do not, and a line saying which.
+@Suite(.serialized) struct HTTP2CLIPeerTests {
+    private func connect(_ port: Int, ca: String, deflate: Bool, lines: [String]) throws -> ProcessResult {
+        try runProcess(
+            Paths.executable("wirecodec").path,
+            ["ws", "connect", "--http2", "--ca-cert", ca, "wss://localhost:\(port)/echo"] + (deflate ? ["--deflate"] : []),
+            stdin: Data(lines.map { $0 + "\n" }.joined().utf8), timeout: 60)
+    }
+
+    @Test(arguments: [false, true])
+    func wsConnectOverHTTP2(deflate: Bool) throws {
+        guard requirePeer(PythonPeerProcess.hasH2Peers && TestCertificates.opensslAvailable, "openssl and python3 with h2 and wsproto")
+        else { return }
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        let peer = try PythonPeerProcess(
+            script: "h2_ws_server.py", arguments: ["--cert", certificates.chain, "--key", certificates.key] + (deflate ? ["--deflate"] : []))
+        let result = try connect(peer.port, ca: certificates.ca, deflate: deflate, lines: ["hello", "wörld"])
+        let log = peer.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("wirecodec: WebSocket over HTTP/2 (h2, extended CONNECT)"), "\(result.stderr)")
+        #expect(result.text == """
+            {"type":"text","data_b64":"aGVsbG8="}
+            {"type":"text","data_b64":"d8O2cmxk"}
+            {"type":"close","code":1000,"reason":""}
+
+            """)
+        let request = try #require(log.first { $0["event"] as? String == "request" })
+        #expect(request["alpn"] as? String == "h2")
+        let headers = try #require(request["headers"] as? [String: [String]])
+        #expect(headers[":method"] == ["CONNECT"] && headers[":protocol"] == ["websocket"] && headers[":scheme"] == ["https"])
+        #expect(headers[":path"] == ["/echo"] && headers[":authority"] == ["localhost:\(peer.port)"])
+        #expect((headers["sec-websocket-extensions"] != nil) == deflate)
+        let closed = try #require(log.first { $0["event"] as? String == "closed" })
+        #expect((closed["close"] as? [String: Any])?["code"] as? Int == 1000)
+    }
+
+    @Test func wsConnectFallsBackToHTTP1WithoutTheSetting() throws {
+        guard requirePeer(PythonPeerProcess.hasH2Peers && TestCertificates.opensslAvailable, "openssl and python3 with h2 and wsproto")
+        else { return }
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        let peer = try PythonPeerProcess(
+            script: "h2_ws_server.py", arguments: ["--cert", certificates.chain, "--key", certificates.key, "--no-connect-protocol"])
+        let result = try connect(peer.port, ca: certificates.ca, deflate: false, lines: ["hello"])
+        let log = peer.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains(
+            "wirecodec: WebSocket over HTTP/1.1 (the server's HTTP/2 SETTINGS do not allow extended CONNECT (RFC 8441))"),
+            "\(result.stderr)")
+        #expect(result.text.hasPrefix(#"{"type":"text","data_b64":"aGVsbG8="}"#))
+        let requests = log.filter { $0["event"] as? String == "request" }
+        #expect(requests.map { $0["alpn"] as? String } == ["http/1.1"], "no extended CONNECT was sent: \(requests)")
+    }
+}

@@ -263,6 +263,8 @@ final class ExtendedConnectClientHandler: ChannelInboundHandler, RemovableChanne
             WebSocketStreamAdapter(endStreamTimeout: TimeAmount(configuration.closingTimeout)),
             position: .after(context.handler))
         try pipeline.addHandler(WebSocketHandler(connection: connection, overStream: true), position: .last)
+        // A peer's protocol error is a `.closed` event (its close frame queued), not a failure.
+        try pipeline.addHandler(WebSocketClientErrorFilter(), position: .last)
         pipeline.removeHandler(codec, promise: nil)
         pipeline.removeHandler(context: context, promise: nil)
         answer.succeed(.accepted(negotiation))
