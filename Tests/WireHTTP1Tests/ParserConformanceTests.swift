@@ -241,6 +241,22 @@ import WireHTTP1
         #expect(server.ourState == .done)
         #expect(throws: HTTP1UsageError(.notDone)) { try server.startNextCycle() }
     }
+
+    /// RFC 9110 §10.1.1: a client never expects 100-continue for a request without content.
+    @Test func noContinueExpectationWithoutContent() throws {
+        var client = HTTP1Serializer(role: .client)
+        var out: [UInt8] = []
+        for fields: HTTPFields in [[.expect: "100-continue"], [.expect: "100-continue", .contentLength: "0"]] {
+            #expect(throws: HTTP1UsageError(.expectationWithoutContent)) {
+                try client.writeHead(HTTPRequest(method: .post, scheme: "http", authority: "h", path: "/", headerFields: fields), into: &out)
+            }
+        }
+        #expect(out.isEmpty)
+        try client.writeHead(
+            HTTPRequest(method: .post, scheme: "http", authority: "h", path: "/", headerFields: [.expect: "100-continue", .contentLength: "3"]),
+            into: &out)
+        #expect(String(decoding: out, as: UTF8.self).contains("Expect: 100-continue\r\n"))
+    }
 }
 
 /// RFC 9110 §7.8 (Upgrade) duties of the serializer and the server connection.
@@ -298,21 +314,5 @@ import WireHTTP1
         }
         try server.send(.response(HTTPResponse(status: .continue)))
         #expect(String(decoding: server.takeOutbound(), as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
-    }
-
-    /// RFC 9110 §10.1.1: a client never expects 100-continue for a request without content.
-    @Test func noContinueExpectationWithoutContent() throws {
-        var client = HTTP1Serializer(role: .client)
-        var out: [UInt8] = []
-        for fields: HTTPFields in [[.expect: "100-continue"], [.expect: "100-continue", .contentLength: "0"]] {
-            #expect(throws: HTTP1UsageError(.expectationWithoutContent)) {
-                try client.writeHead(HTTPRequest(method: .post, scheme: "http", authority: "h", path: "/", headerFields: fields), into: &out)
-            }
-        }
-        #expect(out.isEmpty)
-        try client.writeHead(
-            HTTPRequest(method: .post, scheme: "http", authority: "h", path: "/", headerFields: [.expect: "100-continue", .contentLength: "3"]),
-            into: &out)
-        #expect(String(decoding: out, as: UTF8.self).contains("Expect: 100-continue\r\n"))
     }
 }
