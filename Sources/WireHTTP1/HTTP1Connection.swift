@@ -93,6 +93,10 @@ public struct HTTP1Connection: Sendable {
     /// The peer's state.
     public var theirState: HTTP1PeerState { state.state(of: role.peer) }
 
+    /// Bytes received and not yet parsed (after a protocol switch: what ``takeLeftover()``
+    /// returns).
+    public var bufferedByteCount: Int { inbound.count - inboundStart }
+
     // MARK: Receiving
 
     /// Buffers bytes read from the transport; ``nextEvent()`` parses them.

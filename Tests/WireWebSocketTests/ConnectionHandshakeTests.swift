@@ -49,9 +49,8 @@ private let goodResponse = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websock
     }
 
     @Test func rejectionReadUntilCloseAndTruncated() {
-        var configuration = WebSocketConfiguration.testing(seed: 1)
-        configuration.maxRejectionBodySize = 4
-        var client = WebSocketConnection(client: clientHandshake(), configuration: configuration)
+        var client = WebSocketConnection(
+            client: WebSocketClientUpgrade(clientHandshake(), maxRejectionBodySize: 4), configuration: .testing(seed: 1))
         client.receive(bytes("HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\n\r\nmoved here").span)
         #expect(drain(&client).isEmpty)
         client.receiveEOF()

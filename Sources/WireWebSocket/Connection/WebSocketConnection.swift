@@ -60,7 +60,7 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     var pongsSinceTake: UInt8 = 0
     var phase: WebSocketConnectionState
     var outbound: [UInt8] = []
-    /// The opening handshake's HTTP state while connecting; then the negotiation results, when
+    /// The opening handshake's machine while connecting; then the negotiation results, when
     /// there is something to hold (a subprotocol or deflate): an idle connection without
     /// either holds nothing.
     var side: Side = .none
@@ -72,14 +72,6 @@ public struct WebSocketConnection: ~Copyable, Sendable {
 
     /// The settings this connection was made with.
     public var configuration: WebSocketConfiguration { receiver.configuration }
-
-    /// The opening handshake's HTTP state, present while connecting.
-    var handshake: HandshakeDriver? {
-        get { if case .handshake(let driver) = side { driver } else { nil } }
-        set {
-            if let newValue { side = .handshake(newValue) } else if case .handshake = side { side = .none }
-        }
-    }
 
     /// The answer to the latest ping beyond `pongsPerBatch`, written at ``takeOutbound()``.
     var pendingPong: [UInt8]? {
@@ -132,30 +124,19 @@ public struct WebSocketConnection: ~Copyable, Sendable {
         try open(negotiation)
     }
 
-    /// A client that runs the opening handshake: the Upgrade request is in the outbound
-    /// buffer; the server's answer ends in ``WebSocketEvent/accepted(_:)`` (the connection is
-    /// open) or ``WebSocketEvent/closed(_:)`` (rejected or invalid).
-    public init(client handshake: WebSocketClientHandshake, configuration: WebSocketConfiguration = .init()) {
-        self.init(role: .client, configuration: configuration, phase: .connecting(.awaitingResponse))
-        var parser = HTTP1Parser(parsing: .response, configuration: configuration.http)
-        parser.expectResponse(to: .get)
-        self.handshake = HandshakeDriver(parser: parser, client: handshake, policy: .init(), scheme: nil)
-        handshake.writeRequest(into: &outbound)
-    }
-
-    /// A server that runs the opening handshake: a valid Upgrade request is delivered as
-    /// ``WebSocketEvent/upgradeRequest(_:)`` for ``accept(_:)`` or ``reject(status:headerFields:)``;
-    /// an invalid one is answered (400, 403 or 426) and ends in ``WebSocketEvent/closed(_:)``.
+    /// An open connection from what an opening handshake machine handed over
+    /// (``WebSocketClientUpgrade``, ``WebSocketServerUpgrade``): the agreement, and the bytes
+    /// after the handshake's head, read first.
     ///
-    /// - Parameter scheme: `"http"` or `"https"` when known (for the same-origin check).
-    public init(server policy: WebSocketServerPolicy = .init(), scheme: String? = nil, configuration: WebSocketConfiguration = .init()) {
-        self.init(role: .server, configuration: configuration, phase: .connecting(.awaitingRequest))
-        self.handshake = HandshakeDriver(
-            parser: HTTP1Parser(parsing: .request, configuration: configuration.http), client: nil, policy: policy,
-            scheme: scheme)
+    /// - Throws: `unsupported-deflate-parameters` (see ``init(role:negotiation:configuration:)``).
+    public init(role: Role, handover: WebSocketHandover, configuration: WebSocketConfiguration = .init())
+        throws(WebSocketUsageError)
+    {
+        try self.init(role: role, negotiation: handover.negotiation, configuration: configuration)
+        receiver.receive(handover.leftover.span)
     }
 
-    private init(role: Role, configuration: WebSocketConfiguration, phase: WebSocketConnectionState) {
+    init(role: Role, configuration: WebSocketConfiguration, phase: WebSocketConnectionState) {
         self.role = role
         self.phase = phase
         do {
@@ -216,7 +197,13 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     }
 
     /// Bytes received and not yet parsed.
-    public var bufferedByteCount: Int { receiver.bufferedByteCount }
+    public var bufferedByteCount: Int {
+        guard let box = handshake else { return receiver.bufferedByteCount }
+        switch box.machine {
+        case .client(let upgrade): return upgrade.http.bufferedByteCount
+        case .server(let upgrade): return upgrade.http.bufferedByteCount
+        }
+    }
 
     /// Bytes waiting in the outbound buffer (a pending automatic pong included).
     public var outboundByteCount: Int {
@@ -233,7 +220,7 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     /// (plus, while a server decides on an Upgrade request, the frames that came with it).
     public mutating func receive(_ bytes: Span<UInt8>) {
         guard !phase.isClosed, !flags.contains(.receivedEOF) else { return }
-        receiver.receive(bytes)
+        if case .connecting = phase { receiveDuringHandshake(bytes) } else { receiver.receive(bytes) }
     }
 
     /// The transport ended (the peer closed its side). Buffered bytes are still parsed; then,
@@ -319,7 +306,7 @@ public struct WebSocketConnection: ~Copyable, Sendable {
             receiver.release()
             sender.abandonMessage()
             sender.release()
-            handshake = nil
+            if case .handshake = side { side = .none }
         }
     }
 }
@@ -342,7 +329,7 @@ extension WebSocketConnection {
     /// What ``side`` holds.
     enum Side: Sendable {
         case none
-        case handshake(HandshakeDriver)
+        case handshake(HandshakeBox)
         case negotiation(NegotiationBox)
     }
 

@@ -1,5 +1,3 @@
-public import WireHTTP1
-
 /// Keep-alive by ping (RFC 6455 §5.5.2): a ping every `interval`; the peer is overdue when
 /// its pong has not arrived `timeout` after the ping.
 public struct WebSocketKeepAlive: Sendable, Hashable {
@@ -69,8 +67,6 @@ public struct WebSocketConfiguration: Sendable, Hashable {
         var handshakeTimeout: Duration? = .seconds(10)
         var deflate = PerMessageDeflateConfiguration()
         var retainedBufferCapacity = 0
-        var maxRejectionBodySize = 64 * 1024
-        var http = HTTP1ParserConfiguration()
         var maskingKeys = WebSocketMaskingKeySource.system
     }
 
@@ -180,18 +176,6 @@ public struct WebSocketConfiguration: Sendable, Hashable {
     public var retainedBufferCapacity: Int {
         get { values.retainedBufferCapacity }
         set { values.retainedBufferCapacity = newValue }
-    }
-
-    /// The most body bytes kept from a non-101 answer (client). Default 64 KiB.
-    public var maxRejectionBodySize: Int {
-        get { values.maxRejectionBodySize }
-        set { values.maxRejectionBodySize = newValue }
-    }
-
-    /// Limits and leniencies of the HTTP/1.1 parser that reads the opening handshake.
-    public var http: HTTP1ParserConfiguration {
-        get { values.http }
-        set { values.http = newValue }
     }
 
     /// Where a client's masking keys come from (default ``WebSocketMaskingKeySource/system``).

@@ -1,143 +1,135 @@
 public import HTTPTypes
 import WireCore
-import WireHTTP1
 
-// The `connecting` state of a connection that runs the opening handshake itself (RFC 6455 §4):
-// an HTTP/1.1 parser reads the Upgrade request (server) or the answer (client); the bytes after
-// the head stay in the receive buffer and are the first frames.
+// The one-object convenience (HTTP/1.1 → Upgrade → WebSocket): a connection made with
+// `init(client:)` or `init(server:)` holds the opening handshake's machine while connecting
+// (`WebSocketClientUpgrade`, `WebSocketServerUpgrade`), forwards bytes to it, and opens with what
+// it hands over. The handshake's rules are the machines'; nothing of them is written here.
 
-/// The opening handshake's HTTP state (freed when the connection opens or closes). Reached
-/// only through the `~Copyable` connection, so never shared.
-final class HandshakeDriver: @unchecked Sendable {
-    var parser: HTTP1Parser
-    let client: WebSocketClientHandshake?
-    let policy: WebSocketServerPolicy
-    let scheme: String?
-    /// Server: the valid request, once its head arrived.
-    var validated: WebSocketServerHandshake?
-    /// Client: a non-101 answer whose body is being read.
-    var rejection: WebSocketHandshakeRejection?
-
-    init(parser: HTTP1Parser, client: WebSocketClientHandshake?, policy: WebSocketServerPolicy, scheme: String?) {
-        self.parser = parser
-        self.client = client
-        self.policy = policy
-        self.scheme = scheme
+/// The handshake machine of a connection that runs its own handshake. Reached only through the
+/// `~Copyable` connection, so never shared.
+final class HandshakeBox: @unchecked Sendable {
+    enum Machine {
+        case client(WebSocketClientUpgrade)
+        case server(WebSocketServerUpgrade)
     }
+
+    var machine: Machine
+
+    init(_ machine: Machine) { self.machine = machine }
 }
 
 extension WebSocketConnection {
-    /// Reads the handshake's HTTP message from the receive buffer.
+    /// A client that runs the opening handshake: the Upgrade request is in the outbound
+    /// buffer; the server's answer ends in ``WebSocketEvent/accepted(_:)`` (the connection is
+    /// open) or ``WebSocketEvent/closed(_:)`` (rejected or invalid).
+    public init(client handshake: WebSocketClientHandshake, configuration: WebSocketConfiguration = .init()) {
+        self.init(client: WebSocketClientUpgrade(handshake), configuration: configuration)
+    }
+
+    /// A client that runs the opening handshake with the given machine (its HTTP/1.1 parser's
+    /// configuration, the rejection body limit).
+    public init(client upgrade: consuming WebSocketClientUpgrade, configuration: WebSocketConfiguration = .init()) {
+        self.init(role: .client, configuration: configuration, phase: .connecting(.awaitingResponse))
+        outbound = upgrade.takeOutbound()
+        side = .handshake(HandshakeBox(.client(upgrade)))
+    }
+
+    /// A server that runs the opening handshake: a valid Upgrade request is delivered as
+    /// ``WebSocketEvent/upgradeRequest(_:)`` for ``accept(_:)`` or ``reject(status:headerFields:)``;
+    /// an invalid one is answered (400, 403 or 426) and ends in ``WebSocketEvent/closed(_:)``.
+    ///
+    /// - Parameter scheme: `"http"` or `"https"` when known (for the same-origin check).
+    public init(server policy: WebSocketServerPolicy = .init(), scheme: String? = nil, configuration: WebSocketConfiguration = .init()) {
+        self.init(server: WebSocketServerUpgrade(policy: policy, scheme: scheme), configuration: configuration)
+    }
+
+    /// A server that runs the opening handshake with the given machine (its policy, scheme and
+    /// HTTP/1.1 parser's configuration).
+    public init(server upgrade: consuming WebSocketServerUpgrade, configuration: WebSocketConfiguration = .init()) {
+        self.init(role: .server, configuration: configuration, phase: .connecting(.awaitingRequest))
+        side = .handshake(HandshakeBox(.server(upgrade)))
+    }
+
+    /// The handshake machine, while connecting.
+    var handshake: HandshakeBox? {
+        if case .handshake(let box) = side { return box }
+        return nil
+    }
+
+    /// Feeds the handshake machine and turns its events into the connection's.
     mutating func nextHandshakeEvent() -> WebSocketEvent? {
-        guard let driver = handshake, phase != .connecting(.awaitingDecision) else { return nil }
-        while true {
-            let step: HTTP1ParseStep
-            do {
-                step = try driver.parser.parse(receiver.inbound.span.extracting(receiver.inboundStart...))
-            } catch {
-                return handshakeFailed(WebSocketHandshakeError(
-                    .malformedHTTP, statusHint: role == .server ? HTTPResponse.Status(code: error.statusHint) : nil,
-                    http: error))
-            }
-            let base = receiver.inboundStart
-            receiver.inboundStart &+= step.consumed
-            guard let event = step.event else {
-                if driver.parser.pause != nil { return nil }
-                receiver.releaseConsumedInbound()
-                guard flags.contains(.receivedEOF) else { return nil }
-                return handshakeAtEndOfStream(driver)
-            }
+        guard let box = handshake else { return nil }
+        switch box.machine {
+        case .client(var upgrade):
+            if flags.contains(.receivedEOF) { upgrade.receiveEOF() }
+            let event = upgrade.nextEvent()
+            box.machine = .client(upgrade)
             switch event {
-            case .requestHead(let head):
+            case nil:
+                return nil
+            case .accepted(let handover)?:
                 do {
-                    driver.validated = try WebSocketServerHandshake(validating: head, scheme: driver.scheme, policy: driver.policy)
+                    try open(handover.negotiation)
                 } catch {
-                    return handshakeFailed(error)
+                    return handshakeFailed(WebSocketHandshakeError(
+                        .extensionNegotiationFailed, deflate: PerMessageDeflateNegotiationError(.windowBits8Unsupported)))
                 }
-            case .responseHead(let head):
-                if head.status == 101 {
-                    return switchedProtocols(head, driver)
-                }
-                if head.isInformational { continue }
-                do {
-                    driver.rejection = WebSocketHandshakeRejection(response: try head.httpResponse())
-                } catch {
-                    return handshakeFailed(WebSocketHandshakeError(.malformedHTTP, http: error))
-                }
-            case .body(let range):
-                guard var rejection = driver.rejection else { continue }
-                let room = configuration.values.maxRejectionBodySize &- rejection.body.count
-                let take = Swift.min(room, range.count)
-                let start = base &+ range.lowerBound
-                rejection.body.append(contentsOf: receiver.inbound[start..<(start &+ take)])
-                if take < range.count { rejection.bodyIsTruncated = true }
-                driver.rejection = rejection
-            case .chunkExtensions:
-                continue
-            case .end:
-                if role == .client {
-                    if let rejection = driver.rejection { return rejected(rejection) }
-                    continue
-                }
-                if let validated = driver.validated {
-                    phase = .connecting(.awaitingDecision)
-                    return .upgradeRequest(validated)
-                }
+                receiver.receive(handover.leftover.span)
+                return .accepted(handover.negotiation)
+            case .rejected(let rejection)?:
+                return closed(WebSocketClosure(cause: .handshakeRejected(rejection)))
+            case .failed(let error)?:
+                return handshakeFailed(error)
+            }
+        case .server(var upgrade):
+            if flags.contains(.receivedEOF) { upgrade.receiveEOF() }
+            let event = upgrade.nextEvent()
+            box.machine = .server(upgrade)
+            switch event {
+            case nil:
+                return nil
+            case .request(let request)?:
+                phase = .connecting(.awaitingDecision)
+                return .upgradeRequest(request)
+            case .failed(let error)?:
+                outbound += upgrade.takeOutbound()
+                box.machine = .server(upgrade)
+                return handshakeFailed(error)
             }
         }
     }
 
-    /// Client: the server's 101, checked.
-    private mutating func switchedProtocols(_ head: HTTP1ResponseHead, _ driver: HandshakeDriver) -> WebSocketEvent {
-        let outcome: WebSocketClientHandshake.Outcome
-        do {
-            outcome = try driver.client!.validate(head)
-        } catch {
-            return handshakeFailed(error)
+    /// Bytes read while connecting go to the handshake machine.
+    mutating func receiveDuringHandshake(_ bytes: Span<UInt8>) {
+        guard let box = handshake else { return }
+        switch box.machine {
+        case .client(var upgrade):
+            upgrade.receive(bytes)
+            box.machine = .client(upgrade)
+        case .server(var upgrade):
+            upgrade.receive(bytes)
+            box.machine = .server(upgrade)
         }
-        guard case .accepted(let negotiation) = outcome else { preconditionFailure("a 101 is never a rejection") }
-        do {
-            try open(negotiation)
-        } catch {
-            return handshakeFailed(WebSocketHandshakeError(
-                .extensionNegotiationFailed, deflate: PerMessageDeflateNegotiationError(.windowBits8Unsupported)))
-        }
-        return .accepted(negotiation)
     }
 
-    /// The transport ended during the handshake: a rejection read until close is complete;
-    /// anything else failed.
-    private mutating func handshakeAtEndOfStream(_ driver: HandshakeDriver) -> WebSocketEvent {
-        if let rejection = driver.rejection {
-            if let last = try? driver.parser.finish(), case .end? = last.event { return rejected(rejection) }
-        }
-        return handshakeFailed(WebSocketHandshakeError(.endOfStream))
-    }
-
-    private mutating func rejected(_ rejection: WebSocketHandshakeRejection) -> WebSocketEvent {
-        let closure = WebSocketClosure(cause: .handshakeRejected(rejection))
+    private mutating func closed(_ closure: WebSocketClosure) -> WebSocketEvent {
         enter(.closed(closure))
         return .closed(closure)
     }
 
-    /// Ends the handshake with `error`; a server queues the rejection when the error has a
-    /// status (not for a timeout or an early EOF).
+    /// Ends the handshake with `error` (a server's answer to it is already queued).
     @discardableResult
     mutating func handshakeFailed(_ error: WebSocketHandshakeError) -> WebSocketEvent {
-        if role == .server && error.statusHint != nil {
-            outbound.append(contentsOf: error.responseBytes)
-        }
-        let closure = WebSocketClosure(cause: .handshakeFailed(error))
-        enter(.closed(closure))
-        return .closed(closure)
+        closed(WebSocketClosure(cause: .handshakeFailed(error)))
     }
 
     // MARK: The server's decision
 
     /// The Upgrade request waiting for a decision (after ``WebSocketEvent/upgradeRequest(_:)``).
     public var pendingUpgradeRequest: WebSocketServerHandshake? {
-        guard phase == .connecting(.awaitingDecision) else { return nil }
-        return handshake?.validated
+        guard phase == .connecting(.awaitingDecision), case .server(let upgrade)? = handshake?.machine else { return nil }
+        return upgrade.pendingRequest
     }
 
     /// Accepts the pending Upgrade request with the policy's subprotocol: the 101 goes out and
@@ -153,30 +145,26 @@ extension WebSocketConnection {
     /// Accepts the pending Upgrade request with an answer built from it
     /// (``WebSocketServerHandshake/accept(subprotocol:headerFields:)``).
     public mutating func accept(_ acceptance: WebSocketServerAcceptance) throws(WebSocketUsageError) {
-        guard pendingUpgradeRequest != nil else { throw WebSocketUsageError(.noUpgradeRequestPending) }
-        driverParserAccept()
-        try open(acceptance.negotiation)
-        acceptance.writeResponse(into: &outbound)
-    }
-
-    private func driverParserAccept() {
-        handshake?.parser.acceptProtocolSwitch()
+        guard pendingUpgradeRequest != nil, let box = handshake, case .server(var upgrade) = box.machine else {
+            throw WebSocketUsageError(.noUpgradeRequestPending)
+        }
+        let handover = try upgrade.accept(acceptance)
+        // A negotiation our compressor cannot honour is refused before the 101 goes out.
+        try open(handover.negotiation)
+        outbound += upgrade.takeOutbound()
+        receiver.receive(handover.leftover.span)
     }
 
     /// Refuses the pending Upgrade request (a failed authentication, an unknown path, ...):
     /// the response (`Connection: close`, `Content-Length: 0` unless `headerFields` frames a
     /// body) goes out and the connection closes with ``WebSocketClosure/Cause/handshakeRejected(_:)``.
     public mutating func reject(status: HTTPResponse.Status = .forbidden, headerFields: HTTPFields = [:]) throws(WebSocketUsageError) {
-        guard pendingUpgradeRequest != nil else { throw WebSocketUsageError(.noUpgradeRequestPending) }
-        let response = WebSocketServerHandshake.rejection(status: status, headerFields: headerFields)
-        var bytes: [UInt8] = []
-        var serializer = HTTP1Serializer(role: .server)
-        do {
-            try serializer.writeHead(response, respondingTo: .get, into: &bytes)
-        } catch {
-            throw WebSocketUsageError(.invalidHeaderField)
+        guard pendingUpgradeRequest != nil, let box = handshake, case .server(var upgrade) = box.machine else {
+            throw WebSocketUsageError(.noUpgradeRequestPending)
         }
-        outbound.append(contentsOf: bytes)
+        try upgrade.reject(status: status, headerFields: headerFields)
+        outbound += upgrade.takeOutbound()
+        let response = WebSocketServerHandshake.rejection(status: status, headerFields: headerFields)
         enter(.closed(WebSocketClosure(cause: .handshakeRejected(WebSocketHandshakeRejection(response: response)))))
         flags.insert(.closedEventPending)
     }

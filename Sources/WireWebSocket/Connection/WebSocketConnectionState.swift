@@ -1,5 +1,3 @@
-public import HTTPTypes
-
 /// Where a ``WebSocketConnection`` is (RFC 6455 §4, §7): connecting → open → closing → closed.
 ///
 /// ```
@@ -98,21 +96,6 @@ public struct WebSocketClosure: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "closed (\(cause)) code \(code.rawValue)\(reason.isEmpty ? "" : " \"\(reason)\"")\(wasClean ? " clean" : "")"
-    }
-}
-
-/// A non-101 answer to an Upgrade request, kept whole: status, fields and body.
-public struct WebSocketHandshakeRejection: Sendable, Hashable {
-    public var response: HTTPResponse
-    /// The body, up to ``WebSocketConfiguration/maxRejectionBodySize`` bytes.
-    public var body: [UInt8]
-    /// Whether the body was longer and cut to the limit.
-    public var bodyIsTruncated: Bool
-
-    public init(response: HTTPResponse, body: [UInt8] = [], bodyIsTruncated: Bool = false) {
-        self.response = response
-        self.body = body
-        self.bodyIsTruncated = bodyIsTruncated
     }
 }
 
