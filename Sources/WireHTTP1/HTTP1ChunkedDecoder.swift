@@ -12,6 +12,46 @@ extension HTTP1Parser {
     /// Runs the chunked states on `p[0..<count]` until an event or the end of the input.
     mutating func parseChunked(_ p: UnsafePointer<UInt8>, _ count: Int) throws(HTTP1ParseError) -> HTTP1ParseStep {
         var pos = 0
+        // The usual case in one step: the CRLF after the previous chunk's data, a size line of
+        // hex digits and CRLF, then this chunk's data (or the last chunk and an empty trailer
+        // section). Anything else, or any limit reached, is left to the states below.
+        if case .chunkDataCR = state, count >= 2, p[0] == 0x0D, p[1] == 0x0A {
+            pos = 2
+            state = .chunkSize
+        }
+        if case .chunkSize = state, lineBuffer?.byteCount ?? 0 == 0 {
+            var i = pos
+            var size = 0
+            let digitsEnd = Swift.min(count, pos &+ 15)
+            while i < digitsEnd {
+                let b = p[i]
+                let decimal = b &- UInt8(ascii: "0")
+                let letter = (b | 0x20) &- UInt8(ascii: "a")
+                guard decimal < 10 || letter < 6 else { break }
+                size = size &<< 4 | Int(decimal < 10 ? decimal : letter &+ 10)
+                i &+= 1
+            }
+            let (total, overflow) = bodyBytes.addingReportingOverflow(size)
+            if i > pos, i &+ 1 < count, p[i] == 0x0D, p[i &+ 1] == 0x0A, !overflow,
+                total <= configuration.limits.maxBodyBytes
+            {
+                bodyBytes = total
+                pos = i &+ 2
+                if size != 0 {
+                    let n = Swift.min(size, count &- pos)
+                    state = n == size ? .chunkDataCR : .chunkData(remaining: size &- n)
+                    if n == 0 { return HTTP1ParseStep(consumed: pos, event: nil) }
+                    return HTTP1ParseStep(consumed: pos &+ n, event: .body(pos..<(pos &+ n)))
+                }
+                state = .trailerLines
+                section = HTTP1SectionProgress()
+                needsFreshTrailers = true
+                if pos &+ 1 < count, p[pos] == 0x0D, p[pos &+ 1] == 0x0A, configuration.limits.maxTrailerSectionBytes >= 2 {
+                    endMessage()
+                    return HTTP1ParseStep(consumed: pos &+ 2, event: .end(trailers: nil))
+                }
+            }
+        }
         while pos < count {
             switch state {
             case .chunkSize:

@@ -26,7 +26,8 @@ extension HTTP1Parser {
         guard lineEnd > 0, lineEnd <= limits.maxStartLineLength &- section.leadingEmptyBytes else { return nil }
 
         prepareStorage(trailers: false)
-        let s = storage
+        // `self.storage` keeps it alive and is not replaced before this returns: no retain.
+        unowned(unsafe) let s = storage
         let isRequest = kind == .request
         let framingIgnored = framingFieldsIgnored
         var capacity = Swift.min(s.fieldCapacity, limits.maxFieldCount)
@@ -78,11 +79,14 @@ extension HTTP1Parser {
             let nameEnd = Scan.tokenEndFast(p, pos, window, readable: readable)
             guard nameEnd > pos, nameEnd < window, p[nameEnd] == UInt8(ascii: ":") else { return -1 }
             var valueStart = nameEnd &+ 1
+            if valueStart < window && p[valueStart] == 0x20 { valueStart &+= 1 }  // the usual single SP
             while valueStart < window, Scan.isBlank(p[valueStart]) { valueStart &+= 1 }
             let stop = Scan.firstControl(p, valueStart, window, readable)
             guard stop &+ 1 < window, p[stop] == 0x0D, p[stop &+ 1] == 0x0A else { return -1 }
             var valueEnd = stop
-            while valueEnd > valueStart, Scan.isBlank(p[valueEnd &- 1]) { valueEnd &-= 1 }
+            if valueEnd > valueStart && Scan.isBlank(p[valueEnd &- 1]) {
+                repeat { valueEnd &-= 1 } while valueEnd > valueStart && Scan.isBlank(p[valueEnd &- 1])
+            }
             guard n < capacity else { return needsCapacity }
             fields[n] = HTTP1FieldEntry(
                 nameStart: Int32(truncatingIfNeeded: pos), nameEnd: Int32(truncatingIfNeeded: nameEnd),

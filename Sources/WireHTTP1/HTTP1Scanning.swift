@@ -35,9 +35,21 @@ enum Scan {
     @inline(__always)
     static func firstHit(
         _ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int, _ readable: Int,
-        _ hit: (SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>>, scalar: (UInt8) -> Bool
+        wide: Bool = false, _ hit: (SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>>, scalar: (UInt8) -> Bool
     ) -> Int {
         var i = from
+        if wide {
+            // Two vectors per test while 32 bytes are readable: long values and targets.
+            while i < end && i &+ 32 <= readable {
+                let m0 = bits(hit(load(p, i)))
+                let m1 = bits(hit(load(p, i &+ 16)))
+                if m0 | m1 != 0 {
+                    let lane = m0 != 0 ? m0.trailingZeroBitCount &>> 3 : 16 &+ m1.trailingZeroBitCount &>> 3
+                    return Swift.min(i &+ lane, end)
+                }
+                i &+= 32
+            }
+        }
         while i < end {
             if i &+ 16 <= readable {
                 let m = bits(hit(load(p, i)))
@@ -94,7 +106,8 @@ enum Scan {
         var i = from
         while true {
             let stop = firstHit(
-                p, i, end, bufferEnd, { ($0 .<= last) .| ($0 .== del) }, scalar: { $0 <= 0x1F || $0 == 0x7F })
+                p, i, end, bufferEnd, wide: true, { ($0 .<= last) .| ($0 .== del) },
+                scalar: { $0 <= 0x1F || $0 == 0x7F })
             if stop == end || p[stop] != 0x09 { return stop }
             i = stop &+ 1
         }
@@ -118,7 +131,8 @@ enum Scan {
     static func visibleEnd(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int, readable: Int) -> Int {
         let low = SIMD16<UInt8>(repeating: 0x21)
         let span = SIMD16<UInt8>(repeating: 0x7E - 0x21)
-        return firstHit(p, from, end, readable, { $0 &- low .> span }, scalar: { $0 &- 0x21 > 0x7E - 0x21 })
+        return firstHit(
+            p, from, end, readable, wide: true, { $0 &- low .> span }, scalar: { $0 &- 0x21 > 0x7E - 0x21 })
     }
 
     static func visibleEndScalar(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
@@ -189,7 +203,7 @@ enum Scan {
                 p, i, end, readable,
                 { v in .!(((v | caseBit) &- a .<= letters) .| (v &- zero .<= digits) .| (v .== dash)) },
                 scalar: { b in !((b | 0x20) &- 0x61 <= 25 || b &- 0x30 <= 9 || b == 0x2D) })
-            if stop == end || !isToken(p[stop]) { return stop }
+            if stop == end || p[stop] == UInt8(ascii: ":") || !isToken(p[stop]) { return stop }
             i = stop &+ 1
         }
     }

@@ -146,6 +146,36 @@ import TestSupport
         }
     }
 
+    /// Chunked bodies: the one-step chunk path (CRLF, size line, data) against the states.
+    @Test(arguments: 0..<4)
+    func chunkedBodiesAgree(seed: UInt64) {
+        var g = Generator(rng: SplitMix64(seed: 0xC4C4 &+ seed))
+        for _ in 0..<300 {
+            var message = Array("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+            for _ in 0..<g.pick([0, 1, 2, 5]) {
+                let size = g.pick([1, 2, 15, 16, 255, 4096])
+                var sizeLine = Array(String(size, radix: 16, uppercase: g.chance(30)).utf8)
+                if g.chance(10) { sizeLine = Array("000".utf8) + sizeLine }
+                if g.chance(5) { sizeLine += Array(";ext=1".utf8) }
+                if g.chance(3) { sizeLine = Array("@".utf8) }
+                if g.chance(3) { sizeLine = Array("1234567890abcdef1".utf8) }
+                message += sizeLine + g.lineEnd() + g.bytes(size, from: Array("xyz\r\n".utf8))
+                message += g.chance(95) ? [0x0D, 0x0A] : g.pick([[0x0A], [0x0D], [0x41, 0x0D, 0x0A]])
+            }
+            message += Array((g.chance(95) ? "0" : "00").utf8) + g.lineEnd()
+            if g.chance(20) { message += Array("Trailer-Field: x\r\n".utf8) }
+            message += g.lineEnd()
+            if g.chance(50) { message += Array("GET / HTTP/1.1\r\nHost: h\r\n\r\n".utf8) }
+            let limits = HTTP1Limits(maxBodyBytes: g.pick([.max, .max, 0, 1, 100, 5000]), maxTrailerSectionBytes: g.pick([16384, 1, 2, 3]))
+            Self.check(message, kind: .request, configuration: HTTP1ParserConfiguration(limits: limits))
+            // The same body cut in two at every chunk boundary region.
+            let cut = Int(g.rng.next() % UInt64(message.count))
+            let whole = Self.transcript(drive([message[...]], kind: .request, configuration: .init(limits: limits)))
+            let split = Self.transcript(drive([message[..<cut], message[cut...]], kind: .request, configuration: .init(limits: limits)))
+            #expect(whole == split)
+        }
+    }
+
     /// Limits: the fast path must leave every limit to the careful path.
     @Test(arguments: 0..<4)
     func limitsAgree(seed: UInt64) {
