@@ -107,7 +107,7 @@ public struct HTTP1Serializer: Sendable {
             let status = response.status
             try Self.writeStatusLine(code: status.code, reasonPhrase: status.reasonPhrase, into: &out)
             var scan = FieldScan()
-            try Self.writeFields(response.headerFields, isRequest: false, into: &out, scan: &scan)
+            try Self.writeResponseFields(response.headerFields, into: &out, scan: &scan)
             Self.appendCRLF(&out)
             let framing = try scan.responseFraming(status: status.code, requestMethod: requestMethod)
             if let framing { begin(framing) }

@@ -66,6 +66,116 @@ enum HTTP1Bytes {
         return try again!.get()
     }
 
+    // MARK: Whole lines, validated where they are written
+
+    /// Room for vector loads past a line written into the array's new capacity.
+    static let scanSlack = 16
+
+    /// Appends `name: value` CRLF with one capacity check and two copies, then checks the
+    /// copies where they lie (vector scans may read into the reserved slack): the name a token
+    /// (RFC 9110 §5.6.2), the value field content without leading or trailing whitespace
+    /// (RFC 9110 §5.5). Returns what is invalid, or `nil`; on error the line stays in `out`
+    /// (the caller removes the whole head).
+    @inline(__always)
+    static func appendFieldLine(
+        _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]
+    ) -> HTTP1UsageError.Code? {
+        let n = name.count
+        let v = value.count
+        let total = n &+ v &+ 4
+        var invalid: HTTP1UsageError.Code? = nil
+        out.append(addingCapacity: total &+ scanSlack) { (span: inout OutputSpan<UInt8>) in
+            span.withUnsafeMutableBufferPointer { buffer, initialized in
+                invalid = writeFieldLine(
+                    name, value, at: buffer.baseAddress! + initialized, readable: buffer.count &- initialized)
+                initialized &+= total
+            }
+        }
+        return invalid
+    }
+
+    /// Writes `name: value` CRLF at `line` (with `readable >= length + scanSlack` bytes of
+    /// room) and checks it there; returns what is invalid, or `nil`.
+    /// `checkName: false` for an `HTTPField.Name`, which HTTPTypes only builds from a token
+    /// (pseudo-header names, which start with `:`, are never written).
+    @inline(__always)
+    static func writeFieldLine(
+        _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>, at line: UnsafeMutablePointer<UInt8>,
+        readable: Int, checkName: Bool = true
+    ) -> HTTP1UsageError.Code? {
+        let n = name.count
+        let v = value.count
+        if n > 0 { copyBytes(line, name.baseAddress!, n) }
+        line[n] = UInt8(ascii: ":")
+        line[n &+ 1] = 0x20
+        if v > 0 { copyBytes(line + (n &+ 2), value.baseAddress!, v) }
+        let valueEnd = n &+ 2 &+ v
+        line[valueEnd] = 0x0D
+        line[valueEnd &+ 1] = 0x0A
+        if checkName && (n == 0 || Scan.tokenEndFast(line, 0, n, readable: readable) != n) { return .invalidFieldName }
+        if v > 0
+            && (Scan.isBlank(line[n &+ 2]) || Scan.isBlank(line[valueEnd &- 1])
+                || Scan.firstControl(line, n &+ 2, valueEnd, readable) != valueEnd)
+        {
+            return .invalidFieldValue
+        }
+        return nil
+    }
+
+    /// Appends `HTTP/1.1 ddd reason` CRLF the same way; false when the reason phrase holds a
+    /// byte it may not (RFC 9112 §4: HTAB, SP, VCHAR, obs-text), the line then left in `out`.
+    @inline(__always)
+    static func appendStatusLine(_ code: Int, _ reason: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+        let r = reason.count
+        let total = 15 &+ r
+        var ok = true
+        out.append(addingCapacity: total &+ scanSlack) { (span: inout OutputSpan<UInt8>) in
+            span.withUnsafeMutableBufferPointer { buffer, initialized in
+                let line = buffer.baseAddress! + initialized
+                let readable = buffer.count &- initialized
+                UnsafeMutableRawPointer(line).storeBytes(of: UInt64(0x312E_312F_5054_5448).littleEndian, as: UInt64.self)
+                line[8] = 0x20
+                line[9] = UInt8(truncatingIfNeeded: code / 100) &+ 0x30
+                line[10] = UInt8(truncatingIfNeeded: code / 10 % 10) &+ 0x30
+                line[11] = UInt8(truncatingIfNeeded: code % 10) &+ 0x30
+                line[12] = 0x20
+                if r > 0 { copyBytes(line + 13, reason.baseAddress!, r) }
+                line[13 &+ r] = 0x0D
+                line[14 &+ r] = 0x0A
+                initialized &+= total
+                ok = Scan.firstControl(line, 13, 13 &+ r, readable) == 13 &+ r
+            }
+        }
+        return ok
+    }
+
+    /// Copies `n > 0` bytes: up to 16 with two overlapping loads and stores each (no call, no
+    /// loop: most names and values are that short), longer ones with `memmove`.
+    @inline(__always)
+    static func copyBytes(_ to: UnsafeMutablePointer<UInt8>, _ from: UnsafePointer<UInt8>, _ n: Int) {
+        let d = UnsafeMutableRawPointer(to)
+        let s = UnsafeRawPointer(from)
+        if n >= 8 {
+            if n <= 16 {
+                let head = s.loadUnaligned(as: UInt64.self)
+                let tail = s.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+                d.storeBytes(of: head, as: UInt64.self)
+                d.storeBytes(of: tail, toByteOffset: n &- 8, as: UInt64.self)
+            } else {
+                d.copyMemory(from: s, byteCount: n)
+            }
+        } else if n >= 4 {
+            let head = s.loadUnaligned(as: UInt32.self)
+            let tail = s.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+            d.storeBytes(of: head, as: UInt32.self)
+            d.storeBytes(of: tail, toByteOffset: n &- 4, as: UInt32.self)
+        } else {
+            to[0] = from[0]
+            to[n &>> 1] = from[n &>> 1]
+            to[n &- 1] = from[n &- 1]
+        }
+    }
+
     // MARK: Validating appenders (false: invalid, nothing meaningful written)
 
     /// A token (RFC 9110 §5.6.2): methods, field names, extension names.
@@ -161,9 +271,42 @@ enum HTTP1Bytes {
         return true
     }
 
+    /// `equalsLowercase` for a token or checked field value (no CTL): compares words with the
+    /// ASCII case bit set, which lower-cases letters and leaves `-`, digits and the other token
+    /// characters alone (only CTLs could turn into `-` or a digit).
+    @inline(__always)
+    static func equalsLowercaseWords(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard bytes.count == n, let p = bytes.baseAddress else { return false }
+        let l = UnsafeRawPointer(literal.utf8Start)
+        let b = UnsafeRawPointer(p)
+        if n >= 8 {
+            let head = b.loadUnaligned(as: UInt64.self) | 0x2020_2020_2020_2020
+            let tail = b.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) | 0x2020_2020_2020_2020
+            return head == l.loadUnaligned(as: UInt64.self) && tail == l.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+                && (n <= 16 || equalsLowercase(bytes, literal))
+        }
+        if n >= 4 {
+            let head = b.loadUnaligned(as: UInt32.self) | 0x2020_2020
+            let tail = b.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) | 0x2020_2020
+            return head == l.loadUnaligned(as: UInt32.self) && tail == l.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+        }
+        return equalsLowercase(bytes, literal)
+    }
+
     /// Parses a Content-Length value: digits only, overflow-checked (RFC 9110 §8.6).
     static func parseContentLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !bytes.isEmpty else { return nil }
+        if bytes.count <= 18 {
+            // No overflow is possible below 19 digits.
+            var value = 0
+            for b in bytes {
+                let digit = b &- 0x30
+                guard digit < 10 else { return nil }
+                value = value &* 10 &+ Int(digit)
+            }
+            return value
+        }
         var value = 0
         for b in bytes {
             guard ASCII.is(b, ASCII.digit) else { return nil }

@@ -21,15 +21,23 @@ struct FieldScan {
     /// `Expect` holds `100-continue`.
     var expectsContinue = false
 
+    /// Called after the line was checked: `name` is a token, `value` holds no CTL but HTAB.
     mutating func note(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) throws(HTTP1UsageError) {
-        switch name.count {
-        case 14 where HTTP1Bytes.equalsLowercase(name, "content-length"):
+        // Most names are none of these: their length or first letter says so at once.
+        let n = name.count
+        guard n <= 17, (0x2_4494 &>> n) & 1 != 0 else { return }  // lengths 2, 4, 7, 10, 14, 17
+        let first = name[0] | 0x20
+        guard first == UInt8(ascii: "c") || first == UInt8(ascii: "t") || first == UInt8(ascii: "h")
+            || first == UInt8(ascii: "u")
+        else { return }
+        switch n {
+        case 14 where HTTP1Bytes.equalsLowercaseWords(name, "content-length"):
             guard let n = HTTP1Bytes.parseContentLength(value) else {
                 throw HTTP1UsageError(.invalidContentLength)
             }
             if let previous = contentLength, previous != n { throw HTTP1UsageError(.invalidContentLength) }
             contentLength = n
-        case 17 where HTTP1Bytes.equalsLowercase(name, "transfer-encoding"):
+        case 17 where HTTP1Bytes.equalsLowercaseWords(name, "transfer-encoding"):
             let codings = HTTP1Bytes.transferCodings(value)
             sawTransferEncoding = true
             // A line of empty elements adds nothing (RFC 9110 §5.6.1); a later line continues
@@ -39,15 +47,21 @@ struct FieldScan {
             if codings.chunkedBeforeLast { chunkedBeforeLast = true }
             lastCodingIsChunked = codings.lastIsChunked
             sawTransferCoding = true
-        case 4 where HTTP1Bytes.equalsLowercase(name, "host"):
+        case 4 where HTTP1Bytes.equalsLowercaseWords(name, "host"):
             sawHost = true
-        case 2 where HTTP1Bytes.equalsLowercase(name, "te"):
+        case 2 where HTTP1Bytes.equalsLowercaseWords(name, "te"):
             sawTE = true
             if Self.list(value, contains: "chunked") { teNamesChunked = true }
-        case 10 where HTTP1Bytes.equalsLowercase(name, "connection"):
+        case 10 where HTTP1Bytes.equalsLowercaseWords(name, "connection"):
+            // The usual values name neither option.
+            if HTTP1Bytes.equalsLowercaseWords(value, "keep-alive")
+                || HTTP1Bytes.equalsLowercaseWords(value, "close")
+            {
+                break
+            }
             if Self.list(value, contains: "te") { connectionHasTE = true }
             if Self.list(value, contains: "upgrade") { connectionHasUpgrade = true }
-        case 7 where HTTP1Bytes.equalsLowercase(name, "upgrade"):
+        case 7 where HTTP1Bytes.equalsLowercaseWords(name, "upgrade"):
             sawUpgrade = true
         case 6 where HTTP1Bytes.equalsLowercase(name, "expect"):
             if Self.list(value, contains: "100-continue") { expectsContinue = true }
@@ -193,18 +207,8 @@ extension HTTP1Serializer {
 
     static func writeStatusLine(code: Int, reasonPhrase: String, into out: inout [UInt8]) throws(HTTP1UsageError) {
         guard (100...999).contains(code) else { throw HTTP1UsageError(.invalidStatus) }
-        HTTP1Bytes.append("HTTP/1.1 ", to: &out)
-        out.append(UInt8(truncatingIfNeeded: code / 100) &+ 0x30)
-        out.append(UInt8(truncatingIfNeeded: code / 10 % 10) &+ 0x30)
-        out.append(UInt8(truncatingIfNeeded: code % 10) &+ 0x30)
-        out.append(0x20)
-        let ok = HTTP1Bytes.withBytes(reasonPhrase) { bytes -> Bool in
-            guard HTTP1Bytes.isReasonPhrase(bytes) else { return false }
-            out.append(contentsOf: bytes)
-            return true
-        }
+        let ok = HTTP1Bytes.withBytes(reasonPhrase) { reason in HTTP1Bytes.appendStatusLine(code, reason, to: &out) }
         guard ok else { throw HTTP1UsageError(.invalidReasonPhrase) }
-        appendCRLF(&out)
     }
 
     /// One `name: value\r\n` line from strings.
@@ -221,11 +225,7 @@ extension HTTP1Serializer {
         name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>,
         into out: inout [UInt8], scan: inout FieldScan
     ) throws(HTTP1UsageError) {
-        guard HTTP1Bytes.appendToken(name, to: &out) else { throw HTTP1UsageError(.invalidFieldName) }
-        out.append(UInt8(ascii: ":"))
-        out.append(0x20)
-        guard HTTP1Bytes.appendFieldValue(value, to: &out) else { throw HTTP1UsageError(.invalidFieldValue) }
-        appendCRLF(&out)
+        if let invalid = HTTP1Bytes.appendFieldLine(name, value, to: &out) { throw HTTP1UsageError(invalid) }
         try scan.note(name: name, value: value)
     }
 
@@ -237,9 +237,7 @@ extension HTTP1Serializer {
     ) throws(HTTP1UsageError) {
         var cookieWritten = false
         for index in fields.indices {
-            let field = fields[index]
-            let name = field.name
-            try HTTP1Bytes.withBytes(name.rawName) { (nameBytes) throws(HTTP1UsageError) in
+            try HTTP1Bytes.withBytes(fields[index].name.rawName) { (nameBytes) throws(HTTP1UsageError) in
                 if nameBytes.first == UInt8(ascii: ":") { return }  // pseudo-header: not a field in HTTP/1.1
                 if isRequest {
                     if nameBytes.count == 4 && hostWritten && HTTP1Bytes.equalsLowercase(nameBytes, "host") {
@@ -252,11 +250,68 @@ extension HTTP1Serializer {
                         return
                     }
                 }
-                try field.withUnsafeBytesOfValue { (valueBytes) throws(HTTP1UsageError) in
+                try fields[index].withUnsafeBytesOfValue { (valueBytes) throws(HTTP1UsageError) in
                     try writeField(name: nameBytes, value: valueBytes, into: &out, scan: &scan)
                 }
             }
         }
+    }
+
+    /// The field lines of a response, in order, pseudo-header fields skipped: as many lines as
+    /// fit written straight into the array's new capacity (one reservation for the usual
+    /// head), each checked where it lies (`HTTP1Bytes.appendFieldLine`'s rules).
+    static func writeResponseFields(
+        _ fields: HTTPFields, into out: inout [UInt8], scan: inout FieldScan
+    ) throws(HTTP1UsageError) {
+        var index = fields.startIndex
+        let end = fields.endIndex
+        var reserve = 512
+        var failure: HTTP1UsageError? = nil
+        while index < end {
+            var needed = 0
+            out.append(addingCapacity: reserve) { (span: inout OutputSpan<UInt8>) in
+                span.withUnsafeMutableBufferPointer { buffer, initialized in
+                    let base = buffer.baseAddress!
+                    let capacity = buffer.count
+                    var w = initialized
+                    while index < end {
+                        let field = fields[index]
+                        let written: Int = HTTP1Bytes.withBytes(field.name.rawName) { name in
+                            if name.first == UInt8(ascii: ":") { return 0 }  // pseudo-header field
+                            return field.withUnsafeBytesOfValue { value in
+                                let total = name.count &+ value.count &+ 4
+                                guard w &+ total &+ HTTP1Bytes.scanSlack <= capacity else {
+                                    needed = total &+ HTTP1Bytes.scanSlack
+                                    return -1
+                                }
+                                if let invalid = HTTP1Bytes.writeFieldLine(
+                                    name, value, at: base + w, readable: capacity &- w, checkName: false)
+                                {
+                                    failure = HTTP1UsageError(invalid)
+                                } else {
+                                    do throws(HTTP1UsageError) {
+                                        try scan.note(name: name, value: value)
+                                    } catch {
+                                        failure = error
+                                    }
+                                }
+                                return total
+                            }
+                        }
+                        if written < 0 { break }
+                        w &+= written
+                        index &+= 1
+                        if failure != nil {
+                            index = end
+                            break
+                        }
+                    }
+                    initialized = w
+                }
+            }
+            reserve = Swift.max(reserve &* 2, needed)
+        }
+        if let failure { throw failure }
     }
 
     private static func writeJoinedCookies(
