@@ -23,13 +23,10 @@ struct FieldScan {
 
     /// Called after the line was checked: `name` is a token, `value` holds no CTL but HTAB.
     mutating func note(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) throws(HTTP1UsageError) {
-        // Most names are none of these: their length or first letter says so at once.
+        // Most names are none of the ones below: their length says so at once. The mask holds
+        // the length of every case of the switch (2, 4, 6, 7, 10, 14, 17).
         let n = name.count
-        guard n <= 17, (0x2_4494 &>> n) & 1 != 0 else { return }  // lengths 2, 4, 7, 10, 14, 17
-        let first = name[0] | 0x20
-        guard first == UInt8(ascii: "c") || first == UInt8(ascii: "t") || first == UInt8(ascii: "h")
-            || first == UInt8(ascii: "u")
-        else { return }
+        guard n <= 17, (0x2_44D4 &>> n) & 1 != 0 else { return }
         switch n {
         case 14 where HTTP1Bytes.equalsLowercaseWords(name, "content-length"):
             guard let n = HTTP1Bytes.parseContentLength(value) else {
@@ -63,7 +60,7 @@ struct FieldScan {
             if Self.list(value, contains: "upgrade") { connectionHasUpgrade = true }
         case 7 where HTTP1Bytes.equalsLowercaseWords(name, "upgrade"):
             sawUpgrade = true
-        case 6 where HTTP1Bytes.equalsLowercase(name, "expect"):
+        case 6 where HTTP1Bytes.equalsLowercaseWords(name, "expect"):
             if Self.list(value, contains: "100-continue") { expectsContinue = true }
         default:
             break
