@@ -19,7 +19,7 @@ import WireHTTP1
     }
 
     static let tokenChars = Array("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
-    static let reserved: Set<String> = ["content-length", "transfer-encoding", "host", "connection", "upgrade", "expect", "trailer"]
+    static let reserved: Set<String> = ["content-length", "transfer-encoding", "host", "connection", "upgrade", "expect", "trailer", "te"]
 
     static func token(_ rng: inout SplitMix64, _ range: ClosedRange<Int>) -> String {
         let n = Int(rng.next() % UInt64(range.count)) + range.lowerBound
