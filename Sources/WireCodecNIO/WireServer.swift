@@ -56,6 +56,9 @@ public final class WireServer: Service, Sendable {
         public var port: Int
         /// The listen backlog. Default 256.
         public var backlog: Int32 = 256
+        /// `SO_REUSEPORT`: several processes bind the same address and port, and the kernel
+        /// spreads new connections over them (Linux). Default `false`.
+        public var reusePort = false
         /// TLS for every connection (then the port speaks only TLS): a
         /// `TLSServerConfiguration` from `WireCodecTLS`. `nil` (default): plain TCP.
         public var tls: (any ServerTransportSecurity)?
@@ -233,12 +236,20 @@ public final class WireServer: Service, Sendable {
 
     // MARK: Binding
 
+    /// `SO_REUSEPORT` (NIO names no constant for it): 15 on Linux, 0x200 on the BSDs and Darwin.
+    #if os(Linux)
+    static let soReusePort: CInt = 15
+    #else
+    static let soReusePort: CInt = 0x200
+    #endif
+
     private func bind() async throws -> NIOAsyncChannel<EventLoopFuture<NegotiatedConnection>, Never> {
         let configuration = self.configuration
         let acceptsWebSockets = webSocketHandler != nil
         return try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.socketOption(.init(rawValue: Self.soReusePort)), value: configuration.reusePort ? 1 : 0)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
