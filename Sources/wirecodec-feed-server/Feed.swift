@@ -5,7 +5,8 @@ import WireCodec
 /// One update of the live feed. Its wire forms are encoded once, when it is published, and
 /// shared by every client that receives it.
 struct FeedItem: Sendable {
-    /// Ids count from 1 without gaps: a client's cursor is the last id it has seen.
+    /// Ids count from 1 without gaps, in the order items were published (across every
+    /// instance sharing the log): a client's cursor is the last id it has seen.
     var id: Int
     var data: String
     /// `{"id":N,"data":"..."}`: the body element of a poll answer and a WebSocket message.
@@ -24,12 +25,18 @@ struct FeedItem: Sendable {
     }
 }
 
-/// The live feed: an append-only log of items with a bounded history, and its subscribers
-/// (held long polls, event streams, WebSockets), each an `AsyncStream` of updates.
+/// The live feed as one instance holds it: a window of the log (the last `historyLimit` items,
+/// ids contiguous) and its subscribers (held long polls, event streams, WebSockets), each an
+/// `AsyncStream` of updates.
 ///
-/// A `Service`: in the server's `ServiceGroup` it sends the event streams' heartbeats and the
-/// optional periodic items until the group shuts down (after the server, which comes later in
-/// the group and is shut down first).
+/// Items come in only through ``append(_:startingOver:)`` — from the ``FeedSource`` that owns
+/// the log and its ids (``InMemoryFeedSource`` assigns them here; ``PostgresFeedSource`` reads
+/// them from the table, several instances sharing one log). Whatever comes in is in order
+/// and without gaps, so a subscriber's cursor only ever moves over ids it was given.
+///
+/// A `Service`: in the server's `ServiceGroup` it sends the event streams' heartbeats until
+/// the group shuts down (after the server, which comes later in the group and is shut down
+/// first).
 final class Feed: Service, Sendable {
     struct Options: Sendable {
         /// Items kept for clients that come back with an old cursor.
@@ -76,8 +83,11 @@ final class Feed: Service, Sendable {
         var firstId = 1
         var counters = Counters()
         var subscribers: [Int: AsyncStream<Update>.Continuation] = [:]
+        /// Subscribers whose cursor is ahead of this instance (another instance gave them
+        /// items this one has not read yet): they join `subscribers` once the feed reaches
+        /// their cursor, so that they get nothing twice.
+        var ahead: [Int: (cursor: Int, continuation: AsyncStream<Update>.Continuation)] = [:]
         var nextSubscriber = 0
-        var ticks = 0
 
         var lastId: Int { firstId + items.count - 1 }
 
@@ -95,26 +105,13 @@ final class Feed: Service, Sendable {
         self.options = options
     }
 
-    /// The heartbeat and the optional publisher, until the service group shuts down.
+    /// The heartbeat, until the service group shuts down.
     func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: options.heartbeat)
                     broadcast(.heartbeat)
-                }
-            }
-            if let every = options.publishEvery {
-                group.addTask { [self] in
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: every)
-                        if Task.isCancelled { break }
-                        let tick = state.withLock {
-                            $0.ticks += 1
-                            return $0.ticks
-                        }
-                        publish(#"{"tick":\#(tick)}"#)
-                    }
                 }
             }
             try? await gracefulShutdown()
@@ -130,24 +127,66 @@ final class Feed: Service, Sendable {
         state.withLock { Array($0.items(after: cursor, limit: limit)) }
     }
 
-    /// Appends an item and tells every subscriber.
-    @discardableResult
-    func publish(_ data: String) -> FeedItem {
+    /// Appends the next item with the next id (the in-memory source: this instance is the log).
+    func appendNext(_ data: String) -> FeedItem {
         state.withLock { state in
             let item = FeedItem(id: state.lastId + 1, data: data)
-            state.items.append(item)
-            if state.items.count > options.historyLimit {
-                let drop = state.items.count - options.historyLimit
-                state.items.removeFirst(drop)
-                state.firstId += drop
-            }
-            for continuation in state.subscribers.values { continuation.yield(.items([item])) }
+            Self.append([item], to: &state, historyLimit: options.historyLimit)
             return item
         }
     }
 
+    /// Appends items read from the log and tells every subscriber. Items at or below
+    /// ``lastId`` (read twice) are skipped; the rest must continue the ids without a gap —
+    /// an item after a gap is not taken (the source never moves past a gap: see
+    /// ``PostgresFeedSource``) unless `startingOver`, when the log no longer holds the ids in
+    /// between (the first load of an instance, or ids the log dropped): then the window
+    /// restarts at the first new item. Returns the items taken.
+    @discardableResult
+    func append(_ items: [FeedItem], startingOver: Bool = false) -> Int {
+        state.withLock { state in
+            var fresh = items.drop { $0.id <= state.lastId }
+            guard let first = fresh.first else { return 0 }
+            if first.id != state.lastId + 1 {
+                guard startingOver else { return 0 }
+                state.items.removeAll()
+                state.firstId = first.id
+            }
+            // Only the contiguous run.
+            var expected = first.id
+            let end = fresh.firstIndex { item in
+                defer { expected += 1 }
+                return item.id != expected
+            } ?? fresh.endIndex
+            fresh = fresh[..<end]
+            Self.append(Array(fresh), to: &state, historyLimit: options.historyLimit)
+            return fresh.count
+        }
+    }
+
+    private static func append(_ items: [FeedItem], to state: inout State, historyLimit: Int) {
+        guard !items.isEmpty else { return }
+        state.items += items
+        if state.items.count > historyLimit {
+            let drop = state.items.count - historyLimit
+            state.items.removeFirst(drop)
+            state.firstId += drop
+        }
+        for continuation in state.subscribers.values { continuation.yield(.items(items)) }
+        guard !state.ahead.isEmpty else { return }
+        let lastId = state.lastId
+        for (id, waiting) in state.ahead where waiting.cursor <= lastId {
+            state.ahead[id] = nil
+            let backlog = state.items(after: waiting.cursor, limit: .max)
+            if !backlog.isEmpty { waiting.continuation.yield(.items(Array(backlog))) }
+            state.subscribers[id] = waiting.continuation
+        }
+    }
+
     /// Subscribes to what comes after `cursor` (`nil`: only new items): the items already
-    /// published after it come first, then each new one, with nothing missed in between.
+    /// here after it come first, then each new one, with nothing missed in between. A cursor
+    /// ahead of this instance (resolved by ``FeedSource/resolve(cursor:in:)``) gets the items
+    /// after it once they arrive.
     func subscribe(after cursor: Int?) -> Subscription {
         let (stream, continuation) = AsyncStream<Update>.makeStream()
         let id = state.withLock { state in
@@ -156,11 +195,18 @@ final class Feed: Service, Sendable {
         }
         // A consumer that stops (its task cancelled: the client went away) leaves.
         continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+            self?.state.withLock { state in
+                state.subscribers[id] = nil
+                state.ahead[id] = nil
+            }
         }
         state.withLock { state in
             if let cursor {
-                let backlog = state.items(after: cursor > state.lastId ? 0 : cursor, limit: .max)
+                if cursor > state.lastId {
+                    state.ahead[id] = (cursor, continuation)
+                    return
+                }
+                let backlog = state.items(after: cursor, limit: .max)
                 if !backlog.isEmpty { continuation.yield(.items(Array(backlog))) }
             }
             state.subscribers[id] = continuation
@@ -168,14 +214,40 @@ final class Feed: Service, Sendable {
         return Subscription(id: id, updates: stream)
     }
 
+    /// Waits until this instance holds item `id` (`true`), or `timeout` passed (`false`).
+    @discardableResult
+    func waitFor(id: Int, timeout: Duration) async -> Bool {
+        if lastId >= id { return true }
+        let subscription = subscribe(after: id - 1)
+        defer { unsubscribe(subscription) }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await update in subscription.updates {
+                    if case .items = update { return true }
+                }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let reached = await group.next() ?? false
+            group.cancelAll()
+            return reached
+        }
+    }
+
     func unsubscribe(_ subscription: Subscription) {
-        let continuation = state.withLock { $0.subscribers.removeValue(forKey: subscription.id) }
+        let continuation = state.withLock { state in
+            state.subscribers.removeValue(forKey: subscription.id) ?? state.ahead.removeValue(forKey: subscription.id)?.continuation
+        }
         continuation?.finish()
     }
 
     private func broadcast(_ update: Update) {
         state.withLock { state in
             for continuation in state.subscribers.values { continuation.yield(update) }
+            for waiting in state.ahead.values { waiting.continuation.yield(update) }
         }
     }
 
@@ -185,11 +257,12 @@ final class Feed: Service, Sendable {
     }
 
     /// `GET /stats`: what the server holds now (tests check that a client that went away
-    /// left nothing behind).
-    var statsJSON: String {
+    /// left nothing behind), and the source's state.
+    func statsJSON(source: String) -> String {
         state.withLock { state in
             let c = state.counters
-            return #"{"last_id":\#(state.lastId),"history":\#(state.items.count),"connections":\#(c.connections),"requests":\#(c.requests),"long_poll_waiters":\#(c.longPollWaiters),"event_streams":\#(c.eventStreams),"websockets":\#(c.webSockets),"subscribers":\#(state.subscribers.count)}"#
+            let subscribers = state.subscribers.count + state.ahead.count
+            return #"{"last_id":\#(state.lastId),"first_id":\#(state.items.isEmpty ? state.lastId + 1 : state.firstId),"history":\#(state.items.count),"connections":\#(c.connections),"requests":\#(c.requests),"long_poll_waiters":\#(c.longPollWaiters),"event_streams":\#(c.eventStreams),"websockets":\#(c.webSockets),"subscribers":\#(subscribers),"source":\#(source)}"#
         }
     }
 }

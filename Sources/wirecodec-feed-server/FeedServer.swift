@@ -19,11 +19,13 @@ extension HTTPField.Name {
 /// - `GET /long-poll?since=N[&timeout=MS]`: the same answer, but held until an item arrives
 ///   or the timeout passes (then `204`). A client that goes away while waiting is forgotten
 ///   (the server cancels the handler); a graceful shutdown answers it at once (`204`).
-/// - `GET /events[?since=N]` (Server-Sent Events): a chunked `text/event-stream` that ends
-///   only with the connection or a shutdown, resuming after `Last-Event-ID` (or `since`),
-///   with comment heartbeats.
+/// - `GET /events[?since=N][&ready=1]` (Server-Sent Events): a chunked `text/event-stream`
+///   that ends only with the connection or a shutdown, resuming after `Last-Event-ID` (or
+///   `since`), with comment heartbeats; `ready=1` starts it with a `feed-ready` event.
 /// - `GET /ws?since=N` (Upgrade): the backlog, then one text message per item.
-/// - `POST /publish`: the body (UTF-8 text, at most 64 KiB) becomes the next item.
+/// - `POST /publish`: the body (UTF-8 text, at most 64 KiB) becomes the next item of the
+///   log (``FeedSource``: this instance's memory, or the PostgreSQL table several instances
+///   share); `503` with `Retry-After` while the log cannot be reached.
 /// - `GET /stats`: counters as JSON. `GET /`: the browser page.
 ///
 /// Every poll answer carries `Feed-Cursor` (the id to pass as `since` next) and
@@ -33,6 +35,7 @@ struct FeedServer: Sendable {
     static let maxPublishBytes = 64 * 1024
 
     let feed: Feed
+    let source: any FeedSource
 
     func makeServer(configuration: WireServer.Configuration, onListening: @escaping @Sendable (SocketAddress) async -> Void) -> WireServer {
         var configuration = configuration
@@ -49,7 +52,10 @@ struct FeedServer: Sendable {
             guard upgrade.path == "/ws" else { return .reject(.notFound) }
             do {
                 let since = try decimal("since", upgrade.queryItem("since"))
-                return .accept { webSocket in try await streamItems(to: webSocket, since: since) }
+                return .accept { webSocket in
+                    let cursor = if let since { await source.resolve(cursor: since, in: feed) } else { Int?.none }
+                    try await streamItems(to: webSocket, since: cursor)
+                }
             } catch {
                 // Clients see no body of a refused handshake: the reason goes in the status line.
                 let reason = (error as? FeedQueryError)?.reason ?? "\(error)"
@@ -78,7 +84,9 @@ struct FeedServer: Sendable {
             try await answer(response, .ok, type: "text/html; charset=utf-8", FeedPage.html)
         case "/poll":
             guard method == .get else { return try await methodNotAllowed(response, allow: "GET") }
-            try await answerPoll(response, since: decimal("since", request.queryItem("since")) ?? feed.lastId)
+            let since = try decimal("since", request.queryItem("since"))
+            let cursor = if let since { await source.resolve(cursor: since, in: feed) } else { feed.lastId }
+            try await answerPoll(response, since: since ?? cursor, resolved: cursor)
         case "/long-poll":
             guard method == .get else { return try await methodNotAllowed(response, allow: "GET") }
             let cap = feed.options.longPollTimeout
@@ -91,7 +99,8 @@ struct FeedServer: Sendable {
             // that is not one of ours (another server's) resumes nothing, as if absent.
             let resume = request.head.headerFields[.lastEventID].flatMap { Int($0) }
             let since = try decimal("since", request.queryItem("since"))
-            try await eventStream(response, since: resume ?? since)
+            let cursor = if let start = resume ?? since { await source.resolve(cursor: start, in: feed) } else { Int?.none }
+            try await eventStream(response, since: cursor, ready: request.queryItem("ready") == "1")
         case "/publish":
             guard method == .post else { return try await methodNotAllowed(response, allow: "POST") }
             let body: ByteBuffer
@@ -103,11 +112,20 @@ struct FeedServer: Sendable {
             guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
                 return try await answer(response, .badRequest, type: "text/plain; charset=utf-8", "the body must be UTF-8 text\n")
             }
-            let item = feed.publish(text)
-            try await answer(response, .ok, type: "application/json", #"{"id":\#(item.id)}"#)
+            let id: Int
+            do {
+                id = try await source.publish(text)
+            } catch {
+                var fields = HTTPFields()
+                fields[.retryAfter] = "1"
+                return try await answer(
+                    response, .serviceUnavailable, type: "text/plain; charset=utf-8", "the feed's log is unavailable: \(error.reason)\n",
+                    fields: fields)
+            }
+            try await answer(response, .ok, type: "application/json", #"{"id":\#(id)}"#)
         case "/stats":
             guard method == .get else { return try await methodNotAllowed(response, allow: "GET") }
-            try await answer(response, .ok, type: "application/json", feed.statsJSON)
+            try await answer(response, .ok, type: "application/json", feed.statsJSON(source: source.statusJSON))
         case "/ws":
             var fields = HTTPFields()
             fields[.upgrade] = "websocket"
@@ -118,16 +136,16 @@ struct FeedServer: Sendable {
         }
     }
 
-    /// `200` with the items after `since` (at most a batch), or `204`; `Feed-Cursor` either way.
-    /// A cursor from the future (the server restarted) starts over from the oldest item.
-    private func answerPoll(_ response: HTTPResponseWriter, since: Int) async throws {
-        let lastId = feed.lastId
-        let cursor = since > lastId ? 0 : since
+    /// `200` with the items after the cursor (at most a batch), or `204`; `Feed-Cursor` either
+    /// way. `resolved` is the client's cursor `since` as ``FeedSource/resolve(cursor:in:)``
+    /// left it: 0 for a cursor from the future (the log was reset), which starts over from
+    /// the oldest item; a cursor ahead of this instance that the log holds is kept.
+    private func answerPoll(_ response: HTTPResponseWriter, since: Int, resolved cursor: Int) async throws {
         let items = feed.items(after: cursor, limit: feed.options.maxBatch)
         var fields = HTTPFields()
         fields[.cacheControl] = "no-store"
         guard let last = items.last else {
-            fields[.feedCursor] = String(since > lastId ? lastId : cursor)
+            fields[.feedCursor] = String(cursor == since ? since : feed.lastId)
             return try await response.send(HTTPResponse(status: .noContent, headerFields: fields))
         }
         fields[.feedCursor] = String(last.id)
@@ -143,9 +161,9 @@ struct FeedServer: Sendable {
     /// Holds the request until an item after the cursor arrives, the timeout passes, or a
     /// graceful shutdown begins; the client going away cancels this task.
     private func longPoll(_ response: HTTPResponseWriter, since: Int?, timeout: Duration) async throws {
-        let lastId = feed.lastId
-        let cursor = since.map { $0 > lastId ? 0 : $0 } ?? lastId
-        if !feed.items(after: cursor, limit: 1).isEmpty { return try await answerPoll(response, since: cursor) }
+        let cursor = if let since { await source.resolve(cursor: since, in: feed) } else { feed.lastId }
+        let asked = since ?? cursor
+        if !feed.items(after: cursor, limit: 1).isEmpty { return try await answerPoll(response, since: asked, resolved: cursor) }
         let subscription = feed.subscribe(after: cursor)
         feed.count { $0.longPollWaiters += 1 }
         defer {
@@ -166,18 +184,24 @@ struct FeedServer: Sendable {
             }
         }
         try Task.checkCancellation()  // the client went away: nothing to answer
-        try await answerPoll(response, since: cursor)
+        try await answerPoll(response, since: asked, resolved: cursor)
     }
 
     // MARK: Server-Sent Events
 
-    private func eventStream(_ response: HTTPResponseWriter, since: Int?) async throws {
+    /// `ready`: start with a `feed-ready` event (below).
+    private func eventStream(_ response: HTTPResponseWriter, since: Int?, ready: Bool) async throws {
         var fields = HTTPFields()
         // Tells nginx-style proxies not to buffer the stream.
         fields[.xAccelBuffering] = "no"
         let events = try await response.startEventStream(headerFields: fields)
         var first: [UInt8] = []
         SSESerializer.writeRetry(milliseconds: 1000, into: &first)
+        // `?ready=1`: at once, an event of its own type, so that a client can tell a working
+        // stream from one a proxy buffers (and fall back to long polling). EventSource's
+        // `message` listeners never see it; it has no id, so the client's last event ID stays.
+        // Its data: the newest id this instance holds.
+        if ready { try! SSESerializer.writeEvent(data: String(feed.lastId), type: "feed-ready", into: &first) }
         let subscription = feed.subscribe(after: since)
         feed.count { $0.eventStreams += 1 }
         defer {

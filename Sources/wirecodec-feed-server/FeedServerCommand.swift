@@ -1,5 +1,7 @@
 import ArgumentParser
+import Logging
 import NIOCore
+import ServiceLifecycle
 import WireCodec
 import WireCodecNIO
 import WireExampleSupport
@@ -21,6 +23,11 @@ struct FeedServerCommand: AsyncParsableCommand {
         discussion: """
             GET /poll?since=N, GET /long-poll?since=N[&timeout=MS], GET /events (Last-Event-ID),
             GET /ws?since=N (WebSocket), POST /publish (body = the item), GET /stats, GET / (page).
+
+            The feed lives in this process by default. With --postgres URL it is a table that
+            several instances share (created if missing): publishing on any instance reaches the
+            clients of every instance, in one order, and an instance that loses the database
+            keeps serving, reconnects and catches up.
             """
     )
 
@@ -48,6 +55,20 @@ struct FeedServerCommand: AsyncParsableCommand {
     @Flag(help: "Decline permessage-deflate on WebSocket connections.")
     var noDeflate = false
 
+    @Option(help: ArgumentHelp(
+        "Share the feed with other instances through PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=disable|prefer|require|verify-full].",
+        valueName: "url"))
+    var postgres: String?
+
+    @Option(help: "With --postgres: the table of the log (its channel and publishing function are named after it).")
+    var postgresTable = "wirecodec_feed"
+
+    @Option(help: "With --postgres: the longest wait between two reconnection attempts, in milliseconds (backoff from 100 ms).")
+    var postgresReconnectMaxMs = 5_000
+
+    @Flag(help: "Set SO_REUSEPORT, so that several instances can listen on the same port (the kernel spreads connections).")
+    var reusePort = false
+
     @OptionGroup var server: ServerOptions
 
     func validate() throws {
@@ -57,6 +78,16 @@ struct FeedServerCommand: AsyncParsableCommand {
         }
         if publishEveryMs < 0 { throw ValidationError("--publish-every-ms must not be negative") }
         if history < 1 { throw ValidationError("--history must be at least 1") }
+        if postgresReconnectMaxMs < 100 { throw ValidationError("--postgres-reconnect-max-ms must be at least 100") }
+        if let postgres {
+            do {
+                var options = try PostgresFeedOptions(url: postgres)
+                options.table = postgresTable
+                try options.validateTable()
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
         try server.validate()
     }
 
@@ -69,15 +100,45 @@ struct FeedServerCommand: AsyncParsableCommand {
         options.historyLimit = history
         options.deflate = !noDeflate
         let feed = Feed(options: options)
-        let configuration = try server.configuration(host: host, port: port)
+        var configuration = try server.configuration(host: host, port: port)
+        configuration.reusePort = reusePort
         let scheme = configuration.scheme
         let host = self.host
-        let server = FeedServer(feed: feed).makeServer(configuration: configuration) { address in
+        var logger = Logger(label: "wirecodec-feed-server")
+        logger.logLevel = .notice
+        let source: any FeedSource
+        var waitForSource: @Sendable () async -> Void = {}
+        if let postgres {
+            var postgresOptions = try PostgresFeedOptions(url: postgres)
+            postgresOptions.table = postgresTable
+            postgresOptions.reconnectMax = .milliseconds(postgresReconnectMaxMs)
+            let shared = PostgresFeedSource(feed: feed, options: postgresOptions, logger: logger)
+            source = shared
+            waitForSource = { await shared.waitUntilStarted() }
+        } else {
+            source = InMemoryFeedSource(feed: feed)
+        }
+        let server = FeedServer(feed: feed, source: source).makeServer(configuration: configuration) { address in
             say("wirecodec-feed-server: listening on \(scheme)://\(host):\(address.port ?? 0)/ (pid \(getpid()))")
         }
-        // The server is shut down first (it is last), then the feed's timers.
-        try await ServerOptions.runUntilSignalled([feed, server], label: "wirecodec-feed-server")
+        var services: [any Service] = [feed, source]
+        if let every = options.publishEvery { services.append(FeedTicker(source: source, interval: every)) }
+        // The server accepts once the source has read the log (or gave up waiting for it).
+        services.append(StartAfter(wait: waitForSource, service: server))
+        // The server is shut down first (it is last), then the feed's timers and the source.
+        try await ServerOptions.runUntilSignalled(services, label: "wirecodec-feed-server")
         say("wirecodec-feed-server: stopped")
+    }
+}
+
+/// Runs `service` once `wait` returns.
+struct StartAfter: Service {
+    let wait: @Sendable () async -> Void
+    let service: any Service
+
+    func run() async throws {
+        await wait()
+        try await service.run()
     }
 }
 
