@@ -41,9 +41,9 @@ import Testing
         #expect(result.status == 0)
     }
 
-    /// Headless Chromium runs the page's self-test: short polling, long polling, EventSource
-    /// and a WebSocket listen at once, five items are published, and each technique must
-    /// receive exactly those, in order.
+    /// Headless Chromium runs the page's self-test: short polling, long polling, EventSource,
+    /// a WebSocket and the "best available" column (a WebSocket here: nothing blocks it) listen
+    /// at once, five items are published, and each must receive exactly those, in order.
     @Test func chromiumReceivesEveryUpdateInOrderFourWays() throws {
         guard requirePeer(Self.chromium != nil && Self.pythonHasPeers, "chromium and python3 with websockets"),
             let python = Self.python, let chromium = Self.chromium
@@ -58,7 +58,9 @@ import Testing
         let published = page?["published"] as? [Int]
         #expect(published == [1, 2, 3, 4, 5])
         let seen = page?["seen"] as? [String: [Int]] ?? [:]
-        #expect(Set(seen.keys) == ["poll", "long-poll", "sse", "ws"])
+        #expect(Set(seen.keys) == ["poll", "long-poll", "sse", "ws", "auto"])
+        let steps = page?["autoSteps"] as? [[String: Any]] ?? []
+        #expect(steps.map { $0["technique"] as? String } == ["WebSocket"], "\(steps)")
         for (technique, ids) in seen {
             #expect(ids == published, "\(technique)")
         }

@@ -62,8 +62,8 @@ import Testing
     }
 
     /// Chromium loads the feed page over HTTP/2 and runs its self-test: short polling, long
-    /// polling, EventSource and a WebSocket at once, five items published, each technique
-    /// receiving exactly those in order. DevTools says every one of them went over `h2`.
+    /// polling, EventSource, a WebSocket and the "best available" column (a WebSocket too) at
+    /// once, five items published, each technique receiving exactly those in order. DevTools says every one of them went over `h2`.
     @Test func chromiumRunsTheFeedPageOverHTTP2() throws {
         guard requirePeer(HTTP2ServerPeerTests.chromium != nil && HTTP2ServerPeerTests.pythonHasWebsockets
             && TestCertificates.opensslAvailable, "chromium, openssl and python3 with websockets"),
@@ -84,7 +84,7 @@ import Testing
         let published = page["published"] as? [Int]
         #expect(published == [1, 2, 3, 4, 5])
         let seen = page["seen"] as? [String: [Int]] ?? [:]
-        #expect(Set(seen.keys) == ["poll", "long-poll", "sse", "ws"])
+        #expect(Set(seen.keys) == ["poll", "long-poll", "sse", "ws", "auto"])
         for (technique, ids) in seen { #expect(ids == published, "\(technique)") }
         #expect(page["wsExtensions"] as? String == "permessage-deflate")
 
