@@ -15,6 +15,11 @@ import WireCodecNIO
 /// bytes both ways (HTTP heads, framing, WebSocket frames; not TCP/IP headers), requests,
 /// deliveries (each checked: the next id, no gap, no repeat) and their latency from the
 /// publisher's stamp to receipt, and the server's CPU time (all its threads).
+///
+/// With `--target URL` (repeated) it starts no server: every technique's clients run at once
+/// against instances already running (or a proxy in front of them), with `--publishers`
+/// concurrent publishers, reconnecting as browsers do when an instance goes away; technique
+/// `auto` is WebSocket falling back to SSE and then long polling (``ClusterRun``).
 @main
 struct FeedLoadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,8 +30,29 @@ struct FeedLoadCommand: ParsableCommand {
     @Option(help: "The feed server executable (default: wirecodec-feed-server next to this tool).")
     var server: String?
 
-    @Option(parsing: .upToNextOption, help: "Techniques to run: short-polling long-polling sse websocket (default: all).")
+    @Option(parsing: .upToNextOption, help: "Techniques to run: short-polling long-polling sse websocket (default: all); with --target also auto (WebSocket, falling back to SSE, then long polling).")
     var technique: [String] = []
+
+    @Option(help: ArgumentHelp("Run against this server (repeat for several instances; or a proxy): no server is started, every technique runs at once.", valueName: "url"))
+    var target: [String] = []
+
+    @Option(help: "With --target: concurrent publishers (each publishes --updates items, round-robin over the targets).")
+    var publishers = 1
+
+    @Option(help: "With --target: items to wait for (default: publishers × updates).")
+    var expectItems: Int?
+
+    @Option(help: "With --target: how long clients may take to catch up after the last publish, in milliseconds.")
+    var settleMs = 30_000
+
+    @Option(help: ArgumentHelp("With --target: a server process whose CPU time and memory to measure (repeat).", valueName: "pid"))
+    var serverPid: [Int32] = []
+
+    @Option(help: ArgumentHelp("With --target: run a shell command MS milliseconds after publishing starts, e.g. \"3000 kill -9 1234\" (repeat).", valueName: "MS COMMAND"))
+    var runAt: [String] = []
+
+    @Option(help: "Technique auto: how long an event stream may stay silent before the client takes it for buffered and falls back, in milliseconds.")
+    var streamProbeMs = 2_000
 
     @Option(help: "Simulated clients per technique.")
     var clients = 100
@@ -65,12 +91,26 @@ struct FeedLoadCommand: ParsableCommand {
         guard clients >= 1, updates >= 1, intervalMs >= 1, pollIntervalMs >= 1, longPollTimeoutMs >= 1 else {
             throw ValidationError("counts and intervals must be at least 1")
         }
-        for name in technique where Technique(rawValue: name) == nil {
+        for name in technique where ClientKind(rawValue: name) == nil {
             throw ValidationError("unknown technique \(name)")
         }
+        if target.isEmpty {
+            if technique.contains("auto") { throw ValidationError("technique auto needs --target") }
+            if !runAt.isEmpty || !serverPid.isEmpty || expectItems != nil { throw ValidationError("--run-at, --server-pid and --expect-items need --target") }
+        }
+        for url in target { _ = try Target(url: url) }
+        for hook in runAt { _ = try Self.hook(hook) }
+        guard publishers >= 0, settleMs >= 1, streamProbeMs >= 1 else { throw ValidationError("--publishers, --settle-ms and --stream-probe-ms must not be negative") }
+    }
+
+    static func hook(_ text: String) throws -> (at: TimeAmount, command: String) {
+        let parts = text.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, let ms = Int(parts[0]), ms >= 0 else { throw ValidationError("--run-at \"\(text)\": expected \"MS COMMAND\"") }
+        return (.milliseconds(Int64(ms)), String(parts[1]))
     }
 
     func run() throws {
+        if !target.isEmpty { return try runCluster() }
         let techniques = technique.isEmpty ? Technique.allCases : technique.compactMap(Technique.init(rawValue:))
         let executable = server ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("wirecodec-feed-server").path
@@ -80,24 +120,46 @@ struct FeedLoadCommand: ParsableCommand {
         for technique in techniques {
             let result = try measure(technique, executable: executable, loop: group.next())
             results.append(result)
-            if let jsonOut {
-                let line = Data((result.jsonLine + "\n").utf8)
-                if let handle = FileHandle(forWritingAtPath: jsonOut) {
-                    handle.seekToEndOfFile()
-                    handle.write(line)
-                    handle.closeFile()
-                } else {
-                    _ = FileManager.default.createFile(atPath: jsonOut, contents: line)
-                }
-            }
-            if json {
-                print(result.jsonLine)
-            } else {
-                FileHandle.standardError.write(Data("\(technique.rawValue): \(result.delivered)/\(result.expected) delivered\n".utf8))
-            }
+            report(result)
         }
         if !json { print(RunResult.markdown(results)) }
         if results.contains(where: { !$0.isComplete }) { throw ExitCode(1) }
+    }
+
+    private func runCluster() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let kinds = technique.isEmpty ? Technique.allCases.map(ClientKind.fixed) : technique.compactMap(ClientKind.init(rawValue:))
+        var settings = ClientSettings(
+            pollInterval: .milliseconds(Int64(pollIntervalMs)), longPollTimeoutMs: longPollTimeoutMs, deflate: !noDeflate)
+        settings.streamProbe = .milliseconds(Int64(streamProbeMs))
+        let run = ClusterRun(
+            targets: try target.map(Target.init(url:)), kinds: kinds, clients: clients, updates: updates,
+            interval: .milliseconds(Int64(intervalMs)), publishers: publishers, settings: settings, label: label,
+            expectItems: expectItems, settle: .milliseconds(Int64(settleMs)), serverPids: serverPid,
+            hooks: try runAt.map(Self.hook))
+        let results = try run.run(loop: group.next())
+        for result in results { report(result) }
+        if !json { print(RunResult.markdown(results)) }
+        if results.contains(where: { !$0.isComplete }) { throw ExitCode(1) }
+    }
+
+    private func report(_ result: RunResult) {
+        if let jsonOut {
+            let line = Data((result.jsonLine + "\n").utf8)
+            if let handle = FileHandle(forWritingAtPath: jsonOut) {
+                handle.seekToEndOfFile()
+                handle.write(line)
+                handle.closeFile()
+            } else {
+                _ = FileManager.default.createFile(atPath: jsonOut, contents: line)
+            }
+        }
+        if json {
+            print(result.jsonLine)
+        } else {
+            FileHandle.standardError.write(Data("\(result.technique): \(result.delivered)/\(result.expected) delivered\n".utf8))
+        }
     }
 
     private func measure(_ technique: Technique, executable: String, loop: any EventLoop) throws -> RunResult {
@@ -110,26 +172,23 @@ struct FeedLoadCommand: ParsableCommand {
         let baseMemory = server.residentBytes()
         let stats = LoadStats()
         let settings = ClientSettings(
-            authority: "127.0.0.1:\(server.port)", pollInterval: .milliseconds(Int64(pollIntervalMs)),
-            longPollTimeoutMs: longPollTimeoutMs, deflate: !noDeflate)
+            pollInterval: .milliseconds(Int64(pollIntervalMs)), longPollTimeoutMs: longPollTimeoutMs, deflate: !noDeflate)
+        let target = Target(host: "127.0.0.1", port: server.port)
 
         // Connect in batches (the listen backlog is finite), then wait until all are ready.
-        let bootstrap = ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteCounter(stats: stats))
-                    try channel.pipeline.syncOperations.addHandlers(clientHandlers(technique, stats: stats, settings: settings))
-                }
+        let sessions = try loop.submit {
+            (0..<clients).map { index in
+                ClientSession(
+                    index: index, ladder: [technique], cursor: 0, targets: [target], stats: stats, settings: settings,
+                    loop: loop, makeBootstrap: { ClientBootstrap(group: $0) })
             }
-        var channels: [any Channel] = []
-        defer { for channel in channels { channel.close(promise: nil) } }
-        var remaining = clients
-        while remaining > 0 {
-            let batch = min(remaining, 200)
-            let futures = (0..<batch).map { _ in bootstrap.connect(host: "127.0.0.1", port: server.port) }
-            channels += try EventLoopFuture.whenAllSucceed(futures, on: loop).wait()
-            remaining -= batch
+        }.wait()
+        defer { try? loop.submit { for session in sessions { session.stop() } }.wait() }
+        var next = 0
+        while next < clients {
+            let batch = sessions[next..<min(clients, next + 200)]
+            try loop.flatSubmit { EventLoopFuture.andAllComplete(batch.map { $0.start() }, on: loop) }.wait()
+            next += batch.count
         }
         let readyDeadline = Date().addingTimeInterval(Double(pollIntervalMs) / 1000 + 30)
         while try stats.snapshot(on: loop).ready < clients {
@@ -144,7 +203,7 @@ struct FeedLoadCommand: ParsableCommand {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
-                        HTTP1Handler(role: .client), PublisherHandler(authority: settings.authority),
+                        HTTP1Handler(role: .client), PublisherHandler(authority: target.authority),
                     ])
                 }
             }

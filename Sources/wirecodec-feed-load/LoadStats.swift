@@ -18,6 +18,15 @@ final class LoadStats: @unchecked Sendable {
         var lastDelivery: UInt64 = 0
         var latenciesNs: [UInt64] = []
         var errors: [String] = []
+        /// Connections that ended and were made again (an instance or a proxy went away).
+        var reconnects = 0
+        /// Steps down the ladder of technique `auto` (WebSocket → SSE → long polling).
+        var fallbacks = 0
+        /// Per technique, the clients whose first working connection used it.
+        var finalTechniques: [String: Int] = [:]
+        /// For clients that fell back: the time from their start to their first working
+        /// connection.
+        var fallbackNs: [UInt64] = []
     }
 
     /// Whether bytes, requests and deliveries are counted now (the measurement window).
@@ -30,6 +39,13 @@ final class LoadStats: @unchecked Sendable {
 
     func noteError(_ text: String) {
         if value.errors.count < 20 { value.errors.append(text) }
+    }
+
+    /// A client's first working connection: its technique, and how long it took to get
+    /// there when it fell back.
+    func noteFinalTechnique(_ technique: Technique, afterNs: UInt64, fellBack: Bool) {
+        value.finalTechniques[technique.rawValue, default: 0] += 1
+        if fellBack { value.fallbackNs.append(afterNs) }
     }
 }
 

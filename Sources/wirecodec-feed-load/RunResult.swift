@@ -30,8 +30,10 @@ struct RunResult: Codable {
     /// Growth of the server's resident memory per connected, idle client.
     var memoryPerClientBytes: Int
     var errors: [String]
+    /// Only in the cluster mode (`--target`).
+    var cluster: ClusterFigures?
 
-    var isComplete: Bool { delivered == expected && orderViolations == 0 }
+    var isComplete: Bool { delivered == expected && orderViolations == 0 && (cluster?.incompleteClients ?? 0) == 0 }
 
     init(
         label: String, technique: String, clients: Int, updates: Int, intervalMs: Int, pollIntervalMs: Int?,

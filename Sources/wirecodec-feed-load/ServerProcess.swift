@@ -37,7 +37,29 @@ final class ServerProcess {
         self.port = port
     }
 
-    /// CPU time the server has used so far (all its threads, from `/proc/PID/task/*/schedstat`).
+    var readings: ProcessReadings { ProcessReadings(pid: pid) }
+
+    /// CPU time the server has used so far (all its threads).
+    func cpuNanoseconds() -> UInt64 { readings.cpuNanoseconds() }
+
+    /// Resident memory of the server, in bytes.
+    func residentBytes() -> Int { readings.residentBytes() }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// CPU time and resident memory of a process, from `/proc` (Linux): the spawned server, or
+/// the instances named by `--server-pid`.
+struct ProcessReadings: Sendable {
+    let pid: Int32
+
+    /// CPU time used so far (all threads, from `/proc/PID/task/*/schedstat`); 0 once it is gone.
     func cpuNanoseconds() -> UInt64 {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         var total: UInt64 = 0
@@ -50,7 +72,7 @@ final class ServerProcess {
         return total
     }
 
-    /// Resident memory of the server (`VmRSS` in `/proc/PID/status`), in bytes.
+    /// Resident memory (`VmRSS` in `/proc/PID/status`), in bytes.
     func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
@@ -58,14 +80,6 @@ final class ServerProcess {
         else { return 0 }
         return kb * 1024
     }
-
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
-
-    deinit { stop() }
 }
 
 struct LoadError: Error, CustomStringConvertible {
