@@ -121,7 +121,8 @@ public struct WebSocketConnection: ~Copyable, Sendable {
         throws(WebSocketUsageError)
     {
         self.init(role: role, configuration: configuration, phase: .open)
-        try open(negotiation)
+        try setUpPipelines(for: negotiation)
+        recordNegotiation(negotiation)
     }
 
     /// An open connection from what an opening handshake machine handed over
@@ -147,22 +148,26 @@ public struct WebSocketConnection: ~Copyable, Sendable {
         }
     }
 
-    /// Sets up both pipelines for the negotiated parameters and enters `open`. Bytes already
-    /// received (after the handshake's head) stay in the receive buffer.
-    mutating func open(_ negotiation: WebSocketNegotiation) throws(WebSocketUsageError) {
-        let configuration = self.configuration
-        if let parameters = negotiation.deflate {
-            let sender = try WebSocketSender(role: role, deflate: parameters, configuration: configuration)
-            try receiver.reconfigure(deflate: parameters)
-            self.sender = sender
-        }
+    /// Sets up both pipelines for the negotiated parameters (bytes already received stay in the
+    /// receive buffer).
+    ///
+    /// - Throws: `unsupported-deflate-parameters` (nothing changed then).
+    mutating func setUpPipelines(for negotiation: WebSocketNegotiation) throws(WebSocketUsageError) {
+        guard let parameters = negotiation.deflate else { return }
+        let sender = try WebSocketSender(role: role, deflate: parameters, configuration: configuration)
+        try receiver.reconfigure(deflate: parameters)
+        self.sender = sender
+    }
+
+    /// Keeps what the handshake settled, once the connection is open (a box only when there is
+    /// something to hold).
+    mutating func recordNegotiation(_ negotiation: WebSocketNegotiation) {
         if negotiation.deflate != nil || negotiation.subprotocol != nil {
             side = .negotiation(NegotiationBox(negotiation))
         } else {
             side = .none
         }
         flags.insert(.opened)
-        enter(.open)
     }
 
     // MARK: Inspecting
@@ -297,16 +302,68 @@ public struct WebSocketConnection: ~Copyable, Sendable {
     mutating func enter(_ state: WebSocketConnectionState) {
         phase = state
         deadline = Timers.unarmed
-        if case .closing = state {
-            receiver.discardDataFrames()
-            sender.abandonMessage()
-        }
         if case .closed = state {
             keepAlive = nil
             receiver.release()
             sender.abandonMessage()
             sender.release()
             if case .handshake = side { side = .none }
+        }
+    }
+
+    /// Does what `transition` says, except what only the caller can do (`deliver`, `write`,
+    /// `throwError`), which are returned. `ping` is the payload of a ping input (for its pong).
+    ///
+    /// This is the only place where the connection's state changes: every input goes through
+    /// ``WebSocketConnectionState/transition(on:)`` and then here.
+    @inline(__always)
+    mutating func apply(_ transition: WebSocketConnectionTransition, ping: [UInt8] = []) -> WebSocketConnectionActions {
+        let actions = transition.actions
+        if actions.isEmpty && transition.next == nil { return [] }
+        if actions.contains(.answerPing) && configuration.values.automaticPong {
+            if pongsSinceTake < Self.pongsPerBatch {
+                pongsSinceTake &+= 1
+                writeControl(.pong, ping)
+            } else {
+                pendingPong = ping
+            }
+        }
+        if actions.contains(.clearKeepAlive), var timer = keepAlive {
+            timer.pongDeadline = Timers.unarmed
+            keepAlive = timer
+        }
+        if actions.contains(.writePing), var timer = keepAlive {
+            timer.pingCounter &+= 1
+            writeControl(.ping, timer.payload)
+            keepAlive = timer
+        }
+        if actions.contains(.dropPendingPong) { pendingPong = nil }
+        if actions.contains(.flushPendingPong) { flushPendingPong() }
+        if actions.contains(.writeHandshake) { outbound += takeHandshakeOutbound() }
+        if actions.contains(.writeClose), let close = transition.next?.sentClose {
+            writeOwnClose(close)
+        }
+        if actions.contains(.discardData) {
+            receiver.discardDataFrames()
+            sender.abandonMessage()
+        }
+        if actions.contains(.stopWaitingForPeer) {
+            flags.insert(.peerCloseWaitExpired)
+            deadline = Timers.unarmed
+        }
+        if let next = transition.next { enter(next) }
+        if actions.contains(.reportClosedLater) || actions.contains(.throwError) { flags.insert(.closedEventPending) }
+        return actions.intersection([.deliver, .write, .throwError])
+    }
+}
+
+extension WebSocketConnectionState {
+    /// The close frame we sent, in the states that have one.
+    var sentClose: WebSocketClose? {
+        switch self {
+        case .closing(let sent): sent
+        case .closed(let closure): closure.sent
+        default: nil
         }
     }
 }

@@ -57,7 +57,7 @@ extension WebSocketConnection {
         return nil
     }
 
-    /// Feeds the handshake machine and turns its events into the connection's.
+    /// Feeds the handshake machine; its events are inputs of the state machine.
     mutating func nextHandshakeEvent() -> WebSocketEvent? {
         guard let box = handshake else { return nil }
         switch box.machine {
@@ -70,17 +70,20 @@ extension WebSocketConnection {
                 return nil
             case .accepted(let handover)?:
                 do {
-                    try open(handover.negotiation)
+                    try setUpPipelines(for: handover.negotiation)
                 } catch {
-                    return handshakeFailed(WebSocketHandshakeError(
-                        .extensionNegotiationFailed, deflate: PerMessageDeflateNegotiationError(.windowBits8Unsupported)))
+                    let error = WebSocketHandshakeError(
+                        .extensionNegotiationFailed, deflate: PerMessageDeflateNegotiationError(.windowBits8Unsupported))
+                    return closedEvent(apply(phase.transition(on: .handshakeFailed(error))))
                 }
+                guard apply(phase.transition(on: .accepted)).contains(.deliver) else { return nil }
+                recordNegotiation(handover.negotiation)
                 receiver.receive(handover.leftover.span)
                 return .accepted(handover.negotiation)
             case .rejected(let rejection)?:
-                return closed(WebSocketClosure(cause: .handshakeRejected(rejection)))
+                return closedEvent(apply(phase.transition(on: .rejected(rejection))))
             case .failed(let error)?:
-                return handshakeFailed(error)
+                return closedEvent(apply(phase.transition(on: .handshakeFailed(error))))
             }
         case .server(var upgrade):
             if flags.contains(.receivedEOF) { upgrade.receiveEOF() }
@@ -90,13 +93,26 @@ extension WebSocketConnection {
             case nil:
                 return nil
             case .request(let request)?:
-                phase = .connecting(.awaitingDecision)
+                guard apply(phase.transition(on: .upgradeRequest)).contains(.deliver) else { return nil }
                 return .upgradeRequest(request)
             case .failed(let error)?:
-                outbound += upgrade.takeOutbound()
-                box.machine = .server(upgrade)
-                return handshakeFailed(error)
+                return closedEvent(apply(phase.transition(on: .handshakeFailed(error))))
             }
+        }
+    }
+
+    /// The handshake machine's bytes (the request, the 101, a rejection), taken out of it.
+    mutating func takeHandshakeOutbound() -> [UInt8] {
+        guard let box = handshake else { return [] }
+        switch box.machine {
+        case .client(var upgrade):
+            let bytes = upgrade.takeOutbound()
+            box.machine = .client(upgrade)
+            return bytes
+        case .server(var upgrade):
+            let bytes = upgrade.takeOutbound()
+            box.machine = .server(upgrade)
+            return bytes
         }
     }
 
@@ -111,17 +127,6 @@ extension WebSocketConnection {
             upgrade.receive(bytes)
             box.machine = .server(upgrade)
         }
-    }
-
-    private mutating func closed(_ closure: WebSocketClosure) -> WebSocketEvent {
-        enter(.closed(closure))
-        return .closed(closure)
-    }
-
-    /// Ends the handshake with `error` (a server's answer to it is already queued).
-    @discardableResult
-    mutating func handshakeFailed(_ error: WebSocketHandshakeError) -> WebSocketEvent {
-        closed(WebSocketClosure(cause: .handshakeFailed(error)))
     }
 
     // MARK: The server's decision
@@ -145,13 +150,17 @@ extension WebSocketConnection {
     /// Accepts the pending Upgrade request with an answer built from it
     /// (``WebSocketServerHandshake/accept(subprotocol:headerFields:)``).
     public mutating func accept(_ acceptance: WebSocketServerAcceptance) throws(WebSocketUsageError) {
-        guard pendingUpgradeRequest != nil, let box = handshake, case .server(var upgrade) = box.machine else {
+        let transition = phase.transition(on: .accept)
+        if let refusal = transition.refusal { throw WebSocketUsageError(refusal) }
+        guard let box = handshake, case .server(var upgrade) = box.machine else {
             throw WebSocketUsageError(.noUpgradeRequestPending)
         }
         let handover = try upgrade.accept(acceptance)
         // A negotiation our compressor cannot honour is refused before the 101 goes out.
-        try open(handover.negotiation)
-        outbound += upgrade.takeOutbound()
+        try setUpPipelines(for: handover.negotiation)
+        box.machine = .server(upgrade)
+        _ = apply(transition)    // the 101; open
+        recordNegotiation(handover.negotiation)
         receiver.receive(handover.leftover.span)
     }
 
@@ -159,13 +168,14 @@ extension WebSocketConnection {
     /// the response (`Connection: close`, `Content-Length: 0` unless `headerFields` frames a
     /// body) goes out and the connection closes with ``WebSocketClosure/Cause/handshakeRejected(_:)``.
     public mutating func reject(status: HTTPResponse.Status = .forbidden, headerFields: HTTPFields = [:]) throws(WebSocketUsageError) {
-        guard pendingUpgradeRequest != nil, let box = handshake, case .server(var upgrade) = box.machine else {
+        let response = WebSocketServerHandshake.rejection(status: status, headerFields: headerFields)
+        let transition = phase.transition(on: .reject(WebSocketHandshakeRejection(response: response)))
+        if let refusal = transition.refusal { throw WebSocketUsageError(refusal) }
+        guard let box = handshake, case .server(var upgrade) = box.machine else {
             throw WebSocketUsageError(.noUpgradeRequestPending)
         }
         try upgrade.reject(status: status, headerFields: headerFields)
-        outbound += upgrade.takeOutbound()
-        let response = WebSocketServerHandshake.rejection(status: status, headerFields: headerFields)
-        enter(.closed(WebSocketClosure(cause: .handshakeRejected(WebSocketHandshakeRejection(response: response)))))
-        flags.insert(.closedEventPending)
+        box.machine = .server(upgrade)
+        _ = apply(transition)    // the response; closed
     }
 }

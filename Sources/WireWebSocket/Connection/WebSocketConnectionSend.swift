@@ -14,17 +14,17 @@ extension WebSocketConnection {
     public mutating func send(_ event: WebSocketOutboundEvent) throws(WebSocketUsageError) {
         switch event {
         case .text(let text):
-            try checkOpen()
+            try allowSend()
             try sender.writeText(text, into: &outbound)
         case .binary(let bytes):
             try sendMessage(.binary, bytes.span)
         case .fragment(let kind, let bytes, let isFinal):
             try sendFragment(kind, bytes.span, isFinal: isFinal)
         case .ping(let payload):
-            try checkOpen()
+            try allowSend()
             try sender.writeControl(.ping, payload.span, into: &outbound)
         case .pong(let payload):
-            try checkOpen()
+            try allowSend()
             try sender.writeControl(.pong, payload.span, into: &outbound)
         case .close(let code, let reason):
             try close(code: code, reason: reason)
@@ -33,7 +33,7 @@ extension WebSocketConnection {
 
     /// Sends a whole message from borrowed bytes (text must be UTF-8: it is checked).
     public mutating func sendMessage(_ kind: WebSocketMessageKind, _ payload: Span<UInt8>) throws(WebSocketUsageError) {
-        try checkOpen()
+        try allowSend()
         try sender.writeMessage(kind, payload, into: &outbound)
     }
 
@@ -41,28 +41,25 @@ extension WebSocketConnection {
     /// call starts a message of `kind`, `isFinal` ends it. With permessage-deflate, a streamed
     /// message is always compressed (its size is not known in advance).
     public mutating func sendFragment(_ kind: WebSocketMessageKind, _ payload: Span<UInt8>, isFinal: Bool) throws(WebSocketUsageError) {
-        try checkOpen()
+        try allowSend()
         try sender.writeFragment(kind, payload, isFinal: isFinal, into: &outbound)
     }
 
     /// Starts the closing handshake (§7.1.2): our close frame goes out (after a pending pong),
     /// no data follows, and what the peer sends is discarded until its close arrives.
     public mutating func close(code: WebSocketCloseCode? = .normalClosure, reason: String = "") throws(WebSocketUsageError) {
-        try checkOpen()
         let close = WebSocketClose(code: code, reason: reason)
+        let transition = phase.transition(on: .sendClose(close))
+        if let refusal = transition.refusal { throw WebSocketUsageError(refusal) }
         _ = try close.payload()    // refused before anything, the pending pong included, is written
-        flushPendingPong()
-        try sender.writeClose(close, into: &outbound)
-        enter(.closing(sent: close))
+        _ = apply(transition)      // the pending pong, our close frame, closing
     }
 
-    private func checkOpen() throws(WebSocketUsageError) {
-        switch phase {
-        case .open: return
-        case .connecting: throw WebSocketUsageError(.notOpen)
-        case .closing: throw WebSocketUsageError(.closeAlreadySent)
-        case .closed: throw WebSocketUsageError(.connectionClosed)
-        }
+    /// Whether the state lets the application send (the transition of `.send`): `not-open`,
+    /// `close-already-sent`, `connection-closed` otherwise.
+    @inline(__always)
+    private func allowSend() throws(WebSocketUsageError) {
+        if let refusal = phase.transition(on: .send).refusal { throw WebSocketUsageError(refusal) }
     }
 
     // MARK: Frames the connection decides on

@@ -28,49 +28,42 @@ extension WebSocketConnection {
         let values = configuration.values
         switch phase {
         case .connecting:
-            if let timeout = values.handshakeTimeout {
-                if deadline == Timers.unarmed {
-                    deadline = (now + timeout).nanoseconds
-                } else if now.nanoseconds >= deadline {
-                    handshakeFailed(WebSocketHandshakeError(.timedOut))
-                    flags.insert(.closedEventPending)
-                }
+            guard let timeout = values.handshakeTimeout else { break }
+            if deadline == Timers.unarmed {
+                deadline = (now + timeout).nanoseconds
+            } else if now.nanoseconds >= deadline {
+                _ = apply(phase.transition(on: .handshakeTimedOut))
             }
         case .open:
             guard let settings = values.keepAlive else { break }
             var timer = keepAlive ?? KeepAliveTimer()
-            defer { if !phase.isClosed { keepAlive = timer } }
             if timer.pongDeadline != Timers.unarmed {
                 if now.nanoseconds >= timer.pongDeadline {
-                    pendingPong = nil
-                    let close = WebSocketClose(code: .goingAway)
-                    writeOwnClose(close)
-                    enter(.closed(WebSocketClosure(cause: .peerOverdue, sent: close)))
-                    flags.insert(.closedEventPending)
+                    _ = apply(phase.transition(on: .keepAlivePongOverdue))
                 }
             } else if timer.nextPing == Timers.unarmed {
                 timer.nextPing = (now + settings.interval).nanoseconds
+                keepAlive = timer
             } else if now.nanoseconds >= timer.nextPing {
-                timer.pingCounter &+= 1
-                let payload = timer.payload
-                writeControl(.ping, payload)
+                keepAlive = timer
+                _ = apply(phase.transition(on: .keepAlivePingDue))
+                timer = keepAlive ?? timer
                 timer.pongDeadline = (now + settings.timeout).nanoseconds
                 timer.nextPing = (now + settings.interval).nanoseconds
+                keepAlive = timer
             }
-        case .closing(let sent):
+        case .closing:
             if deadline == Timers.unarmed {
                 deadline = (now + values.closingTimeout).nanoseconds
             } else if now.nanoseconds >= deadline {
-                enter(.closed(WebSocketClosure(cause: .closingTimedOut, sent: sent)))
-                flags.insert(.closedEventPending)
+                _ = apply(phase.transition(on: .closingTimedOut))
             }
         case .closed:
             if transport == .waitForPeerToClose {
                 if deadline == Timers.unarmed {
                     deadline = (now + values.closingTimeout).nanoseconds
                 } else if now.nanoseconds >= deadline {
-                    flags.insert(.peerCloseWaitExpired)
-                    deadline = Timers.unarmed
+                    _ = apply(phase.transition(on: .peerCloseWaitExpired))
                 }
             }
         }
