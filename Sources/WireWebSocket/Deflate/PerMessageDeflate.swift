@@ -60,6 +60,14 @@ package struct PerMessageDeflateCompressor: ~Copyable, Sendable {
 
     package var memory: ZlibMemory { deflater.memory }
 
+    /// The window our compressor uses (9...15).
+    package var windowBits: Int { Int(deflater.windowBits) }
+
+    /// Whether each message is compressed with what the ones before it left in the window
+    /// (no `*_no_context_takeover` for our side): then its bytes depend on the connection's
+    /// history and cannot be prepared once for many connections.
+    package var takesOverContext: Bool { !resets }
+
     /// Whether `compressMessage` would try to compress a message of `size` bytes.
     package func wouldCompress(size: Int) -> Bool { size >= configuration.minimumSizeToCompress }
 
