@@ -51,10 +51,10 @@ public struct HTTP1Serializer: Sendable {
     public let role: Role
 
     /// The framing of the message whose body is being written, or `nil` between messages.
-    public private(set) var framing: Framing?
+    public internal(set) var framing: Framing?
 
     /// Body bytes still owed under Content-Length.
-    public private(set) var remainingContentLength: Int = 0
+    public internal(set) var remainingContentLength: Int = 0
 
     public init(role: Role) {
         self.role = role
