@@ -44,6 +44,14 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         public var leftover: [UInt8]
     }
 
+    /// Writes body bytes prepared once for many messages (``HTTPPreparedBody``), sent with
+    /// `triggerUserOutboundEvent`: the connection accounts for them and the shared buffer of
+    /// the form it needs (plain or one chunk) goes to the channel as it is.
+    public struct WritePreparedBody: Sendable {
+        public var body: HTTPPreparedBody
+        public init(_ body: HTTPPreparedBody) { self.body = body }
+    }
+
     private var connection: HTTP1Connection
     /// A `read()` we held back; forwarded when the connection can take more.
     private var readPending = false
@@ -224,6 +232,31 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
             closeIfFinished(context: context)
             runTimers(context: context)
         }
+    }
+
+    public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let prepared = event as? WritePreparedBody else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        let form: HTTP1PreparedBodyForm
+        do {
+            form = try connection.sendPreparedBody(count: prepared.body.count)
+        } catch {
+            promise?.fail(error)
+            return
+        }
+        // The connection's own bytes (a head not yet written) go first.
+        writeOutbound(context: context, promise: nil)
+        if let buffer = prepared.body.buffer(for: form) {
+            let future = context.write(wrapOutboundOut(buffer))
+            if let promise { future.cascade(to: promise) }
+            lastWrite = future
+        } else {
+            promise?.succeed(())
+        }
+        closeIfFinished(context: context)
+        runTimers(context: context)
     }
 
     private func writeOutbound(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {

@@ -32,6 +32,13 @@ public struct HTTPResponseWriter: Sendable {
         try await state.sendWhole(response, body: body)
     }
 
+    /// Sends a whole response whose body was prepared once for many responses (the same
+    /// answer to every held long poll): the body's buffer is shared, not copied.
+    /// `Content-Length` is set to the body's size unless given.
+    public func send(_ response: HTTPResponse, body: HTTPPreparedBody) async throws {
+        try await state.sendWhole(response, prepared: body)
+    }
+
     /// Sends a whole response with a UTF-8 text body.
     public func send(_ response: HTTPResponse, body: String) async throws {
         try await state.sendWhole(response, body: ByteBuffer(string: body))
@@ -70,6 +77,11 @@ public struct HTTPResponseBodyWriter: Sendable {
         try await state.writeBody(Array(text.utf8))
     }
 
+    /// Writes body bytes prepared once for many responses (their buffer is shared).
+    public func write(_ body: HTTPPreparedBody) async throws {
+        try await state.writePrepared(body)
+    }
+
     /// Ends the body, with trailer fields for a chunked one.
     public func finish(trailers: HTTPFields? = nil) async throws {
         try await state.finish(trailers: trailers)
@@ -91,6 +103,12 @@ public struct ServerSentEventWriter: Sendable {
     /// Sends bytes already serialized as events (one item encoded once for many streams).
     public func send(serialized: ByteBuffer) async throws {
         try await state.writeBody([UInt8](serialized.readableBytesView))
+    }
+
+    /// Sends events serialized once for every stream (their buffer is shared, not copied; see
+    /// ``ServerSentEventBroadcastGroup`` to write them to every stream in one step).
+    public func send(_ events: HTTPPreparedBody) async throws {
+        try await state.writePrepared(events)
     }
 
     /// A comment line (`:` alone when empty): a heartbeat that keeps proxies from closing an
@@ -167,6 +185,8 @@ final class ResponseState: Sendable {
 
     private struct Inner: Sendable {
         var phase = Phase.head
+        /// Broadcast groups write to this response from its event loop.
+        var member: HTTPStreamMember?
     }
 
     private let inner = Mutex(Inner())
@@ -195,6 +215,15 @@ final class ResponseState: Sendable {
 
     var phase: Phase { inner.withLock { $0.phase } }
 
+    var connectionChannel: any Channel { connection.channel }
+    var isHEADRequest: Bool { isHEAD }
+
+    /// Claims the whole response for an answer written from the event loop
+    /// (``HTTPHeldResponses``); false when something was sent already.
+    func claimHeld() -> Bool {
+        (try? claimHead(next: .finished)) != nil
+    }
+
     func sendContinueIfNoResponse() async throws {
         guard !hasStarted else { return }
         try await write([.http(.response(HTTPResponse(status: .continue)))])
@@ -219,6 +248,20 @@ final class ResponseState: Sendable {
         try await write(events)
     }
 
+    func sendWhole(_ response: HTTPResponse, prepared body: HTTPPreparedBody) async throws {
+        var response = response
+        let status = response.status.code
+        let mayHaveBody = status != 204 && status != 304 && status >= 200
+        if mayHaveBody && response.headerFields[.contentLength] == nil && response.headerFields[.transferEncoding] == nil {
+            response.headerFields[.contentLength] = String(body.count)
+        }
+        try claimHead(next: .finished)
+        var events: [ServerConnectionOutbound] = [.http(.response(response))]
+        if mayHaveBody && !isHEAD && body.count > 0 { events.append(.preparedBody(body)) }
+        events.append(.http(.end(trailers: nil)))
+        try await write(events)
+    }
+
     func start(_ response: HTTPResponse, eventStream: Bool) async throws {
         let declared = response.headerFields[.contentLength].flatMap { Int($0) }
         try claimHead(next: .body(remaining: declared))
@@ -227,22 +270,50 @@ final class ResponseState: Sendable {
     }
 
     func writeBody(_ bytes: [UInt8]) async throws {
+        try account(bytes.count)
+        guard !isHEAD, !bytes.isEmpty else { return }
+        try await write([.http(.body(bytes))])
+    }
+
+    /// The response as a member of broadcast groups (made at the first join).
+    func streamMember() -> HTTPStreamMember {
+        inner.withLock { inner in
+            if let member = inner.member { return member }
+            let member = HTTPStreamMember(channel: connection.channel)
+            inner.member = member
+            return member
+        }
+    }
+
+    /// Ends the broadcast groups' writes before the response's end goes out (same event loop).
+    private func endMembership() async {
+        guard let member = inner.withLock({ $0.member }) else { return }
+        try? await member.eventLoop.submit { member.end() }.get()
+    }
+
+    func writePrepared(_ body: HTTPPreparedBody) async throws {
+        try account(body.count)
+        guard !isHEAD, body.count > 0 else { return }
+        try await write([.preparedBody(body)])
+    }
+
+    /// Counts `count` body bytes against the phase (and a declared Content-Length).
+    private func account(_ count: Int) throws(HTTPServerError) {
         try inner.withLock { (inner) throws(HTTPServerError) in
             switch inner.phase {
             case .head: throw HTTPServerError(.responseNotStarted)
             case .finished: throw HTTPServerError(.responseFinished)
             case .body(let remaining):
                 if let remaining {
-                    guard bytes.count <= remaining else { throw HTTPServerError(.contentLengthMismatch) }
-                    inner.phase = .body(remaining: remaining - bytes.count)
+                    guard count <= remaining else { throw HTTPServerError(.contentLengthMismatch) }
+                    inner.phase = .body(remaining: remaining - count)
                 }
             }
         }
-        guard !isHEAD, !bytes.isEmpty else { return }
-        try await write([.http(.body(bytes))])
     }
 
     func finish(trailers: HTTPFields?) async throws {
+        await endMembership()
         try inner.withLock { (inner) throws(HTTPServerError) in
             switch inner.phase {
             case .head: throw HTTPServerError(.responseNotStarted)
@@ -273,6 +344,10 @@ final class ResponseState: Sendable {
 
     /// Marks the response finished (the server completed or abandoned it).
     func markFinished() {
-        inner.withLock { $0.phase = .finished }
+        let member = inner.withLock { inner in
+            inner.phase = .finished
+            return inner.member
+        }
+        if let member { member.eventLoop.execute { member.end() } }
     }
 }

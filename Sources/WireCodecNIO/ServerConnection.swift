@@ -155,7 +155,7 @@ struct ServerConnection {
             events.append(.http(.end(trailers: nil)))
             try await outbound.write(contentsOf: events)
             return true
-        case .accept(let subprotocol, let deflate, let fields, let webSocketConfiguration, let handler):
+        case .accept(let subprotocol, let deflate, let fields, let webSocketConfiguration, let sendQueue, let handler):
             var agreed = handshake
             switch deflate {
             case .asConfigured:
@@ -179,13 +179,20 @@ struct ServerConnection {
             }
             try await outbound.write(.switchToWebSocket(
                 response: acceptance.response, negotiation: acceptance.negotiation,
-                configuration: webSocketConfiguration ?? configuration.webSocket))
+                configuration: webSocketConfiguration ?? configuration.webSocket,
+                sendQueue: sendQueue ?? configuration.webSocketSendQueue))
             // The pipeline switches once the 101 is out.
+            var opened: WebSocketHandlerReference?
             while let event = try await reader.next() {
-                if case .webSocketOpened = event { break }
+                if case .webSocketOpened(let reference) = event {
+                    opened = reference
+                    break
+                }
                 if case .httpFailed = event { return false }
             }
-            try await runWebSocket(request: agreed.request, negotiation: acceptance.negotiation, handler: handler)
+            guard let opened else { return false }
+            try await runWebSocket(
+                request: agreed.request, negotiation: acceptance.negotiation, reference: opened, handler: handler)
             return false
         }
     }
@@ -203,11 +210,10 @@ struct ServerConnection {
     }
 
     func runWebSocket(
-        request: HTTPRequest, negotiation: WebSocketNegotiation, handler: @escaping @Sendable (WebSocket) async throws -> Void
+        request: HTTPRequest, negotiation: WebSocketNegotiation, reference: WebSocketHandlerReference,
+        handler: @escaping @Sendable (WebSocket) async throws -> Void
     ) async throws {
         let reader = self.reader
-        let outbound = self.outbound
-        let failure = self.failure
         let logger = server.logger
         await context.run {
             let (closure, error) = await WebSocket.run(
@@ -218,14 +224,7 @@ struct ServerConnection {
                     }
                     return nil
                 },
-                write: { event in
-                    if let error = failure.error { throw error }
-                    do {
-                        try await outbound.write(.webSocket(event))
-                    } catch {
-                        throw failure.error ?? WebSocketUsageError(.connectionClosed)
-                    }
-                },
+                outbound: WebSocketOutbound(target: .handler(reference)),
                 handler: handler)
             if let error, !(error is CancellationError) {
                 logger.debug("WebSocket handler failed", metadata: ["error": "\(error)"])

@@ -14,8 +14,9 @@ enum ServerConnectionEvent: Sendable {
     /// The HTTP side failed: a malformed request (already answered with its status) or a
     /// receive deadline (``HTTP1Timeout``). The channel closes next.
     case httpFailed(any Error)
-    /// The 101 is written and the pipeline now speaks WebSocket; its events follow.
-    case webSocketOpened
+    /// The 101 is written and the pipeline now speaks WebSocket (through this handler, which
+    /// the application's sends reach directly); its events follow.
+    case webSocketOpened(WebSocketHandlerReference)
     case webSocket(WebSocketEvent)
     /// HTTP/2: a part of the stream's request, already in HTTPTypes form (one request per
     /// stream; ``HTTP2StreamBridge``).
@@ -27,8 +28,12 @@ enum ServerConnectionOutbound: Sendable {
     case http(HTTP1OutboundEvent)
     /// Writes the 101 and, once it is out, replaces the HTTP/1.1 handlers with a
     /// ``WebSocketHandler`` over an open connection with these parameters.
-    case switchToWebSocket(response: HTTPResponse, negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration)
+    case switchToWebSocket(
+        response: HTTPResponse, negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration,
+        sendQueue: WebSocketSendQueueConfiguration)
     case webSocket(WebSocketOutboundEvent)
+    /// Body bytes prepared once for many responses (``HTTP1Handler/WritePreparedBody``).
+    case preparedBody(HTTPPreparedBody)
 }
 
 /// Why a write the application asked for was refused by the protocol below (the codec's
@@ -54,7 +59,8 @@ final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTP1OutboundEvent
 
     private let failure: ServerConnectionFailure
-    private var pendingSwitch: (negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration)?
+    private var pendingSwitch:
+        (negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration, sendQueue: WebSocketSendQueueConfiguration)?
 
     init(failure: ServerConnectionFailure) {
         self.failure = failure
@@ -79,9 +85,14 @@ final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case .http(let event):
             write(context: context, event, promise: promise)
-        case .switchToWebSocket(let response, let negotiation, let configuration):
-            pendingSwitch = (negotiation, configuration)
+        case .switchToWebSocket(let response, let negotiation, let configuration, let sendQueue):
+            pendingSwitch = (negotiation, configuration, sendQueue)
             write(context: context, .response(response), promise: promise)
+        case .preparedBody(let body):
+            let written = context.eventLoop.makePromise(of: Void.self)
+            recordRefusal(of: written.futureResult, channel: context.channel)
+            written.futureResult.cascade(to: promise)
+            context.triggerUserOutboundEvent(HTTP1Handler.WritePreparedBody(body), promise: written)
         case .webSocket:
             promise?.fail(WebSocketUsageError(.notOpen))
         }
@@ -89,16 +100,21 @@ final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func write(context: ChannelHandlerContext, _ event: HTTP1OutboundEvent, promise: EventLoopPromise<Void>?) {
         let written = context.eventLoop.makePromise(of: Void.self)
+        recordRefusal(of: written.futureResult, channel: context.channel)
+        written.futureResult.cascade(to: promise)
+        context.write(wrapOutboundOut(event), promise: written)
+    }
+
+    /// A write the HTTP/1.1 connection refuses is recorded (the next write throws it) and
+    /// closes the connection.
+    private func recordRefusal(of written: EventLoopFuture<Void>, channel: any Channel) {
         let failure = self.failure
-        let channel = context.channel
-        written.futureResult.whenFailure { error in
+        written.whenFailure { error in
             if error is HTTP1UsageError {
                 failure.record(error)
                 channel.close(promise: nil)
             }
         }
-        written.futureResult.cascade(to: promise)
-        context.write(wrapOutboundOut(event), promise: written)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -114,14 +130,15 @@ final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
             let pipeline = context.pipeline.syncOperations
             let http = try pipeline.handler(type: HTTP1Handler.self)
             pipeline.removeHandler(http, promise: nil)
+            let webSocket = WebSocketHandler(connection: connection, leftover: switched.leftover, sendQueue: pending.sendQueue)
             // The application hears of the switch before the first WebSocket event (a
             // read-complete hands it over: NIOAsyncChannel delivers only then).
-            context.fireChannelRead(wrapInboundOut(.webSocketOpened))
+            context.fireChannelRead(
+                wrapInboundOut(.webSocketOpened(WebSocketHandlerReference(handler: webSocket, eventLoop: context.eventLoop))))
             context.fireChannelReadComplete()
             try pipeline.addHandler(WebSocketPhaseBridge(failure: failure), position: .after(context.handler))
             // Parses the leftover bytes as it is added, into the bridge just placed.
-            try pipeline.addHandler(
-                WebSocketHandler(connection: connection, leftover: switched.leftover), position: .after(context.handler))
+            try pipeline.addHandler(webSocket, position: .after(context.handler))
             pipeline.removeHandler(context: context, promise: nil)
         } catch {
             failure.record(error)

@@ -76,43 +76,138 @@ public struct WebSocketInbound: AsyncSequence, Sendable {
 }
 
 /// Sends on a WebSocket: whole messages (compressed when permessage-deflate was agreed and the
-/// message is worth it), pings, and the close. Writes wait while the peer is slow to read
-/// (the channel's write buffer is the bound); after the close, sends throw the codec's
-/// ``WebSocketUsageError`` (`close-already-sent`, `connection-closed`).
+/// message is worth it), prepared messages, pings, and the close. After the close, sends throw
+/// the codec's ``WebSocketUsageError`` (`close-already-sent`, `connection-closed`).
+///
+/// Slow readers: while the peer does not keep up, data messages wait in the connection's send
+/// queue, bounded by ``WebSocketSendQueueConfiguration`` (the server's
+/// ``WireServer/Configuration/webSocketSendQueue``, or the upgrade's); when a message does not
+/// fit, its ``WebSocketSlowConsumerPolicy`` applies: the send waits for room (the default), the
+/// oldest queued messages are dropped, the queue is coalesced to the latest message, or the
+/// connection is closed with 1008 or 1013. Each send says what became of its message
+/// (``WebSocketSendResult``); ``statistics()`` sums it up. Control frames are never dropped.
 public struct WebSocketOutbound: Sendable {
-    let sink: WebSocketEventSink
+    enum Target: Sendable {
+        /// Straight to the connection's handler on its event loop (with the send queue).
+        case handler(WebSocketHandlerReference)
+        /// Through an outbound writer (the channel's write buffer is the bound).
+        case sink(WebSocketEventSink)
+    }
+
+    let target: Target
+
+    init(target: Target) {
+        self.target = target
+    }
 
     init(sink: WebSocketEventSink) {
-        self.sink = sink
+        self.target = .sink(sink)
+    }
+
+    var reference: WebSocketHandlerReference? {
+        if case .handler(let reference) = target { return reference }
+        return nil
     }
 
     /// Sends a message.
-    public func send(_ message: WebSocketMessage) async throws {
+    @discardableResult
+    public func send(_ message: WebSocketMessage) async throws -> WebSocketSendResult {
         switch message {
-        case .text(let text): try await sink.write(.text(text))
-        case .binary(let buffer): try await sink.write(.binary([UInt8](buffer.readableBytesView)))
+        case .text(let text): try await send(.message(.text(text)))
+        case .binary(let buffer): try await send(.message(.binary([UInt8](buffer.readableBytesView))))
         }
     }
 
     /// Sends a text message.
-    public func send(text: String) async throws {
-        try await sink.write(.text(text))
+    @discardableResult
+    public func send(text: String) async throws -> WebSocketSendResult {
+        try await send(.message(.text(text)))
     }
 
     /// Sends a binary message.
-    public func send(binary: ByteBuffer) async throws {
-        try await sink.write(.binary([UInt8](binary.readableBytesView)))
+    @discardableResult
+    public func send(binary: ByteBuffer) async throws -> WebSocketSendResult {
+        try await send(.message(.binary([UInt8](binary.readableBytesView))))
+    }
+
+    /// Sends a message prepared once for many connections (see ``WebSocketBroadcastGroup``
+    /// to send it to all of them in one step).
+    @discardableResult
+    public func send(_ message: WebSocketPreparedMessage) async throws -> WebSocketSendResult {
+        try await send(.prepared(message))
     }
 
     /// Sends a ping (at most 125 bytes); its pong is consumed by the connection.
     public func ping(_ payload: ByteBuffer = ByteBuffer()) async throws {
-        try await sink.write(.ping([UInt8](payload.readableBytesView)))
+        _ = try await send(.ordered(.ping([UInt8](payload.readableBytesView))))
     }
 
-    /// Starts the closing handshake (RFC 6455 §7.1.2): nothing more is sent; ``WebSocket/inbound``
-    /// ends when the peer answers (or the closing timeout passes).
+    /// Starts the closing handshake (RFC 6455 §7.1.2) after the messages already queued:
+    /// nothing more is sent; ``WebSocket/inbound`` ends when the peer answers (or the closing
+    /// timeout passes).
     public func close(code: WebSocketCloseCode = .normalClosure, reason: String = "") async throws {
-        try await sink.write(.close(code, reason: reason))
+        _ = try await send(.ordered(.close(code, reason: reason)))
+    }
+
+    /// What the send queue holds and has done (zeros for a WebSocket without one).
+    public func statistics() async -> WebSocketSendQueueStatistics {
+        guard let reference else { return WebSocketSendQueueStatistics() }
+        return (try? await reference.eventLoop.submit { reference.handler.value.sendQueueStatistics }.get())
+            ?? WebSocketSendQueueStatistics()
+    }
+
+    private func send(_ item: WebSocketSendQueue.Item) async throws -> WebSocketSendResult {
+        switch target {
+        case .handler(let reference):
+            return try await reference.submit(item)
+        case .sink(let sink):
+            switch item {
+            case .message(let event), .ordered(let event):
+                try await sink.write(event)
+            case .prepared(let message):
+                switch message.kind {
+                case .text: try await sink.write(.text(String(decoding: message.payload, as: UTF8.self)))
+                case .binary: try await sink.write(.binary(message.payload))
+                }
+            }
+            return .sent
+        }
+    }
+}
+
+/// A connection's ``WebSocketHandler``, reached from any task through its event loop.
+final class WebSocketHandlerReference: Sendable {
+    let eventLoop: any EventLoop
+    let handler: NIOLoopBound<WebSocketHandler>
+
+    init(handler: WebSocketHandler, eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+        self.handler = NIOLoopBound(handler, eventLoop: eventLoop)
+    }
+
+    /// Runs `body` with the handler on its event loop (at once when already there).
+    func execute(_ body: @escaping @Sendable (WebSocketHandler) -> Void) {
+        if eventLoop.inEventLoop {
+            body(handler.value)
+        } else {
+            eventLoop.execute { [handler] in body(handler.value) }
+        }
+    }
+
+    /// An application's send: at once, queued, or after waiting for room.
+    func submit(_ item: WebSocketSendQueue.Item) async throws -> WebSocketSendResult {
+        let handler = self.handler
+        let submission: EventLoopFuture<WebSocketSendResult> = eventLoop.flatSubmit {
+            do {
+                switch try handler.value.submit(item, canWait: true) {
+                case .done(let result): return handler.eventLoop.makeSucceededFuture(result)
+                case .waiting(let future): return future
+                }
+            } catch {
+                return handler.eventLoop.makeFailedFuture(error)
+            }
+        }
+        return try await submission.get()
     }
 }
 
@@ -166,19 +261,19 @@ struct WebSocketEventSink: Sendable {
 }
 
 extension WebSocket {
-    /// Runs `handler` over an open WebSocket whose events come from `next` and go to `write`,
-    /// then completes the closing handshake: 1000 if the handler returned with the connection
-    /// open, 1011 if it threw. Returns how the connection closed.
+    /// Runs `handler` over an open WebSocket whose events come from `next` and go to
+    /// `outbound`, then completes the closing handshake: 1000 if the handler returned with the
+    /// connection open, 1011 if it threw. Returns how the connection closed.
     static func run(
         request: HTTPRequest, negotiation: WebSocketNegotiation,
         next: @escaping () async throws -> WebSocketEvent?,
-        write: @escaping @Sendable (WebSocketOutboundEvent) async throws -> Void,
+        outbound: WebSocketOutbound,
         handler: @Sendable (WebSocket) async throws -> Void
     ) async -> (WebSocketClosure, (any Error)?) {
         let source = WebSocketEventSource(next: next)
         let webSocket = WebSocket(
             request: request, negotiation: negotiation, inbound: WebSocketInbound(source: source),
-            outbound: WebSocketOutbound(sink: WebSocketEventSink(write: write)))
+            outbound: outbound)
         var failure: (any Error)?
         do {
             try await handler(webSocket)
@@ -187,7 +282,7 @@ extension WebSocket {
         }
         if source.closure == nil {
             let code: WebSocketCloseCode = failure == nil || failure is CancellationError ? .normalClosure : .internalServerError
-            try? await write(.close(code, reason: ""))
+            try? await outbound.close(code: code)
             try? await source.drain()
         }
         return (source.closure ?? WebSocketClosure(cause: .endOfStream), failure)
@@ -205,11 +300,17 @@ extension WebSocket {
         request: HTTPRequest, negotiation: WebSocketNegotiation,
         handler: @Sendable (WebSocket) async throws -> Void
     ) async throws -> WebSocketClosure {
-        try await channel.executeThenClose { inbound, outbound in
+        // Sends go straight to the handler (its send queue) when it is in the pipeline.
+        let reference = try? await channel.channel.pipeline.handler(type: WebSocketHandler.self).map {
+            WebSocketHandlerReference(handler: $0, eventLoop: channel.channel.eventLoop)
+        }.get()
+        return try await channel.executeThenClose { inbound, outbound in
             let reader = IteratorBox(inbound.makeAsyncIterator())
+            let target: WebSocketOutbound.Target = reference.map { .handler($0) }
+                ?? .sink(WebSocketEventSink(write: { try await outbound.write($0) }))
             let (closure, failure) = await run(
                 request: request, negotiation: negotiation, next: { try await reader.next() },
-                write: { try await outbound.write($0) }, handler: handler)
+                outbound: WebSocketOutbound(target: target), handler: handler)
             if let failure { throw failure }
             return closure
         }

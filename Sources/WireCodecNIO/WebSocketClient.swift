@@ -174,7 +174,7 @@ public struct WebSocketClient: Sendable {
             let writer = connection.writer
             let (closure, failure) = await WebSocket.run(
                 request: connection.request, negotiation: connection.negotiation, next: { try await connection.reader.next() },
-                write: { try await writer.write($0) }, handler: handler)
+                outbound: WebSocketOutbound(sink: WebSocketEventSink(write: { try await writer.write($0) })), handler: handler)
             if let failure { throw failure }
             return closure
         }

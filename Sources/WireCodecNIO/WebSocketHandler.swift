@@ -50,6 +50,16 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var unflushed = false
     /// Inside `channelRead`: events fired now reach the next handlers' `channelReadComplete`.
     private var inRead = false
+    /// Data messages held while the channel is not writable.
+    private var sendQueue: WebSocketSendQueue
+    /// Senders waiting for room in the queue (``WebSocketSlowConsumerPolicy/waitForRoom``).
+    private var roomWaiters = CircularBuffer<(item: WebSocketSendQueue.Item, promise: EventLoopPromise<WebSocketSendResult>)>()
+    /// The application queued its close behind data: nothing more may be sent.
+    private var closeQueued = false
+    /// Our context while we are in a pipeline (for sends that come from outside it).
+    private var context: ChannelHandlerContext?
+    /// Broadcast groups this connection belongs to (left when it closes).
+    var memberships: [WebSocketBroadcastGroup.Shard] = []
 
     /// - Parameters:
     ///   - connection: the sans-I/O connection, open or driving its own handshake.
@@ -59,16 +69,26 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     ///     not TCP: the closing handshake ends with `close(mode: .output)` (END_STREAM) for
     ///     either role, a failure with `close()` (RST_STREAM), as
     ///     ``WebSocketConnection/streamDirective`` says (RFC 8441 §5).
-    public init(connection: consuming WebSocketConnection, leftover: [UInt8] = [], overStream: Bool = false) {
+    ///   - sendQueue: the bound on data messages held for a slow reader, and what happens
+    ///     when it is reached.
+    public init(
+        connection: consuming WebSocketConnection, leftover: [UInt8] = [], overStream: Bool = false,
+        sendQueue: WebSocketSendQueueConfiguration = .init()
+    ) {
         precondition(connection.configuration.delivery == .wholeMessages, "WebSocketHandler delivers whole messages")
         self.connection = connection
         self.leftover = leftover
         self.overStream = overStream
+        self.sendQueue = WebSocketSendQueue(configuration: sendQueue)
     }
+
+    /// What the send queue holds and has done so far.
+    public var sendQueueStatistics: WebSocketSendQueueStatistics { sendQueue.statistics }
 
     // MARK: Lifecycle
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         guard context.channel.isActive else { return }
         if !leftover.isEmpty {
             let bytes = leftover
@@ -88,12 +108,16 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
         deliverEvents(context: context)
         timer?.cancel()
         timer = nil
+        discardQueueIfClosed()
+        leaveGroups()
         context.fireChannelInactive()
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        leaveGroups()
+        self.context = nil
     }
 
     // MARK: Inbound
@@ -108,7 +132,9 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent, case .open = connection.state {
-            // Graceful shutdown (RFC 6455 §7.4.1: 1001, the endpoint is going away).
+            // Graceful shutdown (RFC 6455 §7.4.1: 1001, the endpoint is going away): what
+            // waits in the send queue is dropped.
+            discardQueue(closedWith: nil)
             try? connection.send(.close(.goingAway, reason: ""))
             process(context: context)
         }
@@ -129,6 +155,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
             context.flush()
         }
         schedule(context: context)
+        discardQueueIfClosed()
         closeIfDone(context: context)
         readIfPossible(context: context)
     }
@@ -161,14 +188,208 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     // MARK: Outbound
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let event = unwrapOutboundIn(data)
+        if !sendQueue.isEmpty, let item = Self.queueItem(event) {
+            // Behind queued data: in order (the writer above this handler is the backpressure).
+            do {
+                try checkCanQueue(event)
+            } catch {
+                promise?.fail(error)
+                return
+            }
+            if case .close = event { closeQueued = true }
+            sendQueue.append(item)
+            promise?.succeed(())
+            return
+        }
         do {
-            try connection.send(unwrapOutboundIn(data))
+            try connection.send(event)
         } catch {
             promise?.fail(error)
             return
         }
         if !writeOutbound(context: context, promise: promise) { promise?.succeed(()) }
         closeIfDone(context: context)
+    }
+
+    // MARK: The send queue
+
+    /// How an application's send went, on the event loop.
+    enum Submission {
+        case done(WebSocketSendResult)
+        /// The queue is full and the sender waits for room (``WebSocketSlowConsumerPolicy/waitForRoom``).
+        case waiting(EventLoopFuture<WebSocketSendResult>)
+    }
+
+    /// An application's send, from outside the pipeline (``WebSocketOutbound``, a broadcast):
+    /// to the connection at once when nothing waits and the channel is writable; otherwise
+    /// into the send queue under its policy. Control frames go at once, except a close that
+    /// follows queued data. Flushes when `flush`.
+    ///
+    /// - Parameter canWait: the sender can wait for room (an application's task; a
+    ///   broadcast cannot).
+    /// - Throws: the codec's ``WebSocketUsageError`` for a send the connection refuses (after
+    ///   our close, once closed, an oversized control payload).
+    func submit(_ item: WebSocketSendQueue.Item, canWait: Bool, flush: Bool = true) throws(WebSocketUsageError) -> Submission {
+        guard let context else { throw WebSocketUsageError(.connectionClosed) }
+        defer { if flush { flushIfNeeded(context: context) } }
+        if closeQueued { throw WebSocketUsageError(.closeAlreadySent) }
+        switch item {
+        case .ordered(let event) where !Self.isData(event):
+            if case .close = event, !sendQueue.isEmpty {
+                try checkCanQueue(event)
+                closeQueued = true
+                sendQueue.append(item)
+                return .done(.queued(dropped: 0))
+            }
+            try sendNow(item, context: context)
+            return .done(.sent)
+        default:
+            break
+        }
+        if sendQueue.isEmpty && roomWaiters.isEmpty && context.channel.isWritable {
+            try sendNow(item, context: context)
+            return .done(.sent)
+        }
+        try checkCanQueue(nil)
+        if !roomWaiters.isEmpty && canWait && item.isDroppable {
+            // Others wait already: in line behind them.
+            return .waiting(wait(item, context: context))
+        }
+        switch sendQueue.admit(item, canWait: canWait) {
+        case .queued(let dropped):
+            return .done(.queued(dropped: dropped))
+        case .wait:
+            return .waiting(wait(item, context: context))
+        case .close(let code):
+            closeForSlowness(code, context: context)
+            return .done(.closedSlowConsumer(code))
+        }
+    }
+
+    private func wait(_ item: WebSocketSendQueue.Item, context: ChannelHandlerContext) -> EventLoopFuture<WebSocketSendResult> {
+        let promise = context.eventLoop.makePromise(of: WebSocketSendResult.self)
+        roomWaiters.append((item, promise))
+        return promise.futureResult
+    }
+
+    /// Sends one held or fresh item through the connection.
+    private func sendNow(_ item: WebSocketSendQueue.Item, context: ChannelHandlerContext) throws(WebSocketUsageError) {
+        switch item {
+        case .message(let event), .ordered(let event):
+            try connection.send(event)
+        case .prepared(let message):
+            if let frameClass = try connection.send(message) {
+                // The connection's own bytes first, then the frames every connection of this
+                // class shares: one buffer, written as is.
+                writeOutbound(context: context, promise: nil)
+                let frames = message.transportForm(for: frameClass) { ByteBuffer(bytes: $0) }
+                lastWrite = context.write(wrapOutboundOut(frames))
+                unflushed = true
+                closeIfDone(context: context)
+                return
+            }
+        }
+        writeOutbound(context: context, promise: nil)
+        closeIfDone(context: context)
+    }
+
+    /// The refusal the connection would give to a send now (state only).
+    private func checkCanQueue(_ event: WebSocketOutboundEvent?) throws(WebSocketUsageError) {
+        switch connection.state {
+        case .open: break
+        case .connecting: throw WebSocketUsageError(.notOpen)
+        case .closing: throw WebSocketUsageError(.closeAlreadySent)
+        case .closed: throw WebSocketUsageError(.connectionClosed)
+        }
+        if closeQueued { throw WebSocketUsageError(.closeAlreadySent) }
+        if case .close(_, let reason)? = event, reason.utf8.count > 123 { throw WebSocketUsageError(.closeReasonTooLong) }
+    }
+
+    /// Sends what the queue holds while the channel is writable, then lets waiting senders in.
+    private func drainQueue(context: ChannelHandlerContext) {
+        while context.channel.isWritable, let item = sendQueue.popFirst() {
+            do {
+                try sendNow(item, context: context)
+            } catch {
+                // The connection closed meanwhile: nothing more can go.
+                discardQueue(closedWith: nil)
+                return
+            }
+        }
+        while let waiter = roomWaiters.first, sendQueue.hasRoom(for: waiter.item.size) {
+            roomWaiters.removeFirst()
+            if sendQueue.isEmpty && context.channel.isWritable {
+                do {
+                    try sendNow(waiter.item, context: context)
+                    waiter.promise.succeed(.sent)
+                } catch {
+                    waiter.promise.fail(error)
+                }
+            } else {
+                sendQueue.append(waiter.item)
+                waiter.promise.succeed(.queued(dropped: 0))
+            }
+        }
+        flushIfNeeded(context: context)
+    }
+
+    /// The consumer fell behind and the policy closes: the queue is dropped and our close
+    /// goes out now (the closing handshake, or the closing timeout, ends the connection).
+    private func closeForSlowness(_ code: WebSocketCloseCode, context: ChannelHandlerContext) {
+        sendQueue.removeAll(closedWith: code)
+        closeQueued = false
+        failWaiters(with: .closedSlowConsumer(code))
+        try? connection.close(code: code, reason: "")
+        process(context: context)
+    }
+
+    /// Drops what waits (the connection is closing or gone).
+    private func discardQueue(closedWith code: WebSocketCloseCode?) {
+        guard !sendQueue.isEmpty || !roomWaiters.isEmpty else { return }
+        sendQueue.removeAll(closedWith: code)
+        failWaiters(with: .notOpen)
+    }
+
+    private func discardQueueIfClosed() {
+        if case .open = connection.state { return }
+        if closeQueued, case .closing = connection.state { return }
+        discardQueue(closedWith: nil)
+    }
+
+    private func failWaiters(with result: WebSocketSendResult) {
+        while let waiter = roomWaiters.popFirst() { waiter.promise.succeed(result) }
+    }
+
+    /// The connection's state (for broadcasts).
+    var connectionState: WebSocketConnectionState { connection.state }
+
+    /// Flushes what a broadcast's backlog wrote.
+    func flushBroadcast() {
+        if let context { flushIfNeeded(context: context) }
+    }
+
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+    }
+
+    /// The queue item for an event written through the pipeline.
+    private static func queueItem(_ event: WebSocketOutboundEvent) -> WebSocketSendQueue.Item? {
+        switch event {
+        case .text, .binary: .message(event)
+        case .fragment, .close: .ordered(event)
+        case .ping, .pong: nil
+        }
+    }
+
+    private static func isData(_ event: WebSocketOutboundEvent) -> Bool {
+        switch event {
+        case .text, .binary, .fragment: true
+        case .ping, .pong, .close: false
+        }
     }
 
     /// Writes what the connection has queued, if anything (without flushing).
@@ -226,6 +447,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { drainQueue(context: context) }
         readIfPossible(context: context)
         context.fireChannelWritabilityChanged()
     }

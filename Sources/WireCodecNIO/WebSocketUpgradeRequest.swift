@@ -84,7 +84,7 @@ public struct WebSocketUpgradeDecision: Sendable {
     enum Kind: Sendable {
         case accept(
             subprotocol: String?, deflate: Deflate, headerFields: HTTPFields, configuration: WebSocketConfiguration?,
-            handler: @Sendable (WebSocket) async throws -> Void)
+            sendQueue: WebSocketSendQueueConfiguration?, handler: @Sendable (WebSocket) async throws -> Void)
         case reject(HTTPResponse, ByteBuffer)
     }
 
@@ -100,14 +100,16 @@ public struct WebSocketUpgradeDecision: Sendable {
     ///   - deflate: the permessage-deflate policy for this connection.
     ///   - headerFields: more fields for the 101 (`Set-Cookie`, say).
     ///   - configuration: limits, keep-alive pings, timeouts (`nil`: the server's).
+    ///   - sendQueue: the bound on messages held for a slow reader and the policy when it is
+    ///     reached (`nil`: the server's ``WireServer/Configuration/webSocketSendQueue``).
     public static func accept(
         subprotocol: String? = nil, deflate: Deflate = .asConfigured, headerFields: HTTPFields = [:],
-        configuration: WebSocketConfiguration? = nil,
+        configuration: WebSocketConfiguration? = nil, sendQueue: WebSocketSendQueueConfiguration? = nil,
         handler: @escaping @Sendable (WebSocket) async throws -> Void
     ) -> Self {
         Self(kind: .accept(
             subprotocol: subprotocol, deflate: deflate, headerFields: headerFields, configuration: configuration,
-            handler: handler))
+            sendQueue: sendQueue, handler: handler))
     }
 
     /// Rejects with this status (401, 403, 404…), `Connection: close`, and an optional

@@ -72,6 +72,10 @@ public final class WireServer: Service, Sendable {
         public var webSocketPolicy: WebSocketServerPolicy = .init()
         /// Limits, keep-alive pings and timeouts of accepted WebSockets.
         public var webSocket: WebSocketConfiguration = .init()
+        /// Each accepted WebSocket's send queue: the bound on data held for a slow reader
+        /// (256 KiB) and what happens when it is reached (the sender waits); an upgrade may
+        /// choose its own (``WebSocketUpgradeDecision/accept(subprotocol:deflate:headerFields:configuration:sendQueue:handler:)``).
+        public var webSocketSendQueue: WebSocketSendQueueConfiguration = .init()
         /// How long a graceful shutdown waits for requests in progress and WebSocket closing
         /// handshakes before cancelling and closing what remains. Default 30 s (the time
         /// orchestrators such as Kubernetes allow by default).

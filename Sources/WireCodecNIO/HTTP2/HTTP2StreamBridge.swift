@@ -77,8 +77,12 @@ final class HTTP2StreamBridge: ChannelDuplexHandler, RemovableChannelHandler {
         case .http(.request), .http(.connectionClosed):
             promise?.fail(HTTPServerError(.connectionClosed))
             context.close(promise: nil)
-        case .switchToWebSocket(let response, let negotiation, let configuration):
-            switchToWebSocket(context: context, response: response, negotiation: negotiation, configuration: configuration, promise: promise)
+        case .switchToWebSocket(let response, let negotiation, let configuration, let sendQueue):
+            switchToWebSocket(
+                context: context, response: response, negotiation: negotiation, configuration: configuration,
+                sendQueue: sendQueue, promise: promise)
+        case .preparedBody(let body):
+            context.write(wrapOutboundOut(.body(body.bytes)), promise: promise)
         case .webSocket:
             promise?.fail(WebSocketUsageError(.notOpen))
         }
@@ -86,20 +90,20 @@ final class HTTP2StreamBridge: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func switchToWebSocket(
         context: ChannelHandlerContext, response: HTTPResponse, negotiation: WebSocketNegotiation,
-        configuration: WebSocketConfiguration, promise: EventLoopPromise<Void>?
+        configuration: WebSocketConfiguration, sendQueue: WebSocketSendQueueConfiguration, promise: EventLoopPromise<Void>?
     ) {
         do {
             let connection = try WebSocketConnection(role: .server, negotiation: negotiation, configuration: configuration)
             context.writeAndFlush(wrapOutboundOut(.head(Self.withoutHopByHopFields(response))), promise: promise)
             let pipeline = context.pipeline.syncOperations
             let codec = try pipeline.handler(type: HTTP2FramePayloadToHTTPServerCodec.self)
+            let webSocket = WebSocketHandler(connection: connection, leftover: tunnel ?? [], overStream: true, sendQueue: sendQueue)
             // The application hears of the switch before the first WebSocket event.
-            context.fireChannelRead(wrapInboundOut(.webSocketOpened))
+            context.fireChannelRead(
+                wrapInboundOut(.webSocketOpened(WebSocketHandlerReference(handler: webSocket, eventLoop: context.eventLoop))))
             // Added in reverse, each right after this bridge: adapter, handler, phase bridge.
             try pipeline.addHandler(WebSocketPhaseBridge(failure: failure), position: .after(context.handler))
-            try pipeline.addHandler(
-                WebSocketHandler(connection: connection, leftover: tunnel ?? [], overStream: true),
-                position: .after(context.handler))
+            try pipeline.addHandler(webSocket, position: .after(context.handler))
             try pipeline.addHandler(
                 WebSocketStreamAdapter(endStreamTimeout: TimeAmount(configuration.closingTimeout)),
                 position: .after(context.handler))

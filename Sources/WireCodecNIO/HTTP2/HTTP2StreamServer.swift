@@ -126,7 +126,7 @@ struct HTTP2StreamServer {
             events.append(.http(.end(trailers: nil)))
             try await outbound.write(contentsOf: events)
             await endOfStream()
-        case .accept(let subprotocol, let deflate, let fields, let webSocketConfiguration, let handler):
+        case .accept(let subprotocol, let deflate, let fields, let webSocketConfiguration, let sendQueue, let handler):
             var agreed = handshake
             switch deflate {
             case .asConfigured:
@@ -151,13 +151,20 @@ struct HTTP2StreamServer {
             }
             try await outbound.write(.switchToWebSocket(
                 response: acceptance.response, negotiation: acceptance.negotiation,
-                configuration: webSocketConfiguration ?? configuration.webSocket))
+                configuration: webSocketConfiguration ?? configuration.webSocket,
+                sendQueue: sendQueue ?? configuration.webSocketSendQueue))
+            var opened: WebSocketHandlerReference?
             while let event = try await reader.next() {
-                if case .webSocketOpened = event { break }
+                if case .webSocketOpened(let reference) = event {
+                    opened = reference
+                    break
+                }
             }
+            guard let opened else { return }
             let connection = ServerConnection(
                 server: server, context: context, outbound: outbound, reader: reader, failure: failure)
-            try await connection.runWebSocket(request: request, negotiation: acceptance.negotiation, handler: handler)
+            try await connection.runWebSocket(
+                request: request, negotiation: acceptance.negotiation, reference: opened, handler: handler)
             // Our END_STREAM is out (or the stream was reset); wait for the client's, which the
             // stream adapter bounds by the closing timeout.
             try? await context.channel.closeFuture.get()

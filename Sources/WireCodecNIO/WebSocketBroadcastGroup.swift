@@ -1,0 +1,160 @@
+import NIOCore
+public import WireWebSocket
+import Synchronization
+
+/// WebSockets that receive the same messages: a feed's subscribers, a chat room.
+///
+/// A broadcast is handed to each member's connection on the member's own event loop, in one
+/// task per event loop (not one per connection, and no task of the application wakes up), as
+/// one ``WebSocketPreparedMessage`` that every connection sends as its negotiated parameters
+/// require. Each member's send queue and slow-consumer policy apply
+/// (``WebSocketSendQueueConfiguration``); a broadcast never waits for a slow member, so a
+/// member that waits for room (``WebSocketSlowConsumerPolicy/waitForRoom``) and is full is
+/// closed with 1013.
+///
+/// Calls dispatch at once, in order: ``add(_:sendingFirst:)``, ``remove(_:)`` and
+/// ``broadcast(_:)`` made one after the other (under the application's own lock, say) reach
+/// every member in that order. So a subscriber can join with its backlog and miss nothing:
+///
+/// ```swift
+/// let group = WebSocketBroadcastGroup()
+/// // publishing:  lock { append(item); group.broadcast(item.prepared) }
+/// // subscribing: lock { group.add(webSocket, sendingFirst: items(after: cursor).map(\.prepared)) }
+/// ```
+///
+/// A member leaves when its connection closes, or by ``remove(_:)``.
+public final class WebSocketBroadcastGroup: Sendable {
+    /// The members on one event loop; touched only on that loop.
+    final class Shard: @unchecked Sendable {
+        let eventLoop: any EventLoop
+        private var members: [WebSocketHandler] = []
+        private var indices: [ObjectIdentifier: Int] = [:]
+        weak var group: WebSocketBroadcastGroup?
+
+        init(eventLoop: any EventLoop, group: WebSocketBroadcastGroup) {
+            self.eventLoop = eventLoop
+            self.group = group
+        }
+
+        func add(_ handler: WebSocketHandler) -> Bool {
+            let id = ObjectIdentifier(handler)
+            guard indices[id] == nil else { return false }
+            indices[id] = members.count
+            members.append(handler)
+            handler.memberships.append(self)
+            group?.memberCount.add(1, ordering: .relaxed)
+            return true
+        }
+
+        func remove(_ handler: WebSocketHandler) {
+            guard let index = indices.removeValue(forKey: ObjectIdentifier(handler)) else { return }
+            let last = members.removeLast()
+            if index < members.count {
+                members[index] = last
+                indices[ObjectIdentifier(last)] = index
+            }
+            handler.memberships.removeAll { $0 === self }
+            group?.memberCount.subtract(1, ordering: .relaxed)
+        }
+
+        func broadcast(_ message: WebSocketPreparedMessage) -> WebSocketBroadcastReport {
+            var report = WebSocketBroadcastReport()
+            // A member may close (and leave) while we send: iterate over a copy.
+            for member in members {
+                report.add(member.submitBroadcast(message))
+            }
+            return report
+        }
+    }
+
+    private let shards = Mutex<[ObjectIdentifier: Shard]>([:])
+    fileprivate let memberCount = Atomic<Int>(0)
+
+    public init() {}
+
+    /// Members now (approximate while adds and removes are on their way).
+    public var count: Int { memberCount.load(ordering: .relaxed) }
+
+    private func shard(for loop: any EventLoop) -> Shard {
+        shards.withLock { shards in
+            let key = ObjectIdentifier(loop)
+            if let shard = shards[key] { return shard }
+            let shard = Shard(eventLoop: loop, group: self)
+            shards[key] = shard
+            return shard
+        }
+    }
+
+    /// Adds `webSocket`, after sending it `first` (its backlog), in order with the group's
+    /// broadcasts. A WebSocket already closed is not added, nor one that does not run on a
+    /// ``WebSocketHandler`` the group can reach (``WebSocketClient/connect(_:)``'s).
+    public func add(_ webSocket: WebSocket, sendingFirst first: [WebSocketPreparedMessage] = []) {
+        guard let reference = webSocket.outbound.reference else { return }
+        let shard = shard(for: reference.eventLoop)
+        reference.execute { handler in
+            guard handler.isOpenForBroadcast else { return }
+            for message in first { _ = handler.submitBroadcast(message, flush: false) }
+            handler.flushBroadcast()
+            _ = shard.add(handler)
+        }
+    }
+
+    /// Removes `webSocket` (broadcasts made after this call do not reach it).
+    public func remove(_ webSocket: WebSocket) {
+        guard let reference = webSocket.outbound.reference else { return }
+        let shard = shard(for: reference.eventLoop)
+        reference.execute { handler in shard.remove(handler) }
+    }
+
+    /// Sends `message` to every member. Returns at once; ``WebSocketBroadcast/report()`` waits
+    /// until every member's connection has it (sent, queued, dropped or closed).
+    @discardableResult
+    public func broadcast(_ message: WebSocketPreparedMessage) -> WebSocketBroadcast {
+        let all = shards.withLock { Array($0.values) }
+        var reports: [EventLoopFuture<WebSocketBroadcastReport>] = []
+        reports.reserveCapacity(all.count)
+        for shard in all {
+            reports.append(shard.eventLoop.submit { shard.broadcast(message) })
+        }
+        return WebSocketBroadcast(reports: reports)
+    }
+}
+
+/// A broadcast on its way to a group's members.
+public struct WebSocketBroadcast: Sendable {
+    let reports: [EventLoopFuture<WebSocketBroadcastReport>]
+
+    /// What the broadcast did, once every member's connection has it.
+    public func report() async -> WebSocketBroadcastReport {
+        var total = WebSocketBroadcastReport()
+        for future in reports {
+            if let report = try? await future.get() { total.add(report) }
+        }
+        return total
+    }
+}
+
+extension WebSocketHandler {
+    /// Whether a broadcast may still reach this connection.
+    var isOpenForBroadcast: Bool {
+        if case .open = connectionState { return true }
+        return false
+    }
+
+    /// A broadcast's message for this member: never waits; the policy applies when full.
+    func submitBroadcast(_ message: WebSocketPreparedMessage, flush: Bool = true) -> WebSocketSendResult {
+        do {
+            switch try submit(.prepared(message), canWait: false, flush: flush) {
+            case .done(let result): return result
+            case .waiting: preconditionFailure("a broadcast never waits")
+            }
+        } catch {
+            return .notOpen
+        }
+    }
+
+    /// Leaves every group (the connection closed).
+    func leaveGroups() {
+        for shard in memberships { shard.remove(self) }
+    }
+}
