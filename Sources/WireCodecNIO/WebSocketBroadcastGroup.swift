@@ -57,11 +57,12 @@ public final class WebSocketBroadcastGroup: Sendable {
             group?.memberCount.subtract(1, ordering: .relaxed)
         }
 
-        func broadcast(_ message: WebSocketPreparedMessage) -> WebSocketBroadcastReport {
+        func broadcast(_ messages: [WebSocketPreparedMessage]) -> WebSocketBroadcastReport {
             var report = WebSocketBroadcastReport()
             // A member may close (and leave) while we send: iterate over a copy.
             for member in members {
-                report.add(member.submitBroadcast(message))
+                for message in messages { report.add(member.submitBroadcast(message, flush: false)) }
+                member.flushBroadcast()
             }
             return report
         }
@@ -110,11 +111,18 @@ public final class WebSocketBroadcastGroup: Sendable {
     /// until every member's connection has it (sent, queued, dropped or closed).
     @discardableResult
     public func broadcast(_ message: WebSocketPreparedMessage) -> WebSocketBroadcast {
+        broadcast([message])
+    }
+
+    /// Sends `messages`, in order, to every member (each connection flushed once after the
+    /// last). Returns at once, as ``broadcast(_:)-(WebSocketPreparedMessage)`` does.
+    @discardableResult
+    public func broadcast(_ messages: [WebSocketPreparedMessage]) -> WebSocketBroadcast {
         let all = shards.withLock { Array($0.values) }
         var reports: [EventLoopFuture<WebSocketBroadcastReport>] = []
         reports.reserveCapacity(all.count)
         for shard in all {
-            reports.append(shard.eventLoop.submit { shard.broadcast(message) })
+            reports.append(shard.eventLoop.submit { shard.broadcast(messages) })
         }
         return WebSocketBroadcast(reports: reports)
     }

@@ -1,6 +1,9 @@
+import HTTPTypes
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 import WireCodec
+import WireCodecNIO
 
 /// One update of the live feed. Its wire forms are encoded once, when it is published, and
 /// shared by every client that receives it.
@@ -13,6 +16,8 @@ struct FeedItem: Sendable {
     var json: String
     /// `id: N` and `data: ...` lines and the blank line: one Server-Sent Event.
     var sse: [UInt8]
+    /// The WebSocket message, framed (and compressed) once per class of connection.
+    var prepared: WebSocketPreparedMessage
 
     init(id: Int, data: String) {
         self.id = id
@@ -22,12 +27,17 @@ struct FeedItem: Sendable {
         // `data` may hold line breaks: the serializer writes one `data:` line per line.
         try! SSESerializer.writeEvent(data: data, id: String(id), into: &sse)
         self.sse = sse
+        prepared = WebSocketPreparedMessage(text: json)
     }
 }
 
 /// The live feed as one instance holds it: a window of the log (the last `historyLimit` items,
-/// ids contiguous) and its subscribers (held long polls, event streams, WebSockets), each an
-/// `AsyncStream` of updates.
+/// ids contiguous) and its subscribers: WebSockets in a ``WebSocketBroadcastGroup`` (each item
+/// one ``WebSocketPreparedMessage``, framed and compressed once per class of connection), event
+/// streams in a ``ServerSentEventBroadcastGroup`` (the items' events serialized once, one shared
+/// buffer), long polls held in ``HTTPHeldResponses`` (one answer, one shared body, for all of
+/// them), and an `AsyncStream` of updates for anything else. New items reach every subscriber
+/// from the connections' event loops: no task per subscriber wakes up.
 ///
 /// Items come in only through ``append(_:startingOver:)`` — from the ``FeedSource`` that owns
 /// the log and its ids (``InMemoryFeedSource`` assigns them here; ``PostgresFeedSource`` reads
@@ -53,6 +63,12 @@ final class Feed: Service, Sendable {
         var publishEvery: Duration? = nil
         /// Accept permessage-deflate on WebSocket connections.
         var deflate = true
+        /// Keep our compression context between messages (each connection compresses each
+        /// message itself). Off: `server_no_context_takeover` is always answered (RFC 7692
+        /// §7.1.1.1 lets a server add it), and each message is compressed once for all.
+        var deflateContextTakeover = false
+        /// A WebSocket's send queue bound: a client further behind is closed with 1013.
+        var sendQueueBytes = 256 * 1024
     }
 
     struct Counters: Sendable {
@@ -87,7 +103,12 @@ final class Feed: Service, Sendable {
         /// items this one has not read yet): they join `subscribers` once the feed reaches
         /// their cursor, so that they get nothing twice.
         var ahead: [Int: (cursor: Int, continuation: AsyncStream<Update>.Continuation)] = [:]
+        /// WebSockets and event streams whose cursor is ahead: they join their group then.
+        var aheadMembers: [Int: (cursor: Int, member: Member)] = [:]
         var nextSubscriber = 0
+        /// The long polls waiting for the item after ``lastId``; answered (and replaced) by
+        /// the next append.
+        var longPolls = HTTPHeldResponses()
 
         var lastId: Int { firstId + items.count - 1 }
 
@@ -98,8 +119,18 @@ final class Feed: Service, Sendable {
         }
     }
 
+    /// A member of a broadcast group that waits for the feed to reach its cursor.
+    enum Member: Sendable {
+        case webSocket(WebSocket)
+        case eventStream(ServerSentEventWriter)
+    }
+
     let options: Options
     private let state = Mutex(State())
+    /// Every WebSocket subscriber.
+    let webSockets = WebSocketBroadcastGroup()
+    /// Every event-stream subscriber.
+    let eventStreams = ServerSentEventBroadcastGroup()
 
     init(options: Options) {
         self.options = options
@@ -112,6 +143,7 @@ final class Feed: Service, Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: options.heartbeat)
                     broadcast(.heartbeat)
+                    eventStreams.broadcast(Self.heartbeat)
                 }
             }
             try? await gracefulShutdown()
@@ -131,7 +163,7 @@ final class Feed: Service, Sendable {
     func appendNext(_ data: String) -> FeedItem {
         state.withLock { state in
             let item = FeedItem(id: state.lastId + 1, data: data)
-            Self.append([item], to: &state, historyLimit: options.historyLimit)
+            append([item], to: &state)
             return item
         }
     }
@@ -159,22 +191,36 @@ final class Feed: Service, Sendable {
                 return item.id != expected
             } ?? fresh.endIndex
             fresh = fresh[..<end]
-            Self.append(Array(fresh), to: &state, historyLimit: options.historyLimit)
+            append(Array(fresh), to: &state)
             return fresh.count
         }
     }
 
-    private static func append(_ items: [FeedItem], to state: inout State, historyLimit: Int) {
+    /// Appends `items` and hands them to every subscriber, under the state's lock: broadcasts
+    /// and joins are dispatched in the order of the log.
+    private func append(_ items: [FeedItem], to state: inout State) {
         guard !items.isEmpty else { return }
+        let cursor = state.lastId
         state.items += items
-        if state.items.count > historyLimit {
-            let drop = state.items.count - historyLimit
+        if state.items.count > options.historyLimit {
+            let drop = state.items.count - options.historyLimit
             state.items.removeFirst(drop)
             state.firstId += drop
         }
+        webSockets.broadcast(items.map(\.prepared))
+        eventStreams.broadcast(Self.events(items[...]))
+        // Every held long poll waits after `cursor` (the last id before these items): one
+        // answer for all of them; later polls wait on a fresh set.
+        let (head, body) = pollAnswer(state.items(after: cursor, limit: options.maxBatch))
+        state.longPolls.answerAll(head, body: body)
+        state.longPolls = HTTPHeldResponses()
         for continuation in state.subscribers.values { continuation.yield(.items(items)) }
-        guard !state.ahead.isEmpty else { return }
         let lastId = state.lastId
+        for (id, waiting) in state.aheadMembers where waiting.cursor <= lastId {
+            state.aheadMembers[id] = nil
+            join(waiting.member, backlog: state.items(after: waiting.cursor, limit: .max))
+        }
+        guard !state.ahead.isEmpty else { return }
         for (id, waiting) in state.ahead where waiting.cursor <= lastId {
             state.ahead[id] = nil
             let backlog = state.items(after: waiting.cursor, limit: .max)
@@ -213,6 +259,88 @@ final class Feed: Service, Sendable {
         }
         return Subscription(id: id, updates: stream)
     }
+
+    /// Adds a WebSocket or an event stream to its broadcast group, with the items after
+    /// `cursor` first (`nil`: only new items); a cursor ahead of this instance joins once the
+    /// feed reaches it (the id returned: ``forgetAhead(_:)`` it when the member goes away).
+    /// The member leaves when its connection closes or its response ends.
+    @discardableResult
+    func join(_ member: Member, after cursor: Int?) -> Int? {
+        state.withLock { state in
+            if let cursor, cursor > state.lastId {
+                state.nextSubscriber += 1
+                state.aheadMembers[state.nextSubscriber] = (cursor, member)
+                return state.nextSubscriber
+            }
+            join(member, backlog: cursor.map { state.items(after: $0, limit: .max) } ?? [])
+            return nil
+        }
+    }
+
+    /// Under the lock, in order with the broadcasts.
+    private func join(_ member: Member, backlog: ArraySlice<FeedItem>) {
+        switch member {
+        case .webSocket(let webSocket):
+            webSockets.add(webSocket, sendingFirst: backlog.map(\.prepared))
+        case .eventStream(let stream):
+            eventStreams.add(stream, sendingFirst: backlog.isEmpty ? [] : [Self.events(backlog)])
+        }
+    }
+
+    /// A member that waited for its cursor went away.
+    func forgetAhead(_ id: Int?) {
+        guard let id else { return }
+        state.withLock { _ = $0.aheadMembers.removeValue(forKey: id) }
+    }
+
+    /// Where a long poll after `cursor` stands: the answer at once (items after it), or the
+    /// held responses the next append answers (the cursor is the newest id), or `nil` (a
+    /// cursor ahead of this instance: it waits by subscribing).
+    enum LongPollPlace {
+        case ready
+        case hold(HTTPHeldResponses)
+        case ahead
+    }
+
+    func longPollPlace(after cursor: Int) -> LongPollPlace {
+        state.withLock { state in
+            if cursor < state.lastId { return .ready }
+            if cursor > state.lastId { return .ahead }
+            return .hold(state.longPolls)
+        }
+    }
+
+    /// The answer to a poll that gets `items` (`204` when none): `Feed-Cursor`, no caching.
+    /// The same for every long poll an append answers.
+    func pollAnswer(_ items: ArraySlice<FeedItem>, emptyCursor: Int = 0) -> (HTTPResponse, HTTPPreparedBody) {
+        var fields = HTTPFields()
+        fields[.cacheControl] = "no-store"
+        guard let last = items.last else {
+            fields[.feedCursor] = String(emptyCursor)
+            return (HTTPResponse(status: .noContent, headerFields: fields), HTTPPreparedBody(ByteBuffer()))
+        }
+        fields[.feedCursor] = String(last.id)
+        fields[.contentType] = "application/json"
+        var json = #"{"items":["#
+        for (index, item) in zip(0..., items) {
+            if index > 0 { json += "," }
+            json += item.json
+        }
+        json += #"],"next":\#(last.id)}"#
+        fields[.contentLength] = String(json.utf8.count)
+        return (HTTPResponse(status: .ok, headerFields: fields), HTTPPreparedBody(json))
+    }
+
+    /// The items' events, serialized once for every stream.
+    static func events(_ items: ArraySlice<FeedItem>) -> HTTPPreparedBody {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(items.reduce(0) { $0 + $1.sse.count })
+        for item in items { bytes += item.sse }
+        return HTTPPreparedBody(bytes: bytes)
+    }
+
+    /// An event stream's heartbeat: an empty comment line (dispatches nothing).
+    static let heartbeat = HTTPPreparedBody(":\n")
 
     /// Waits until this instance holds item `id` (`true`), or `timeout` passed (`false`).
     @discardableResult
@@ -261,7 +389,8 @@ final class Feed: Service, Sendable {
     func statsJSON(source: String) -> String {
         state.withLock { state in
             let c = state.counters
-            let subscribers = state.subscribers.count + state.ahead.count
+            let subscribers = state.subscribers.count + state.ahead.count + state.aheadMembers.count + webSockets.count
+                + eventStreams.count
             return #"{"last_id":\#(state.lastId),"first_id":\#(state.items.isEmpty ? state.lastId + 1 : state.firstId),"history":\#(state.items.count),"connections":\#(c.connections),"requests":\#(c.requests),"long_poll_waiters":\#(c.longPollWaiters),"event_streams":\#(c.eventStreams),"websockets":\#(c.webSockets),"subscribers":\#(subscribers),"source":\#(source)}"#
         }
     }

@@ -39,7 +39,14 @@ struct FeedServer: Sendable {
 
     func makeServer(configuration: WireServer.Configuration, onListening: @escaping @Sendable (SocketAddress) async -> Void) -> WireServer {
         var configuration = configuration
-        if feed.options.deflate { configuration.webSocketPolicy.deflate = PerMessageDeflateServerPolicy() }
+        if feed.options.deflate {
+            configuration.webSocketPolicy.deflate = PerMessageDeflateServerPolicy(
+                serverNoContextTakeover: !feed.options.deflateContextTakeover)
+        }
+        // A broadcast never waits for one client: one too far behind is closed (1013, try
+        // again later) and comes back with its cursor.
+        configuration.webSocketSendQueue = WebSocketSendQueueConfiguration(
+            maxBytes: feed.options.sendQueueBytes, whenFull: .close(.tryAgainLater))
         let ping = feed.options.webSocketPing
         configuration.webSocket.keepAlive = WebSocketKeepAlive(interval: ping, timeout: ping)
         let feed = self.feed
@@ -142,28 +149,32 @@ struct FeedServer: Sendable {
     /// the oldest item; a cursor ahead of this instance that the log holds is kept.
     private func answerPoll(_ response: HTTPResponseWriter, since: Int, resolved cursor: Int) async throws {
         let items = feed.items(after: cursor, limit: feed.options.maxBatch)
-        var fields = HTTPFields()
-        fields[.cacheControl] = "no-store"
-        guard let last = items.last else {
-            fields[.feedCursor] = String(cursor == since ? since : feed.lastId)
-            return try await response.send(HTTPResponse(status: .noContent, headerFields: fields))
-        }
-        fields[.feedCursor] = String(last.id)
-        var json = #"{"items":["#
-        for (index, item) in items.enumerated() {
-            if index > 0 { json += "," }
-            json += item.json
-        }
-        json += #"],"next":\#(last.id)}"#
-        try await answer(response, .ok, type: "application/json", json, fields: fields)
+        let (head, body) = feed.pollAnswer(items[...], emptyCursor: cursor == since ? since : feed.lastId)
+        if head.status == .noContent { return try await response.send(head) }
+        try await response.send(head, body: body)
     }
 
     /// Holds the request until an item after the cursor arrives, the timeout passes, or a
-    /// graceful shutdown begins; the client going away cancels this task.
+    /// graceful shutdown begins; the client going away cancels this task. Waiting after the
+    /// newest id (the usual case) the request is held in the feed's ``HTTPHeldResponses``:
+    /// the next append answers every such poll from the event loops with one shared body.
     private func longPoll(_ response: HTTPResponseWriter, since: Int?, timeout: Duration) async throws {
         let cursor = if let since { await source.resolve(cursor: since, in: feed) } else { feed.lastId }
         let asked = since ?? cursor
-        if !feed.items(after: cursor, limit: 1).isEmpty { return try await answerPoll(response, since: asked, resolved: cursor) }
+        switch feed.longPollPlace(after: cursor) {
+        case .ready:
+            return try await answerPoll(response, since: asked, resolved: cursor)
+        case .hold(let held):
+            feed.count { $0.longPollWaiters += 1 }
+            defer { feed.count { $0.longPollWaiters -= 1 } }
+            // Answered by the next append; else the timeout or the shutdown (then a 204 at once).
+            let outcome = try? await cancelWhenGracefulShutdown { try await held.hold(response, timeout: timeout) }
+            if outcome == .answered { return }
+            try Task.checkCancellation()  // the client went away: nothing to answer
+            return try await answerPoll(response, since: asked, resolved: cursor)
+        case .ahead:
+            break
+        }
         let subscription = feed.subscribe(after: cursor)
         feed.count { $0.longPollWaiters += 1 }
         defer {
@@ -202,22 +213,19 @@ struct FeedServer: Sendable {
         // `message` listeners never see it; it has no id, so the client's last event ID stays.
         // Its data: the newest id this instance holds.
         if ready { try! SSESerializer.writeEvent(data: String(feed.lastId), type: "feed-ready", into: &first) }
-        let subscription = feed.subscribe(after: since)
+        try await events.send(serialized: ByteBuffer(bytes: first))
+        // From here the feed's event loops write: the backlog, each new item's events (one
+        // shared buffer for every stream), the heartbeats. This task only waits for the end.
         feed.count { $0.eventStreams += 1 }
+        let ahead = feed.join(.eventStream(events), after: since)
         defer {
             feed.count { $0.eventStreams -= 1 }
-            feed.unsubscribe(subscription)
+            feed.forgetAhead(ahead)
+            feed.eventStreams.remove(events)
         }
-        try await events.send(serialized: ByteBuffer(bytes: first))
-        for await update in subscription.updates {
-            switch update {
-            case .items(let items):
-                var bytes: [UInt8] = []
-                for item in items { bytes += item.sse }
-                try await events.send(serialized: ByteBuffer(bytes: bytes))
-            case .heartbeat:
-                try await events.comment()
-            }
+        // Until the client goes away (this task is cancelled) or a graceful shutdown.
+        try? await cancelWhenGracefulShutdown {
+            while true { try await Task.sleep(for: .seconds(3600)) }
         }
     }
 
@@ -225,27 +233,18 @@ struct FeedServer: Sendable {
 
     /// The backlog after `since`, then each new item as a text message; what the client sends
     /// is read (so that its pings, pongs and close are handled) and ignored.
+    /// The items go out from the feed's broadcast group, on the connection's event loop (each
+    /// a prepared message: framed, and compressed with `server_no_context_takeover`, once
+    /// for every connection of its class); this task only reads until the close.
     private func streamItems(to webSocket: WebSocket, since: Int?) async throws {
-        let subscription = feed.subscribe(after: since)
         feed.count { $0.webSockets += 1 }
+        let ahead = feed.join(.webSocket(webSocket), after: since)
         defer {
             feed.count { $0.webSockets -= 1 }
-            feed.unsubscribe(subscription)
+            feed.forgetAhead(ahead)
+            feed.webSockets.remove(webSocket)
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for try await _ in webSocket.inbound {}
-            }
-            group.addTask {
-                for await update in subscription.updates {
-                    guard case .items(let items) = update else { continue }
-                    for item in items { try await webSocket.outbound.send(text: item.json) }
-                }
-            }
-            // The client closed (or the server is shutting down): stop sending.
-            try await group.next()
-            group.cancelAll()
-        }
+        for try await _ in webSocket.inbound {}
     }
 
     // MARK: Writing

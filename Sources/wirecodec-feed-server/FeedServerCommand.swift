@@ -55,6 +55,13 @@ struct FeedServerCommand: AsyncParsableCommand {
     @Flag(help: "Decline permessage-deflate on WebSocket connections.")
     var noDeflate = false
 
+    @Flag(help: ArgumentHelp(
+        "Compress WebSocket messages with context takeover (each connection compresses every message itself, with its own history) instead of server_no_context_takeover (each message compressed once for every connection)."))
+    var deflateContextTakeover = false
+
+    @Option(help: "WebSocket send queue bound per connection, in bytes; a client further behind is closed with 1013 (it reconnects and resumes from its cursor).")
+    var sendQueueBytes = 256 * 1024
+
     @Option(help: ArgumentHelp(
         "Share the feed with other instances through PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=disable|prefer|require|verify-full].",
         valueName: "url"))
@@ -99,6 +106,8 @@ struct FeedServerCommand: AsyncParsableCommand {
         options.publishEvery = publishEveryMs > 0 ? .milliseconds(publishEveryMs) : nil
         options.historyLimit = history
         options.deflate = !noDeflate
+        options.deflateContextTakeover = deflateContextTakeover
+        options.sendQueueBytes = max(1, sendQueueBytes)
         let feed = Feed(options: options)
         var configuration = try server.configuration(host: host, port: port)
         configuration.reusePort = reusePort

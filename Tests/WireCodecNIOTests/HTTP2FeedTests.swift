@@ -86,7 +86,7 @@ import Testing
         let seen = page["seen"] as? [String: [Int]] ?? [:]
         #expect(Set(seen.keys) == ["poll", "long-poll", "sse", "ws", "auto"])
         for (technique, ids) in seen { #expect(ids == published, "\(technique)") }
-        #expect(page["wsExtensions"] as? String == "permessage-deflate")
+        #expect(page["wsExtensions"] as? String == "permessage-deflate; server_no_context_takeover")
 
         let network = try #require(report["network"] as? [String: Any])
         let responses = try #require(network["responses"] as? [[String: Any]])
