@@ -46,6 +46,8 @@ public final class HTTP2ClientConnection: Sendable {
         _ channel: any Channel, configuration: NIOHTTP2Handler.Configuration = defaultConfiguration
     ) throws -> HTTP2ClientConnection {
         let pipeline = channel.pipeline.syncOperations
+        // Between TLS and HTTP/2: a DATA frame's header and payload in one TLS record.
+        try pipeline.addHandler(TLSRecordCoalescer())
         let multiplexer = try pipeline.configureAsyncHTTP2Pipeline(
             mode: .client, configuration: configuration
         ) { stream -> EventLoopFuture<Never> in

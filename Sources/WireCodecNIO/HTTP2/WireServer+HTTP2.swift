@@ -61,16 +61,18 @@ extension WireServer {
         }
     }
 
-    /// The HTTP/2 pipeline of a connection whose ALPN chose `h2`: NIO's HTTP/2 handler, its
-    /// connection manager (graceful shutdown by GOAWAY on `ChannelShouldQuiesceEvent`; idle
-    /// connections closed after ``HTTP1Timeouts/idle``), and per stream the HTTPTypes codec
-    /// and ``HTTP2StreamBridge`` under an `NIOAsyncChannel`.
+    /// The HTTP/2 pipeline of a connection whose ALPN chose `h2`: ``TLSRecordCoalescer``,
+    /// NIO's HTTP/2 handler, its connection manager (graceful shutdown by GOAWAY on
+    /// `ChannelShouldQuiesceEvent`; idle connections closed after ``HTTP1Timeouts/idle``), and
+    /// per stream the HTTPTypes codec and ``HTTP2StreamBridge`` under an `NIOAsyncChannel`.
     static func configureHTTP2(
         _ channel: any Channel, configuration: Configuration, acceptsWebSockets: Bool
     ) throws -> HTTP2AcceptedConnection {
         let manager = NIOHTTP2ServerConnectionManagementHandler.Configuration(
             maxIdleTime: configuration.timeouts.idle.map(TimeAmount.init), maxAge: nil,
             maxGraceTime: TimeAmount(configuration.shutdownGracePeriod), keepalive: nil)
+        // Between TLS and HTTP/2: a DATA frame's header and payload in one TLS record.
+        try channel.pipeline.syncOperations.addHandler(TLSRecordCoalescer())
         let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
             mode: .server, connectionManagerConfiguration: manager,
             http2HandlerConfiguration: configuration.http2.handlerConfiguration(acceptsWebSockets: acceptsWebSockets)
