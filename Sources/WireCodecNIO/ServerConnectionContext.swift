@@ -26,11 +26,16 @@ final class ServerConnectionContext: Sendable {
     /// when the channel closes, when a graceful shutdown ends an event stream, when the grace
     /// period is over) and waits for it.
     func run(_ operation: @escaping @Sendable () async -> Void) async {
+        // The task may start (and mark its response an event stream) before it is recorded
+        // here: the mark is reset before it starts, and a shutdown that came in between is
+        // applied once it is recorded.
+        state.withLock { $0.eventStream = false }
         let task = Task { await operation() }
-        state.withLock {
-            $0.activity = task
-            $0.eventStream = false
+        let endNow = state.withLock { state -> Bool in
+            state.activity = task
+            return state.quiescing && state.eventStream
         }
+        if endNow { task.cancel() }
         await withTaskCancellationHandler {
             await task.value
         } onCancel: {
