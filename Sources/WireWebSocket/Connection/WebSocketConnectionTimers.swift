@@ -20,7 +20,10 @@ extension WebSocketConnection {
     /// - closed client waiting for the server to close the transport: after the closing
     ///   timeout, ``transport`` becomes ``WebSocketTransportDirective/closeNow``;
     /// - connecting: after ``WebSocketConfiguration/handshakeTimeout``, close with
-    ///   ``WebSocketClosure/Cause/handshakeFailed(_:)`` (`handshake-timed-out`).
+    ///   ``WebSocketClosure/Cause/handshakeFailed(_:)`` (`handshake-timed-out`);
+    /// - open, with permessage-deflate and ``PerMessageDeflateHibernation/afterIdle(_:)``: a
+    ///   side (compressor, inflater) with context takeover idle that long frees its zlib state,
+    ///   keeping its window.
     ///
     /// A close caused here is reported by the next ``nextEvent()`` as ``WebSocketEvent/closed(_:)``.
     @discardableResult
@@ -67,6 +70,8 @@ extension WebSocketConnection {
                 }
             }
         }
+        // permessage-deflate with hibernation after an idle time: a side idle that long sleeps.
+        if phase == .open { hibernateIdleCompression(now: now.nanoseconds) }
         return nextDeadline
     }
 
@@ -77,6 +82,7 @@ extension WebSocketConnection {
         if phase == .open, let timer = keepAlive {
             next = Swift.min(next, timer.pongDeadline == Timers.unarmed ? timer.nextPing : timer.pongDeadline)
         }
+        if phase == .open { next = Swift.min(next, compressionIdleDeadline) }
         return next == Timers.unarmed ? nil : WebSocketInstant(nanoseconds: next)
     }
 }

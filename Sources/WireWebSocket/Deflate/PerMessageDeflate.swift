@@ -45,6 +45,8 @@ package struct PerMessageDeflateCompressor: ~Copyable, Sendable {
     private var deflater: ZlibDeflater
     private let resets: Bool
     private var sending = false
+    /// Messages compressed so far (idle hibernation watches it).
+    package private(set) var messageCount: UInt64 = 0
 
     package init(
         parameters: PerMessageDeflateParameters, role: Role, configuration: PerMessageDeflateConfiguration = .init()
@@ -101,6 +103,7 @@ package struct PerMessageDeflateCompressor: ~Copyable, Sendable {
             return
         }
         let before = out.count
+        messageCount &+= 1
         deflater.compress(piece, flush: Z_SYNC_FLUSH, into: &out)
         if out.count &- before >= 4 {
             out.removeLast(4)
@@ -113,7 +116,24 @@ package struct PerMessageDeflateCompressor: ~Copyable, Sendable {
         }
         if resets {
             if configuration.releaseMemoryBetweenMessages { deflater.release() } else { deflater.reset() }
+        } else if configuration.hibernation == .afterEveryMessage {
+            deflater.hibernate()
         }
+    }
+
+    /// Whether the compressor is between messages with its zlib state live and a history
+    /// worth keeping (what ``hibernate()`` would shrink).
+    package var canHibernate: Bool { !sending && !resets && deflater.isLive }
+
+    /// Whether the state is freed, its window kept.
+    package var isHibernating: Bool { deflater.hibernatedWindow != nil }
+
+    /// Frees zlib's state between messages, keeping the window (context takeover) to restore
+    /// it at the next message; a compressor without context takeover just frees it. No-op
+    /// mid-message.
+    package mutating func hibernate() {
+        guard !sending else { return }
+        if resets { deflater.release() } else { deflater.hibernate() }
     }
 }
 
@@ -123,7 +143,12 @@ package struct PerMessageDeflateDecompressor: ~Copyable, Sendable {
     private var inflater: ZlibInflater
     private let resets: Bool
     private let releasesMemory: Bool
+    private let hibernation: PerMessageDeflateHibernation
+    /// The window the peer compresses with: what a hibernating inflater keeps.
+    private let peerWindowBits: Int
     private var receiving = false
+    /// Messages inflated so far (idle hibernation watches it).
+    package private(set) var messageCount: UInt64 = 0
     /// Compressed bytes received so far in the current message.
     private var receivedInMessage = 0
 
@@ -142,6 +167,8 @@ package struct PerMessageDeflateDecompressor: ~Copyable, Sendable {
         inflater = ZlibInflater(windowBits: 15)
         resets = parameters.receiveNoContextTakeover(as: role)
         releasesMemory = configuration.releaseMemoryBetweenMessages
+        hibernation = configuration.hibernation
+        peerWindowBits = parameters.receiveWindowBits(as: role)
     }
 
     package var memory: ZlibMemory { inflater.memory }
@@ -181,11 +208,29 @@ package struct PerMessageDeflateDecompressor: ~Copyable, Sendable {
         }
         if fin {
             receiving = false
+            messageCount &+= 1
             if resets {
                 if releasesMemory { inflater.release() } else { inflater.reset() }
+            } else if hibernation == .afterEveryMessage {
+                inflater.hibernate(keepingBits: Swift.max(9, peerWindowBits))
             }
         }
         return produced
+    }
+
+    /// Whether the inflater is between messages with its zlib state live and a history worth
+    /// keeping.
+    package var canHibernate: Bool { !receiving && !resets && inflater.isLive }
+
+    /// Whether the state is freed, its window kept.
+    package var isHibernating: Bool { inflater.hibernatedWindow != nil }
+
+    /// Frees zlib's state between messages, keeping the last `2^peerWindowBits` bytes
+    /// (context takeover; the peer's matches reach no further); without context takeover
+    /// just frees it. No-op mid-message.
+    package mutating func hibernate() {
+        guard !receiving else { return }
+        if resets { inflater.release() } else { inflater.hibernate(keepingBits: Swift.max(9, peerWindowBits)) }
     }
 }
 

@@ -47,26 +47,65 @@ struct ZlibDeflater: ~Copyable, @unchecked Sendable {
         owner.deallocate()
     }
 
-    var memory: ZlibMemory { ZlibMemory(held: owner.pointee.held, peak: owner.pointee.peak) }
+    /// The history kept while hibernating (the last `2^windowBits` bytes at most), restored
+    /// as the dictionary of the next `start()`; `nil` when not hibernating.
+    private(set) var hibernatedWindow: [UInt8]? = nil
 
-    /// Creates the zlib state if it does not exist (first use, or after `release()`).
+    /// zlib's state plus a hibernated window.
+    var memory: ZlibMemory {
+        let window = hibernatedWindow?.capacity ?? 0
+        return ZlibMemory(held: owner.pointee.held + window, peak: Swift.max(owner.pointee.peak, owner.pointee.held + window))
+    }
+
+    /// Creates the zlib state if it does not exist (first use, or after `release()` or
+    /// `hibernate()`: then the kept window becomes the dictionary, so that what follows is
+    /// compressed with the same history).
     mutating func start() {
         guard !isLive else { return }
         let rc = wirecodec_deflateInit2(&owner.pointee.stream, level, -windowBits, memoryLevel)
         precondition(rc == Z_OK, "deflateInit2 failed (\(rc)): out of memory")
         isLive = true
+        if let window = hibernatedWindow {
+            hibernatedWindow = nil
+            guard !window.isEmpty else { return }
+            // Raw deflate takes a dictionary before the first block (zlib manual: "before any
+            // call of deflate").
+            let rc = window.withUnsafeBufferPointer { buffer in
+                deflateSetDictionary(&owner.pointee.stream, buffer.baseAddress, UInt32(buffer.count))
+            }
+            precondition(rc == Z_OK, "deflateSetDictionary failed (\(rc))")
+        }
     }
 
     /// Forgets the history (no context takeover), keeping the allocated state.
     mutating func reset() {
+        hibernatedWindow = nil
         if isLive { deflateReset(&owner.pointee.stream) }
     }
 
-    /// Frees zlib's state; the next `compress` creates it again.
+    /// Frees zlib's state; the next `compress` creates it again, without history.
     mutating func release() {
+        hibernatedWindow = nil
         guard isLive else { return }
         deflateEnd(&owner.pointee.stream)
         isLive = false
+    }
+
+    /// Frees zlib's state but keeps its history: the last `2^windowBits` bytes it was given
+    /// (`deflateGetDictionary`), which the next `start()` hands back as the dictionary. Call
+    /// it only at a block boundary (after a `Z_SYNC_FLUSH`): the peer's inflater then holds
+    /// the same window and reads what follows.
+    mutating func hibernate() {
+        guard isLive else { return }
+        var window = [UInt8](repeating: 0, count: 1 << Int(windowBits))
+        var length: UInt32 = 0
+        let rc = window.withUnsafeMutableBufferPointer { buffer in
+            deflateGetDictionary(&owner.pointee.stream, buffer.baseAddress, &length)
+        }
+        precondition(rc == Z_OK, "deflateGetDictionary failed (\(rc))")
+        deflateEnd(&owner.pointee.stream)
+        isLive = false
+        hibernatedWindow = Array(window[..<Int(length)])
     }
 
     /// Compresses `input` and appends what zlib emits to `out`. With `Z_SYNC_FLUSH` the
@@ -142,27 +181,64 @@ struct ZlibInflater: ~Copyable, @unchecked Sendable {
         owner.deallocate()
     }
 
-    var memory: ZlibMemory { ZlibMemory(held: owner.pointee.held, peak: owner.pointee.peak) }
+    /// The history kept while hibernating; `nil` when not hibernating.
+    private(set) var hibernatedWindow: [UInt8]? = nil
 
+    /// zlib's state plus a hibernated window.
+    var memory: ZlibMemory {
+        let window = hibernatedWindow?.capacity ?? 0
+        return ZlibMemory(held: owner.pointee.held + window, peak: Swift.max(owner.pointee.peak, owner.pointee.held + window))
+    }
+
+    /// Creates the zlib state if it does not exist; after `hibernate()` the kept window is
+    /// set as the dictionary (zlib allows it at any time on a raw stream).
     mutating func start() {
         guard !isLive else { return }
         let rc = wirecodec_inflateInit2(&owner.pointee.stream, -windowBits)
         precondition(rc == Z_OK, "inflateInit2 failed (\(rc)): out of memory")
         isLive = true
         streamEnded = false
+        if let window = hibernatedWindow {
+            hibernatedWindow = nil
+            guard !window.isEmpty else { return }
+            let rc = window.withUnsafeBufferPointer { buffer in
+                inflateSetDictionary(&owner.pointee.stream, buffer.baseAddress, UInt32(buffer.count))
+            }
+            precondition(rc == Z_OK, "inflateSetDictionary failed (\(rc))")
+        }
     }
 
     /// Forgets the history (no context takeover).
     mutating func reset() {
+        hibernatedWindow = nil
         if isLive { inflateReset(&owner.pointee.stream) }
         streamEnded = false
     }
 
     mutating func release() {
+        hibernatedWindow = nil
         guard isLive else { return }
         inflateEnd(&owner.pointee.stream)
         isLive = false
         streamEnded = false
+    }
+
+    /// Frees zlib's state but keeps the last `2^keptBits` bytes of output (the most the
+    /// peer's matches can reach back: its window), restored by the next `start()`. Call it
+    /// between messages only.
+    mutating func hibernate(keepingBits keptBits: Int) {
+        guard isLive else { return }
+        var window = [UInt8](repeating: 0, count: 1 << Int(windowBits))
+        var length: UInt32 = 0
+        let rc = window.withUnsafeMutableBufferPointer { buffer in
+            inflateGetDictionary(&owner.pointee.stream, buffer.baseAddress, &length)
+        }
+        precondition(rc == Z_OK, "inflateGetDictionary failed (\(rc))")
+        inflateEnd(&owner.pointee.stream)
+        isLive = false
+        streamEnded = false
+        let kept = Swift.min(Int(length), 1 << Swift.min(keptBits, Int(windowBits)))
+        hibernatedWindow = Array(window[(Int(length) - kept)..<Int(length)])
     }
 
     /// Called at the start of each message: a stream that ended with BFINAL restarts,

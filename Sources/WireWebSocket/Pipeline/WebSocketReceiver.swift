@@ -344,6 +344,8 @@ extension WebSocketReceiver {
         let reportsFrames: Bool
         /// A header reported as `.frame` and not yet given to the message layer.
         var pendingHead: (WebSocketFrameHeader, Int)? = nil
+        /// Idle hibernation's timer (``PerMessageDeflateHibernation/afterIdle(_:)``).
+        var idleWatch = DeflateIdleWatch()
 
         init(inflater: consuming PerMessageDeflateDecompressor, inflates: Bool, reportsFrames: Bool) {
             self.inflater = inflater

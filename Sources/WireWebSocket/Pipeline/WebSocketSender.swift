@@ -240,6 +240,8 @@ extension WebSocketSender {
         var compressor: PerMessageDeflateCompressor
         /// Compressed output of the message being sent.
         var compressed: [UInt8] = []
+        /// Idle hibernation's timer (``PerMessageDeflateHibernation/afterIdle(_:)``).
+        var idleWatch = DeflateIdleWatch()
 
         init(_ compressor: consuming PerMessageDeflateCompressor) {
             self.compressor = compressor
