@@ -32,6 +32,9 @@ struct AutobahnClientCommand: AsyncParsableCommand {
     @Option(help: "Seconds a single case may take before the client gives up on it.")
     var caseTimeout = 300
 
+    @Flag(help: "Put the permessage-deflate streams to sleep after every message (freed, their window kept and restored): the forced-hibernation run.")
+    var hibernateAfterEveryMessage = false
+
     func validate() throws {
         guard let parsed = try? WireURL(url), parsed.scheme == "ws" || parsed.scheme == "wss" else {
             throw ValidationError("--url must look like ws://host:port or wss://host:port")
@@ -43,6 +46,7 @@ struct AutobahnClientCommand: AsyncParsableCommand {
         var configuration = WebSocketClient.Configuration()
         configuration.deflate = noDeflate ? nil : PerMessageDeflateClientOffer()
         configuration.handshakeTimeout = .seconds(30)
+        if hibernateAfterEveryMessage { configuration.webSocket.deflate.hibernation = .afterEveryMessage }
         if base.isSecure {
             configuration.connection.security = try TLSClientSecurity(additionalTrustRootsPEMFiles: caCert.map { [$0] } ?? [])
         }

@@ -27,6 +27,9 @@ struct EchoServerCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0: any free port; the chosen one is printed).")
     var port = 9001
 
+    @Flag(help: "Put the permessage-deflate streams to sleep after every message (freed, their window kept and restored): the forced-hibernation run.")
+    var hibernateAfterEveryMessage = false
+
     @Flag(help: "Decline permessage-deflate (offered-and-accepted by default).")
     var noDeflate = false
 
@@ -45,6 +48,7 @@ struct EchoServerCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = try server.configuration(host: host, port: port)
         if !noDeflate { configuration.webSocketPolicy.deflate = PerMessageDeflateServerPolicy() }
+        if hibernateAfterEveryMessage { configuration.webSocket.deflate.hibernation = .afterEveryMessage }
         if let capture {
             let counter = ConnectionCounter()
             configuration.configureConnection = { channel in

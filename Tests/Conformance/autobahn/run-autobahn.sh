@@ -18,6 +18,8 @@
 #   -c, --configuration debug|release  how to build the two programs (default debug: Autobahn, not our build, bounds the run)
 #   --no-build           use the programs already built for that configuration
 #   --bin DIR            use the two programs in DIR (implies --no-build)
+#   --hibernate          both programs put their deflate streams to sleep after every message
+#                        (--hibernate-after-every-message): the forced-hibernation run (issue 19)
 #   --write-spec         write the summaries to Spec/conformance/autobahn-{server,client}.md
 #   --outdir DIR         reports and logs (default .build/autobahn)
 #   --timeout SECONDS    limit per role (default 3600)
@@ -43,6 +45,7 @@ write_spec=0
 outdir="$root/.build/autobahn"
 timeout=3600
 tls=0
+hibernate_args=()
 python3="${PYTHON3:-python3}"
 agent_server="wirecodec-echo-server"
 agent_client="wirecodec-autobahn-client"
@@ -61,6 +64,7 @@ while [[ $# -gt 0 ]]; do
         --outdir) outdir="$2"; shift 2 ;;
         --timeout) timeout="$2"; shift 2 ;;
         --tls) tls=1; shift ;;
+        --hibernate) hibernate_args=(--hibernate-after-every-message); shift ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
@@ -134,7 +138,7 @@ run_server_role() {
         tls_args=(--tls-cert "$dir/cert/server.pem" --tls-key "$dir/cert/server.key")
         scheme=wss
     fi
-    setsid "$bin/wirecodec-echo-server" --host 127.0.0.1 --port 0 ${tls_args[@]+"${tls_args[@]}"} >"$dir/server.log" 2>&1 &
+    setsid "$bin/wirecodec-echo-server" --host 127.0.0.1 --port 0 ${tls_args[@]+"${tls_args[@]}"} ${hibernate_args[@]+"${hibernate_args[@]}"} >"$dir/server.log" 2>&1 &
     local server=$!
     groups+=("$server")
     local port=""
@@ -228,7 +232,7 @@ PY
             # In the background and waited for, so that a signal to this script is handled at once.
             local ca_args=()
             [[ $url == wss://* ]] && ca_args=(--ca-cert "$dir/cert/ca.pem")
-            setsid timeout -k 10 "$timeout" "$bin/wirecodec-autobahn-client" --url "$url" --agent "$agent" ${ca_args[@]+"${ca_args[@]}"} >"$pdir/client.log" 2>&1 &
+            setsid timeout -k 10 "$timeout" "$bin/wirecodec-autobahn-client" --url "$url" --agent "$agent" ${ca_args[@]+"${ca_args[@]}"} ${hibernate_args[@]+"${hibernate_args[@]}"} >"$pdir/client.log" 2>&1 &
             local client=$!
             groups+=("$client")
             wait "$client"
