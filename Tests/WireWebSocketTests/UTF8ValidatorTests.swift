@@ -164,6 +164,44 @@ func validate(_ pieces: [ArraySlice<UInt8>]) -> (invalid: Int?, complete: Bool) 
         }
     }
 
+    @Test func longTextsAtEveryAlignmentAgreeWithTheReference() {
+        // Long enough for the 16-byte blocks (ASCII runs skipped, DFA words), started at every
+        // offset of a 16-byte block, whole and in random pieces, valid and mutated.
+        var rng = SplitMix64(seed: 0x0718)
+        let scalars: [ClosedRange<UInt32>] = [0...0x7F, 0x80...0x7FF, 0x800...0xD7FF, 0xE000...0xFFFF, 0x10000...0x10FFFF]
+        for round in 0..<300 {
+            var bytes: [UInt8] = []
+            while bytes.count < Int.random(in: 16...300, using: &rng) {
+                if Int.random(in: 0..<4, using: &rng) == 0 {
+                    bytes += Array(repeating: UInt8(ascii: "a") + UInt8(bytes.count % 26), count: Int.random(in: 1...40, using: &rng))
+                } else {
+                    let range = scalars[Int.random(in: 0..<scalars.count, using: &rng)]
+                    bytes += ReferenceUTF8.encode(UInt32.random(in: range, using: &rng))
+                }
+            }
+            if round % 3 != 0 {
+                let at = Int.random(in: 0..<bytes.count, using: &rng)
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: bytes[at] ^= UInt8(1 << Int.random(in: 0..<8, using: &rng))
+                case 1: bytes.remove(at: at)
+                case 2: bytes.insert(UInt8.random(in: 0x80...0xFF, using: &rng), at: at)
+                default: bytes[at] = UInt8.random(in: 0xC0...0xFF, using: &rng)
+                }
+            }
+            for offset in 0..<min(16, bytes.count) {
+                let slice = Array(bytes[offset...])
+                let reference = ReferenceUTF8.check(slice)
+                let whole = validate([slice[...]])
+                #expect(whole.invalid == reference.invalid, "offset \(offset): \(slice)")
+                #expect(whole.complete == (reference.invalid == nil && !reference.truncated), "offset \(offset): \(slice)")
+                let pieces = Chunkings.random(of: slice, maxPiece: 40, using: &rng)
+                let split = validate(pieces)
+                #expect(split.invalid == reference.invalid, "offset \(offset) split \(pieces.map(\.count))")
+                #expect(split.complete == whole.complete, "offset \(offset) split \(pieces.map(\.count))")
+            }
+        }
+    }
+
     @Test func failureIsSticky() {
         var v = UTF8Validator()
         let ff: [UInt8] = [0xFF], a: [UInt8] = [0x41]
