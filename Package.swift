@@ -81,7 +81,10 @@ let package = Package(
         ),
         .target(
             name: "WireCodec",
-            dependencies: ["WireCore", "WireHTTP1", "WireWebSocket", "WireSSE"],
+            dependencies: [
+                "WireCore", "WireHTTP1", "WireWebSocket", "WireSSE",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: strictSettings
         ),
 

@@ -3,24 +3,24 @@
 /// The table is a compile-time constant (`InlineArray` literal), so lookups index it with a
 /// `UInt8` and need no bounds check. Generated once from the grammar; the tests check every
 /// entry against the definitions.
-public enum ASCII {
+package enum ASCII {
     /// `tchar` (RFC 9110 §5.6.2): the characters of a token (methods, field names, codings).
-    public static let tchar: UInt8 = 0x01
+    package static let tchar: UInt8 = 0x01
     /// `VCHAR` (RFC 5234): visible ASCII, 0x21 to 0x7E.
-    public static let vchar: UInt8 = 0x02
+    package static let vchar: UInt8 = 0x02
     /// `obs-text` (RFC 9110 §5.5): 0x80 to 0xFF, allowed in field values and reason phrases.
-    public static let obsText: UInt8 = 0x04
+    package static let obsText: UInt8 = 0x04
     /// SP or HTAB: the optional whitespace `OWS` is made of (RFC 9110 §5.6.3).
-    public static let whitespace: UInt8 = 0x08
+    package static let whitespace: UInt8 = 0x08
     /// `HEXDIG`, either case (chunk sizes accept both, RFC 9112 §7.1).
-    public static let hexDigit: UInt8 = 0x10
+    package static let hexDigit: UInt8 = 0x10
     /// `DIGIT`.
-    public static let digit: UInt8 = 0x20
+    package static let digit: UInt8 = 0x20
     /// `CTL`: 0x00 to 0x1F and 0x7F.
-    public static let control: UInt8 = 0x40
+    package static let control: UInt8 = 0x40
 
     /// Classes of every octet.
-    public static let classes: InlineArray<256, UInt8> = [
+    package static let classes: InlineArray<256, UInt8> = [
     0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x48, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40,  // 0x00
     0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40,  // 0x10
     0x08, 0x03, 0x02, 0x03, 0x03, 0x03, 0x03, 0x03, 0x02, 0x02, 0x03, 0x03, 0x02, 0x03, 0x03, 0x02,  // 0x20
@@ -41,24 +41,24 @@ public enum ASCII {
 
     /// Whether `byte` has any of the classes in `mask`.
     @inlinable @inline(__always)
-    public static func `is`(_ byte: UInt8, _ mask: UInt8) -> Bool {
+    package static func `is`(_ byte: UInt8, _ mask: UInt8) -> Bool {
         classes[Int(byte)] & mask != 0
     }
 
     /// Whether `byte` may appear in a token (RFC 9110 §5.6.2).
     @inlinable @inline(__always)
-    public static func isTokenCharacter(_ byte: UInt8) -> Bool { `is`(byte, tchar) }
+    package static func isTokenCharacter(_ byte: UInt8) -> Bool { `is`(byte, tchar) }
 
     /// Whether `byte` may appear inside a field value: VCHAR, obs-text, SP or HTAB
     /// (RFC 9110 §5.5 `field-content`).
     @inlinable @inline(__always)
-    public static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
+    package static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
         `is`(byte, vchar | obsText | whitespace)
     }
 
     /// The value of a hex digit, or `nil`.
     @inlinable @inline(__always)
-    public static func hexValue(_ byte: UInt8) -> UInt8? {
+    package static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte &- UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte &- UInt8(ascii: "a") &+ 10
@@ -69,13 +69,13 @@ public enum ASCII {
 
     /// ASCII lower-casing of one octet (no effect outside A-Z).
     @inlinable @inline(__always)
-    public static func lowercased(_ byte: UInt8) -> UInt8 {
+    package static func lowercased(_ byte: UInt8) -> UInt8 {
         byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte
     }
 
     /// Case-insensitive ASCII comparison of `bytes` with a lower-case ASCII literal.
     @inlinable
-    public static func equalsCaseInsensitive(_ bytes: Span<UInt8>, lowercase literal: StaticString) -> Bool {
+    package static func equalsCaseInsensitive(_ bytes: Span<UInt8>, lowercase literal: StaticString) -> Bool {
         guard bytes.count == literal.utf8CodeUnitCount else { return false }
         let start = literal.utf8Start
         for i in bytes.indices where lowercased(bytes[i]) != start[i] {

@@ -1,9 +1,9 @@
 /// Standard base64 (RFC 4648 §4) with padding: `Sec-WebSocket-Key`/`-Accept` (RFC 6455 §4) and
 /// the `*_b64` fields of the CLI's JSON lines.
-public enum Base64 {
+package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    public static func encode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+    package static func encode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var it = bytes.makeIterator()
@@ -19,14 +19,14 @@ public enum Base64 {
     }
 
     /// A base64 text that is not canonical RFC 4648 §4 base64.
-    public struct DecodingError: Error, Hashable, Sendable {
-        public var reason: String
+    package struct DecodingError: Error, Hashable, Sendable {
+        package var reason: String
         init(_ reason: String) { self.reason = reason }
     }
 
     /// Decodes padded standard base64. Characters outside the alphabet, misplaced padding and
     /// impossible lengths are errors (no whitespace is skipped).
-    public static func decode<Text: Collection<UInt8>>(_ text: Text) throws(Base64.DecodingError) -> [UInt8] {
+    package static func decode<Text: Collection<UInt8>>(_ text: Text) throws(Base64.DecodingError) -> [UInt8] {
         var values: [UInt8] = []
         var padding = 0
         for c in text {

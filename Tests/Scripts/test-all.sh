@@ -11,6 +11,9 @@ export PATH="$PWD/.build/wirecodec-python/bin:$PATH"
 echo "== Spec coverage (Tests/Scripts/spec-coverage.sh; Spec/coverage.md)"
 bash Tests/Scripts/spec-coverage.sh
 
+echo "== Codec module imports (Tests/Scripts/check-imports.sh; Spec/architecture.md)"
+bash Tests/Scripts/check-imports.sh
+
 echo "== swift build (warnings are errors here)"
 build_log=$(mktemp)
 swift build --build-tests 2>&1 | tee "$build_log"

@@ -1,7 +1,6 @@
 import Foundation
-import HTTPTypes
 import Testing
-import WireCodec
+import WireCodec    // alone: it re-exports HTTPTypes too (HTTPResponse below)
 
 /// The README's quick-start sample, compiled and run here. `readmeBlockMatchesThisFile` keeps
 /// the two identical: edit both together.
@@ -40,9 +39,11 @@ import WireCodec
         let afterSection = readme[section.upperBound...]
         let open = try #require(afterSection.range(of: "```swift\n"))
         let close = try #require(afterSection[open.upperBound...].range(of: "```"))
-        let readmeLines = afterSection[open.upperBound..<close.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
-            .map { String($0) }.filter { !$0.hasPrefix("import ") }
-            .drop { $0.isEmpty }
+        let block = afterSection[open.upperBound..<close.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
+            .map { String($0) }
+        // One import is enough: the umbrella re-exports the codec modules and HTTPTypes.
+        #expect(block.filter { $0.hasPrefix("import ") } == ["import WireCodec"])
+        let readmeLines = block.filter { !$0.hasPrefix("import ") }.drop { $0.isEmpty }
 
         let begin = try #require(source.range(of: "// README quick-start begin\n"))
         let end = try #require(source.range(of: "        // README quick-start end"))

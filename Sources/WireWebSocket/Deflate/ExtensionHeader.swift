@@ -5,15 +5,15 @@ import WireCore
 ///
 /// Parameters are a list, not a dictionary: order is kept and a repeated name stays visible,
 /// so each extension's own rules (RFC 7692 §7 forbids repeats) decide what a repeat means.
-public struct WebSocketExtension: Sendable, Hashable {
+package struct WebSocketExtension: Sendable, Hashable {
     /// A parameter: a token name and an optional value (a token, or a quoted string whose
     /// unescaped content is a token, RFC 6455 §9.1).
-    public struct Parameter: Sendable, Hashable {
-        public var name: String
+    package struct Parameter: Sendable, Hashable {
+        package var name: String
         /// `nil` for a valueless parameter such as `client_no_context_takeover`.
-        public var value: String?
+        package var value: String?
 
-        public init(_ name: String, value: String? = nil) {
+        package init(_ name: String, value: String? = nil) {
             self.name = name
             self.value = value
         }
@@ -21,21 +21,21 @@ public struct WebSocketExtension: Sendable, Hashable {
 
     /// The extension token as written (compare with `hasName(_:)`: tokens are
     /// case-insensitive).
-    public var name: String
-    public var parameters: [Parameter]
+    package var name: String
+    package var parameters: [Parameter]
 
-    public init(name: String, parameters: [Parameter] = []) {
+    package init(name: String, parameters: [Parameter] = []) {
         self.name = name
         self.parameters = parameters
     }
 
     /// Whether the extension token equals `lowercased` ignoring ASCII case.
-    public func hasName(_ lowercased: String) -> Bool {
+    package func hasName(_ lowercased: String) -> Bool {
         ExtensionHeader.equalsIgnoringCase(name, lowercased)
     }
 
     /// The extension as it is written in a header: `name; p1; p2=v`.
-    public var headerValue: String {
+    package var headerValue: String {
         var text = name
         for parameter in parameters {
             text += "; " + parameter.name
@@ -48,8 +48,8 @@ public struct WebSocketExtension: Sendable, Hashable {
 }
 
 /// A `Sec-WebSocket-Extensions` syntax error, with the byte offset in the field line.
-public struct ExtensionHeaderError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+package struct ExtensionHeaderError: Error, Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
             case empty, expectedExtensionName, expectedParameterName, expectedParameterValue
             case unterminatedQuotedString, quotedValueNotToken, unexpectedCharacter
@@ -58,22 +58,22 @@ public struct ExtensionHeaderError: Error, Hashable, Sendable, CustomStringConve
         private init(_ base: Base) { self.base = base }
 
         /// The field has no extension at all (`1#extension` needs one).
-        public static let empty = Code(.empty)
+        package static let empty = Code(.empty)
         /// An element does not start with a token.
-        public static let expectedExtensionName = Code(.expectedExtensionName)
+        package static let expectedExtensionName = Code(.expectedExtensionName)
         /// A `;` is not followed by a parameter token.
-        public static let expectedParameterName = Code(.expectedParameterName)
+        package static let expectedParameterName = Code(.expectedParameterName)
         /// An `=` is not followed by a token or quoted string.
-        public static let expectedParameterValue = Code(.expectedParameterValue)
+        package static let expectedParameterValue = Code(.expectedParameterValue)
         /// A quoted string has no closing quote.
-        public static let unterminatedQuotedString = Code(.unterminatedQuotedString)
+        package static let unterminatedQuotedString = Code(.unterminatedQuotedString)
         /// A quoted value is empty or not a token once unescaped (RFC 6455 §9.1).
-        public static let quotedValueNotToken = Code(.quotedValueNotToken)
+        package static let quotedValueNotToken = Code(.quotedValueNotToken)
         /// A character the grammar does not allow here (after a token, or a control byte).
-        public static let unexpectedCharacter = Code(.unexpectedCharacter)
+        package static let unexpectedCharacter = Code(.unexpectedCharacter)
 
         /// Stable kebab-case name (printed by the CLI).
-        public var name: String {
+        package var name: String {
             switch base {
             case .empty: "empty"
             case .expectedExtensionName: "expected-extension-name"
@@ -84,22 +84,22 @@ public struct ExtensionHeaderError: Error, Hashable, Sendable, CustomStringConve
             case .unexpectedCharacter: "unexpected-character"
             }
         }
-        public var description: String { name }
+        package var description: String { name }
     }
 
-    public var code: Code
+    package var code: Code
     /// Offset of the offending byte in the field line.
-    public var offset: Int
+    package var offset: Int
     /// Which field line (0-based) when several were parsed together.
-    public var line: Int
+    package var line: Int
 
-    public init(_ code: Code, offset: Int, line: Int = 0) {
+    package init(_ code: Code, offset: Int, line: Int = 0) {
         self.code = code
         self.offset = offset
         self.line = line
     }
 
-    public var description: String { "\(code.name) at line \(line) offset \(offset)" }
+    package var description: String { "\(code.name) at line \(line) offset \(offset)" }
 }
 
 /// The `Sec-WebSocket-Extensions` grammar of RFC 6455 §9.1:
@@ -115,18 +115,18 @@ public struct ExtensionHeaderError: Error, Hashable, Sendable, CustomStringConve
 /// the rule that a quoted value must still be a token after unescaping. Several field lines
 /// are one comma-separated list (RFC 9110 §5.3). Names are case-insensitive tokens; values
 /// are kept as written.
-public enum ExtensionHeader {
+package enum ExtensionHeader {
     /// A list element: a well-formed extension, or a malformed one with the reason. Lenient
     /// parsing (`elements(of:)`) goes on after a malformed element, so a server can decline
     /// that offer and consider the next one.
-    public enum Element: Sendable, Hashable {
+    package enum Element: Sendable, Hashable {
         case valid(WebSocketExtension)
         /// `name` is the element's leading token when there is one.
         case malformed(name: String?, error: ExtensionHeaderError)
     }
 
     /// Parses one field line strictly: any syntax error fails the whole value.
-    public static func parse(_ value: Span<UInt8>) throws(ExtensionHeaderError) -> [WebSocketExtension] {
+    package static func parse(_ value: Span<UInt8>) throws(ExtensionHeaderError) -> [WebSocketExtension] {
         var result: [WebSocketExtension] = []
         for element in elements(of: value, line: 0) {
             switch element {
@@ -139,7 +139,7 @@ public enum ExtensionHeader {
     }
 
     /// Parses several field lines strictly, as one list.
-    public static func parse(_ values: some Sequence<String>) throws(ExtensionHeaderError) -> [WebSocketExtension] {
+    package static func parse(_ values: some Sequence<String>) throws(ExtensionHeaderError) -> [WebSocketExtension] {
         var result: [WebSocketExtension] = []
         for element in elements(of: values) {
             switch element {
@@ -153,7 +153,7 @@ public enum ExtensionHeader {
 
     /// Parses several field lines leniently: every list element in order, malformed ones
     /// included with their reason.
-    public static func elements(of values: some Sequence<String>) -> [Element] {
+    package static func elements(of values: some Sequence<String>) -> [Element] {
         var result: [Element] = []
         for (line, value) in values.enumerated() {
             let bytes = Array(value.utf8)
@@ -163,7 +163,7 @@ public enum ExtensionHeader {
     }
 
     /// Parses one field line leniently (see `Element`).
-    public static func elements(of value: Span<UInt8>, line: Int = 0) -> [Element] {
+    package static func elements(of value: Span<UInt8>, line: Int = 0) -> [Element] {
         var parser = Parser(line: line)
         var result: [Element] = []
         while let element = parser.nextElement(value) {
@@ -173,7 +173,7 @@ public enum ExtensionHeader {
     }
 
     /// Writes extensions as one field value (`a; p=1, b`).
-    public static func serialize(_ extensions: [WebSocketExtension]) -> String {
+    package static func serialize(_ extensions: [WebSocketExtension]) -> String {
         extensions.map(\.headerValue).joined(separator: ", ")
     }
 

@@ -41,7 +41,7 @@ public struct PerMessageDeflateClientOffer: Sendable, Hashable {
         }
 
         /// The offer as a header element.
-        public var `extension`: WebSocketExtension {
+        package var `extension`: WebSocketExtension {
             typealias Name = PerMessageDeflateParameterName
             var parameters: [WebSocketExtension.Parameter] = []
             if requestServerNoContextTakeover { parameters.append(.init(Name.serverNoContextTakeover)) }
@@ -58,7 +58,7 @@ public struct PerMessageDeflateClientOffer: Sendable, Hashable {
         }
 
         /// Checks one answer element against this offer (RFC 7692 §7.1 per parameter).
-        public func agreedParameters(
+        package func agreedParameters(
             answer: WebSocketExtension
         ) throws(PerMessageDeflateNegotiationError) -> PerMessageDeflateParameters {
             guard answer.hasName(PerMessageDeflateParameters.extensionName) else { throw .init(.unexpectedExtension) }
@@ -110,7 +110,7 @@ public struct PerMessageDeflateClientOffer: Sendable, Hashable {
     }
 
     /// The elements to send, in order.
-    public var extensions: [WebSocketExtension] { offers.map(\.extension) }
+    package var extensions: [WebSocketExtension] { offers.map(\.extension) }
 
     /// The `Sec-WebSocket-Extensions` value: the offers comma-separated.
     public var headerValue: String { ExtensionHeader.serialize(extensions) }
@@ -135,7 +135,7 @@ public struct PerMessageDeflateClientOffer: Sendable, Hashable {
 
     /// Checks the server's permessage-deflate answer elements: none means not accepted,
     /// more than one fails (a server accepts at most one offer).
-    public func validate(answer: [WebSocketExtension]) throws(PerMessageDeflateNegotiationError) -> PerMessageDeflateParameters? {
+    package func validate(answer: [WebSocketExtension]) throws(PerMessageDeflateNegotiationError) -> PerMessageDeflateParameters? {
         guard let element = answer.first else { return nil }
         guard answer.count == 1 else { throw .init(.multipleAnswers) }
         var firstError: PerMessageDeflateNegotiationError?
@@ -195,7 +195,7 @@ public struct PerMessageDeflateServerPolicy: Sendable, Hashable {
     public struct Acceptance: Sendable, Hashable {
         public var offerIndex: Int
         public var parameters: PerMessageDeflateParameters
-        public var response: WebSocketExtension
+        package var response: WebSocketExtension
         /// `response` written as a header value.
         public var headerValue: String { response.headerValue }
     }
@@ -215,7 +215,7 @@ public struct PerMessageDeflateServerPolicy: Sendable, Hashable {
     }
 
     /// Picks the first acceptable permessage-deflate offer among parsed elements.
-    public func negotiate(offers elements: [ExtensionHeader.Element]) -> Outcome {
+    package func negotiate(offers elements: [ExtensionHeader.Element]) -> Outcome {
         var declined: [Declined] = []
         var index = 0
         for element in elements {
@@ -248,7 +248,7 @@ public struct PerMessageDeflateServerPolicy: Sendable, Hashable {
     }
 
     /// The agreed parameters and response for one well-formed offer, or why it is declined.
-    public func answer(
+    package func answer(
         _ offer: WebSocketExtension
     ) throws(PerMessageDeflateNegotiationError) -> (PerMessageDeflateParameters, WebSocketExtension) {
         guard isEnabled else { throw .init(.disabled) }

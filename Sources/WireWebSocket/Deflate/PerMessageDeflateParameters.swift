@@ -52,7 +52,7 @@ public struct PerMessageDeflateParameters: Sendable, Hashable, CustomStringConve
 
     /// The parameters written as an extension, omitting defaults:
     /// `permessage-deflate; server_no_context_takeover; client_max_window_bits=10`.
-    public var `extension`: WebSocketExtension {
+    package var `extension`: WebSocketExtension {
         var parameters: [WebSocketExtension.Parameter] = []
         if serverNoContextTakeover { parameters.append(.init(PerMessageDeflateParameterName.serverNoContextTakeover)) }
         if clientNoContextTakeover { parameters.append(.init(PerMessageDeflateParameterName.clientNoContextTakeover)) }
@@ -151,9 +151,9 @@ public struct PerMessageDeflateNegotiationError: Error, Hashable, Sendable, Cust
     /// The parameter concerned, as written, when there is one.
     public var parameter: String?
     /// The syntax error behind `.malformed`.
-    public var syntax: ExtensionHeaderError?
+    package var syntax: ExtensionHeaderError?
 
-    public init(_ code: Code, parameter: String? = nil, syntax: ExtensionHeaderError? = nil) {
+    package init(_ code: Code, parameter: String? = nil, syntax: ExtensionHeaderError? = nil) {
         self.code = code
         self.parameter = parameter
         self.syntax = syntax

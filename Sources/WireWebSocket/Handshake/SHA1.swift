@@ -9,9 +9,9 @@
 /// sha.update(Array("abc".utf8).span)
 /// let digest = sha.finalize()        // a9 99 3e 36 ...
 /// ```
-public struct SHA1: Sendable {
+package struct SHA1: Sendable {
     /// The digest length in bytes.
-    public static let digestByteCount = 20
+    package static let digestByteCount = 20
 
     /// H0...H4 (FIPS 180-4 §5.3.1).
     private var h0: UInt32 = 0x6745_2301
@@ -25,10 +25,10 @@ public struct SHA1: Sendable {
     /// Message length in bytes so far.
     private var length: UInt64 = 0
 
-    public init() {}
+    package init() {}
 
     /// Hashes more of the message.
-    public mutating func update(_ bytes: Span<UInt8>) {
+    package mutating func update(_ bytes: Span<UInt8>) {
         length &+= UInt64(bytes.count)
         bytes.withUnsafeBytes { raw in
             var i = 0
@@ -57,13 +57,13 @@ public struct SHA1: Sendable {
     }
 
     /// Hashes more of the message (convenience for strings and arrays).
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
+    package mutating func update(_ bytes: some Sequence<UInt8>) {
         let array = Array(bytes)
         update(array.span)
     }
 
     /// Pads the message (FIPS 180-4 §5.1.1) and returns the 20-byte digest.
-    public consuming func finalize() -> [UInt8] {
+    package consuming func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var padding: [UInt8] = [0x80]
         let afterOne = (blockCount + 1) % 64
@@ -88,14 +88,14 @@ public struct SHA1: Sendable {
     }
 
     /// The digest of `bytes`.
-    public static func hash(_ bytes: Span<UInt8>) -> [UInt8] {
+    package static func hash(_ bytes: Span<UInt8>) -> [UInt8] {
         var sha = SHA1()
         sha.update(bytes)
         return sha.finalize()
     }
 
     /// The digest of `bytes` (convenience for strings and arrays).
-    public static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+    package static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
         var sha = SHA1()
         sha.update(bytes)
         return sha.finalize()

@@ -20,15 +20,15 @@ public struct WebSocketNegotiation: Sendable, Hashable, CustomStringConvertible 
 }
 
 /// Constants and the key arithmetic of the opening handshake (RFC 6455 §4.1, §4.2.2).
-public enum WebSocketHandshake {
+package enum WebSocketHandshake {
     /// The GUID appended to the key before hashing (RFC 6455 §1.3).
-    public static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+    package static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
     /// The only protocol version this library speaks (`Sec-WebSocket-Version`, §4.1, §11.6).
-    public static let version = "13"
+    package static let version = "13"
 
     /// `Sec-WebSocket-Accept` for `key`: base64 of the SHA-1 of the key's text followed by
     /// the GUID (§4.2.2 item 5.4). The key is used exactly as sent (no trimming).
-    public static func acceptValue(forKey key: String) -> String {
+    package static func acceptValue(forKey key: String) -> String {
         var sha = SHA1()
         sha.update(Array(key.utf8).span)
         sha.update(Array(guid.utf8).span)
@@ -37,7 +37,7 @@ public enum WebSocketHandshake {
 
     /// A fresh `Sec-WebSocket-Key`: base64 of 16 random bytes (§4.1 item 7: "randomly
     /// selected"; RFC 6455 asks for a nonce, so a secure generator is the right default).
-    public static func makeKey<R: RandomNumberGenerator>(using random: inout R) -> String {
+    package static func makeKey<R: RandomNumberGenerator>(using random: inout R) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16)
         for _ in 0..<2 {
@@ -49,7 +49,7 @@ public enum WebSocketHandshake {
 
     /// Whether `key` is a valid `Sec-WebSocket-Key`: canonical base64 decoding to exactly 16
     /// bytes (§4.2.1 item 5, §11.3.1).
-    public static func isValidKey(_ key: String) -> Bool {
+    package static func isValidKey(_ key: String) -> Bool {
         guard key.utf8.count == 24, let bytes = try? Base64.decode(key.utf8) else { return false }
         return bytes.count == 16
     }

@@ -10,26 +10,26 @@
 /// byte and one shift that depends on the state: about a cycle per byte, whatever the
 /// script). ASCII runs are skipped 32 bytes per test when no sequence is open. Only when a piece
 /// fails does a byte-at-a-time pass over that piece find the index of the first invalid byte.
-public struct UTF8Validator: Sendable, Hashable {
+package struct UTF8Validator: Sendable, Hashable {
     /// The DFA state between pieces (one of the `State` offsets).
     @usableFromInline var state: UInt8 = State.accept
     @usableFromInline var failed = false
 
-    public init() {}
+    package init() {}
 
     /// Whether the bytes so far end on a character boundary (no sequence is half-read) and
     /// nothing invalid was seen.
     @inlinable
-    public var isComplete: Bool { state == State.accept && !failed }
+    package var isComplete: Bool { state == State.accept && !failed }
 
     /// Whether an invalid byte was seen.
     @inlinable
-    public var hasFailed: Bool { failed }
+    package var hasFailed: Bool { failed }
 
     /// Validates the next piece. Returns `nil` when it is valid so far, or the index in `bytes`
     /// of the first invalid byte (after which the validator stays failed).
     @inlinable
-    public mutating func validate(_ bytes: Span<UInt8>) -> Int? {
+    package mutating func validate(_ bytes: Span<UInt8>) -> Int? {
         if failed { return 0 }
         let result = bytes.withUnsafeBytes { raw -> Int? in
             guard let base = raw.baseAddress else { return nil }
@@ -42,7 +42,7 @@ public struct UTF8Validator: Sendable, Hashable {
     /// Ends the text: returns `false` if a sequence is unfinished (or anything failed) and
     /// resets the validator for the next message.
     @inlinable
-    public mutating func finish() -> Bool {
+    package mutating func finish() -> Bool {
         let ok = isComplete
         self = UTF8Validator()
         return ok
@@ -50,7 +50,7 @@ public struct UTF8Validator: Sendable, Hashable {
 
     /// Whether `bytes` is entirely valid UTF-8.
     @inlinable
-    public static func isValid(_ bytes: Span<UInt8>) -> Bool {
+    package static func isValid(_ bytes: Span<UInt8>) -> Bool {
         var v = UTF8Validator()
         return v.validate(bytes) == nil && v.finish()
     }
