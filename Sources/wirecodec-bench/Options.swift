@@ -7,7 +7,7 @@ struct Options {
     static let usage = """
         usage: wirecodec-bench [--filter PATTERN | --case W/S] [--json | --markdown] [--iterations N]
                                [--rounds N] [--round-ms MS] [--no-memory | --memory-only]
-                               [--list | --list-cases]
+                               [--list | --list-cases] [--sweep [--sweep-dir DIR]] [--write-json FILE]
 
           --filter PATTERN  run only the cases whose "workload/subject" contains PATTERN
           --case W/S        run only the case whose "workload/subject" is exactly W/S
@@ -20,6 +20,11 @@ struct Options {
           --memory-only     print only the memory section
           --list            list workloads and subjects, then exit
           --list-cases      print "workload/subject ops-per-call" per line, then exit
+          --sweep           measure how cost grows with size (HTTP heads, WebSocket messages,
+                            deflate; --filter FAMILY selects families), write sweep.json and one
+                            SVG chart per family (default 7 rounds of 10 ms per case)
+          --sweep-dir DIR   where the sweep writes (default Spec/performance)
+          --write-json FILE also write the --json document of the same run to FILE
         """
 
     var configuration = BenchConfiguration()
@@ -27,6 +32,11 @@ struct Options {
     var list = false
     var memoryOnly = false
     var listCases = false
+    var sweep = false
+    var sweepDirectory = "Spec/performance"
+    var jsonPath: String?
+    var roundsGiven = false
+    var roundMillisecondsGiven = false
 
     static func fail(_ message: String) -> Never {
         printError("wirecodec-bench: \(message)\n\(usage)\n")
@@ -54,8 +64,19 @@ struct Options {
             case "--json": options.format = .json
             case "--markdown": options.format = .markdown
             case "--iterations": options.configuration.iterations = integer(after: argument)
-            case "--rounds": options.configuration.rounds = max(1, integer(after: argument))
-            case "--round-ms": options.configuration.roundNanoseconds = UInt64(integer(after: argument)) * 1_000_000
+            case "--rounds":
+                options.configuration.rounds = max(1, integer(after: argument))
+                options.roundsGiven = true
+            case "--round-ms":
+                options.configuration.roundNanoseconds = UInt64(integer(after: argument)) * 1_000_000
+                options.roundMillisecondsGiven = true
+            case "--sweep": options.sweep = true
+            case "--sweep-dir":
+                guard let directory = arguments.popFirst() else { fail("--sweep-dir needs a directory") }
+                options.sweepDirectory = directory
+            case "--write-json":
+                guard let path = arguments.popFirst() else { fail("--write-json needs a file") }
+                options.jsonPath = path
             case "--no-memory": options.configuration.memory = false
             case "--memory-only": options.memoryOnly = true
             case "--list": options.list = true

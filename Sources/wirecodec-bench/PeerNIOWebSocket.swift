@@ -41,7 +41,10 @@ final class NIOWebSocketDecoderPeer {
     private let sink: FrameSink
     let input: ByteBuffer
 
-    init(input bytes: [UInt8], maxFrameSize: Int, aggregate: Bool) {
+    init(
+        input bytes: [UInt8], maxFrameSize: Int, aggregate: Bool, maxAccumulatedFrameCount: Int = 64,
+        maxAccumulatedFrameSize: Int = 1 << 24
+    ) {
         channel = EmbeddedChannel()
         input = channel.allocator.buffer(bytes: bytes)
         sink = FrameSink(validateText: aggregate)
@@ -50,7 +53,8 @@ final class NIOWebSocketDecoderPeer {
         if aggregate {
             try! pipeline.addHandler(
                 NIOWebSocketFrameAggregator(
-                    minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: 1 << 24))
+                    minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: maxAccumulatedFrameCount,
+                    maxAccumulatedFrameSize: maxAccumulatedFrameSize))
         }
         try! pipeline.addHandler(sink)
     }

@@ -30,10 +30,10 @@ struct DeflateInputs {
         return inputs
     }
 
-    private mutating func compressAll() {
+    mutating func compressAll() {
         let stream = bench_zlib_deflater_create(ZlibSettings.level, windowBits, ZlibSettings.memoryLevel)!
         defer { bench_zlib_stream_destroy(stream) }
-        var out = [UInt8](repeating: 0, count: 2 * JSONMessages.document64k.count + 1024)
+        var out = [UInt8](repeating: 0, count: 2 * Swift.max(largestPlainMessage, JSONMessages.document64k.count) + 1024)
         for index in 0..<plain.count {
             let message = Array(plain.message(index))
             var length = 0

@@ -4,7 +4,12 @@
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 let workloads = Workloads.all
 
-if options.listCases {
+if options.sweep {
+    var configuration = options.configuration
+    if !options.roundsGiven { configuration.rounds = 7 }
+    if !options.roundMillisecondsGiven { configuration.roundNanoseconds = 10_000_000 }
+    Sweep.run(configuration: configuration, directory: options.sweepDirectory)
+} else if options.listCases {
     for workload in workloads where workload.subjects.contains(where: { options.configuration.selects(workload.name, $0) }) {
         for benchCase in workload.makeCases() where options.configuration.selects(workload.name, benchCase.subject) {
             print("\(workload.name)/\(benchCase.subject) \(benchCase.opsPerCall)")
@@ -25,5 +30,6 @@ if options.listCases {
     case .markdown: print(Report.markdown(results, memory: memory, workloads: workloads), terminator: "")
     case .text: print(Report.text(results, memory: memory, workloads: workloads), terminator: "")
     }
+    if let path = options.jsonPath { Sweep.write(Report.json(results, memory: memory) + "\n", to: path) }
     printError("checksum \(String(benchChecksum, radix: 16))\n")
 }
