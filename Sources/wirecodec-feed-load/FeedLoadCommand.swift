@@ -81,6 +81,10 @@ struct FeedLoadCommand: ParsableCommand {
     @Option(help: "A name for this setting in the output (e.g. \"1 update/s\").")
     var label = ""
 
+    @Option(name: .customLong("server-arg"), help: ArgumentHelp(
+        "An argument for the feed server this tool starts (repeat; e.g. --server-arg=--deflate-context-takeover).", valueName: "arg"))
+    var serverArguments: [String] = []
+
     @Flag(help: "Print one JSON object per technique instead of the table.")
     var json = false
 
@@ -166,7 +170,7 @@ struct FeedLoadCommand: ParsableCommand {
         let server = try ServerProcess(executable: executable, arguments: [
             "--long-poll-timeout-ms", String(longPollTimeoutMs), "--heartbeat-ms", String(heartbeatMs),
             "--web-socket-ping-ms", String(webSocketPingMs),
-        ])
+        ] + serverArguments)
         defer { server.stop() }
         Thread.sleep(forTimeInterval: 0.3)
         let baseMemory = server.residentBytes()

@@ -5,6 +5,12 @@
 # load.svg (the chart the README links). About 15 minutes (the per-minute runs take 3 each).
 #
 #   bash Tests/Scripts/feed-load-report.sh            # CLIENTS=N, FAST=1 for a quick look
+#
+# Many connections in one server process (issue 19): SCALE="1000 8000 19000" runs long polling,
+# SSE and WebSocket at each number of clients instead (10 updates, 1/s) and writes
+# Spec/realtime/load-scale.md, load-scale.jsonl and load-scale.svg (clients on a log axis).
+# Needs `ulimit -Hn` above the largest number (the tool and the server each hold one socket
+# per client). EXTRA="--server-arg=--deflate-context-takeover" passes more arguments.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLIENTS="${CLIENTS:-1000}"
@@ -14,6 +20,39 @@ swift build -c release --product wirecodec-feed-server 2>&1 | tail -1
 swift build -c release --product wirecodec-feed-load 2>&1 | tail -1
 bin="$(swift build -c release --show-bin-path)"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+if [[ -n "${SCALE:-}" ]]; then
+    json="$out/load-scale.jsonl"
+    : >"$json"
+    tables=()
+    for n in $SCALE; do
+        echo "feed-load-report: $n clients per technique (10 updates, 1/s)" >&2
+        tables+=("$("$bin/wirecodec-feed-load" --clients "$n" --updates 10 --interval-ms 1000 --technique long-polling sse websocket \
+            --long-poll-timeout-ms 25000 --heartbeat-ms 15000 --web-socket-ping-ms 30000 --json-out "$json" \
+            --label "$n clients" ${EXTRA:-})")
+    done
+    cpu="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($(nproc) cores)"
+    {
+        cat <<HEAD
+# Many connections in one process, measured
+
+\`wirecodec-feed-server\` (one process, every core) and \`wirecodec-feed-load\` (its clients on one
+event loop) over loopback on one machine: $cpu, $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
+Made by \`SCALE="$SCALE" bash Tests/Scripts/feed-load-report.sh\` (raw: \`load-scale.jsonl\`).
+10 updates at one per second; WebSocket clients offer permessage-deflate and the server answers
+\`server_no_context_takeover\` (each item compressed once); ${EXTRA:-no extra server arguments}.
+
+![server CPU per delivery, latency p99 and memory per client against the number of clients](load-scale.svg)
+
+HEAD
+        for table in "${tables[@]}"; do
+            printf '%s\n\n' "$table"
+        done
+    } >"$out/load-scale.md"
+    python3 Tests/Scripts/feed-scale-chart.py "$json" "$out/load-scale.svg"
+    echo "feed-load-report: wrote $out/load-scale.md, $json, $out/load-scale.svg" >&2
+    exit 0
+fi
 
 json="$out/load.jsonl"
 : >"$json"
