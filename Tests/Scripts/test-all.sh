@@ -22,6 +22,9 @@ if grep -E 'warning:' "$build_log" | grep -v '/.build' | grep -q .; then
     exit 1
 fi
 
+echo "== DocC (Tests/Scripts/docs.sh: swift package generate-documentation, warnings are errors)"
+bash Tests/Scripts/docs.sh
+
 echo "== swift test"
 WIRECODEC_REQUIRE_PEERS=1 swift test
 
