@@ -333,6 +333,7 @@ def measure(http, args, certificates):
         warm.pump(lambda: len(warm.websockets()[0].received) >= 10, 30)
         warm.close()
         SENT.clear()
+        _stamped.clear()  # ids of the warm-up's objects may be reused
         del ROUND_TRIPS[:]
         time.sleep(0.5)
         # 2. Open.
