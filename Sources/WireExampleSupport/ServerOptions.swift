@@ -45,6 +45,8 @@ public struct ServerOptions: ParsableArguments {
     /// The server configuration these options describe (TLS loaded from the PEM files).
     public func configuration(host: String, port: Int) throws -> WireServer.Configuration {
         var configuration = WireServer.Configuration(host: host, port: port)
+        // Thousands of clients may connect at once (the load and timeout tests do).
+        configuration.backlog = 4096
         if let tlsCert, let tlsKey {
             do {
                 configuration.tls = try TLSServerConfiguration(

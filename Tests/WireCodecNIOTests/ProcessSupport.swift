@@ -152,6 +152,14 @@ final class EchoServerProcess {
     var httpURL: String { "http://127.0.0.1:\(port)" }
     var wsURL: String { "ws://127.0.0.1:\(port)" }
 
+    /// Waits for the process to exit (someone else signalled it); its status, or `nil` if it
+    /// is still running after `timeout` seconds.
+    func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
     /// Sends SIGTERM and returns the exit status (0: a clean exit).
     func stop() -> Int32 {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
