@@ -11,7 +11,9 @@ public import NIOSSL
 /// ```
 ///
 /// Verification is always on, except through the explicitly named
-/// ``Verification/noneForTestingOnly``.
+/// ``Verification/noneForTestingOnly``. For a host name, the certificate must name it among its
+/// DNS names (RFC 9525; stricter than swift-nio-ssl alone, which also accepts a certificate for
+/// the connected IP address); for an IP address, among its IP addresses.
 public struct TLSClientConfiguration: Sendable {
     /// How the server's certificate is checked.
     public enum Verification: Sendable, Hashable {
@@ -86,11 +88,22 @@ public struct TLSClientConfiguration: Sendable {
         try NIOSSLClientHandler(context: context, serverHostname: isIPAddress(serverHostname) ? nil : serverHostname)
     }
 
-    /// Adds the TLS handler to a new client channel (on its event loop), before the HTTP
-    /// handlers.
+    /// Adds the TLS handlers to a new client channel (on its event loop), before the HTTP
+    /// handlers: swift-nio-ssl's client handler and, for a host name under full verification,
+    /// the check that the certificate names it (writes wait for it).
     public func configureClientChannel(_ channel: any Channel, serverHostname: String, context: NIOSSLContext? = nil) throws {
         let context = try context ?? makeContext()
-        try channel.pipeline.syncOperations.addHandler(Self.makeClientHandler(context: context, serverHostname: serverHostname))
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(Self.makeClientHandler(context: context, serverHostname: serverHostname))
+        if verification == .full && !Self.isIPAddress(serverHostname) {
+            try pipeline.addHandler(ServerIdentityCheck(hostname: serverHostname))
+        }
+    }
+
+    /// Whether a certificate with these DNS names is good for `host` (RFC 9525 §6.3): the
+    /// rule the handshake applies, for tests and diagnostics.
+    public static func certificateNames(_ names: [String], match host: String) -> Bool {
+        ServerIdentity.matches(hostname: host, dnsNames: names)
     }
 
     /// Whether `host` is an IPv4 or IPv6 literal (brackets allowed).

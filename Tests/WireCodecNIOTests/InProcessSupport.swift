@@ -1,0 +1,181 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Testing
+import WireCodec
+import WireCodecNIO
+import WireCodecTLS
+
+/// A ``WireServer`` running inside the test process on a free loopback port.
+struct RunningServer: Sendable {
+    let server: WireServer
+    let task: Task<Void, any Error>
+    let port: Int
+
+    /// Starts `server` and waits until it listens.
+    static func start(_ make: (@escaping @Sendable (SocketAddress) async -> Void) -> WireServer) async throws -> RunningServer {
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let server = make { address in
+            continuation.yield(address.port ?? 0)
+            continuation.finish()
+        }
+        let task = Task { try await server.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        return RunningServer(server: server, task: task, port: port)
+    }
+
+    /// A graceful shutdown; returns once `run()` has.
+    func stop() async throws {
+        server.shutdownGracefully()
+        try await task.value
+    }
+}
+
+/// A raw TCP (or TLS) connection for tests: bytes out, bytes in.
+final class RawConnection: @unchecked Sendable {
+    let channel: any Channel
+    private var iterator: AsyncStream<ByteBuffer>.AsyncIterator
+    private(set) var received: [UInt8] = []
+    private(set) var closed = false
+
+    /// Hands what arrives to an `AsyncStream`, which ends when the connection does.
+    final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let continuation: AsyncStream<ByteBuffer>.Continuation
+
+        init(_ continuation: AsyncStream<ByteBuffer>.Continuation) {
+            self.continuation = continuation
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            continuation.yield(unwrapInboundIn(data))
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            continuation.finish()
+            context.fireChannelInactive()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            continuation.finish()
+            context.close(promise: nil)
+        }
+    }
+
+    init(port: Int, tls: (configuration: TLSClientConfiguration, hostname: String)? = nil) async throws {
+        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try tls.configuration.configureClientChannel(channel, serverHostname: tls.hostname)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(Collector(continuation))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        iterator = stream.makeAsyncIterator()
+    }
+
+    func send(_ bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    func send(_ text: String) async throws {
+        try await send(Array(text.utf8))
+    }
+
+    /// Reads until `done(received)` holds or the peer closes (tests bound the time with
+    /// `.timeLimit`).
+    @discardableResult
+    func read(until done: ([UInt8]) -> Bool = { _ in false }) async throws -> [UInt8] {
+        while !done(received) && !closed {
+            guard let next = await iterator.next() else {
+                closed = true
+                break
+            }
+            received += next.readableBytesView
+        }
+        return received
+    }
+
+    /// The next bytes that arrive (`nil` at the peer's close), not kept in `received`.
+    func readSome() async throws -> [UInt8]? {
+        guard !closed else { return nil }
+        guard let next = await iterator.next() else {
+            closed = true
+            return nil
+        }
+        return Array(next.readableBytesView)
+    }
+
+    /// Reads until the peer closes.
+    func readToEnd() async throws -> String {
+        try await read()
+        return text
+    }
+
+    /// Reads until `marker` appears.
+    func read(through marker: String) async throws -> String {
+        let bytes = Array(marker.utf8)
+        try await read(until: { $0.firstRange(of: bytes) != nil })
+        return text
+    }
+
+    var text: String { String(decoding: received, as: UTF8.self) }
+
+    func takeReceived() -> [UInt8] {
+        defer { received = [] }
+        return received
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// A WebSocket client for tests: our sans-I/O ``WebSocketConnection`` driving its own
+/// handshake over a ``RawConnection``.
+final class WebSocketTestClient: @unchecked Sendable {
+    let raw: RawConnection
+    private var connection: WebSocketConnection
+
+    init(port: Int, path: String = "/", subprotocols: [String] = [], deflate: Bool = false) async throws {
+        raw = try await RawConnection(port: port)
+        let handshake = try WebSocketClientHandshake(
+            authority: "127.0.0.1:\(port)", path: path, subprotocols: subprotocols,
+            deflate: deflate ? PerMessageDeflateClientOffer() : nil)
+        connection = WebSocketConnection(client: handshake)
+        try await flush()
+    }
+
+    func flush() async throws {
+        let bytes = connection.takeOutbound()
+        if !bytes.isEmpty { try await raw.send(bytes) }
+    }
+
+    /// The next event (`nil` once the connection is over and its last event was returned).
+    func next() async throws -> WebSocketEvent? {
+        while true {
+            if let event = try connection.nextEvent() {
+                try await flush()
+                return event
+            }
+            if connection.state.isClosed { return nil }
+            guard let bytes = try await raw.readSome() else {
+                connection.receiveEOF()
+                continue
+            }
+            connection.receive(bytes.span)
+        }
+    }
+
+    func send(_ event: WebSocketOutboundEvent) async throws {
+        try connection.send(event)
+        try await flush()
+    }
+
+    var negotiation: WebSocketNegotiation? { connection.negotiation }
+}

@@ -1,0 +1,316 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import Testing
+import WireCodec
+import WireCodecNIO
+import WireCodecTLS
+
+/// ``WireServer``'s async API in-process, over real loopback sockets: what a handler sees and
+/// what the client gets back, for requests, streamed and event-stream responses, failures,
+/// WebSocket upgrades and their closing handshakes, graceful shutdown in a `ServiceGroup`, and
+/// TLS with the client configuration `client` uses.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct WireServerTests {
+    static let configuration = WireServer.Configuration(host: "127.0.0.1", port: 0)
+
+    static func start(
+        _ configuration: WireServer.Configuration = configuration,
+        http: @escaping WireServer.HTTPHandler = { _, response in try await response.send(HTTPResponse(status: .noContent)) },
+        webSocket: WireServer.WebSocketUpgradeHandler? = nil
+    ) async throws -> RunningServer {
+        try await RunningServer.start { onListening in
+            WireServer(configuration: configuration, onListening: onListening, http: http, webSocket: webSocket)
+        }
+    }
+
+    // MARK: HTTP
+
+    @Test func wholeStreamedAndEventStreamResponses() async throws {
+        let running = try await Self.start { request, response in
+            switch request.path {
+            case "/whole":
+                try await response.send(HTTPResponse(status: .ok), body: "whole\n")
+            case "/streamed":
+                let body = try await response.start(HTTPResponse(status: .ok))
+                for part in ["a", "b", "c"] { try await body.write(part) }
+                try await body.finish(trailers: [.init("Digest")!: "x"])
+            default:
+                let events = try await response.startEventStream()
+                try await events.send(data: "one\ntwo", event: "add", id: "7")
+                try await events.comment()
+                try await events.finish()
+            }
+        }
+        let client = try await RawConnection(port: running.port)
+        try await client.send("GET /whole HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try await client.read(through: "whole\n") == "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nwhole\n")
+        _ = client.takeReceived()
+        try await client.send("GET /streamed HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try await client.read(through: "Digest: x\r\n\r\n") == ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n1\r\nb\r\n1\r\nc\r\n0\r\nDigest: x\r\n\r\n"))
+        _ = client.takeReceived()
+        try await client.send("GET /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let events = try await client.readToEnd()
+        #expect(events.hasPrefix("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"), "\(events)")
+        #expect(events.contains("event: add\nid: 7\ndata: one\ndata: two\n\n"))
+        #expect(events.hasSuffix(":\n\r\n0\r\n\r\n"))
+        try await running.stop()
+    }
+
+    @Test func theBodyArrivesAsItIsSentWithItsTrailers() async throws {
+        let running = try await Self.start { request, response in
+            var pieces: [String] = []
+            for try await buffer in request.body { pieces.append(String(buffer: buffer)) }
+            let trailer = request.body.trailers?[.init("Checksum")!] ?? "-"
+            try await response.send(HTTPResponse(status: .ok), body: pieces.joined(separator: "|") + " " + trailer)
+        }
+        let client = try await RawConnection(port: running.port)
+        try await client.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        try await Task.sleep(for: .milliseconds(100))
+        try await client.send("2\r\nde\r\n0\r\nChecksum: 5\r\n\r\n")
+        #expect(try await client.read(through: " 5").hasSuffix("\r\n\r\nabc|de 5"))
+        try await running.stop()
+    }
+
+    /// Nothing sent: 500, and the connection serves the next request. A body too large for
+    /// `collect(upTo:)`, left to the server: 413 and close. A failure after the head: the
+    /// connection closes without the last chunk, so the client knows the body is truncated.
+    @Test func whatTheServerDoesWhenAHandlerDoesNotFinish() async throws {
+        struct Failure: Error {}
+        let running = try await Self.start { request, response in
+            switch request.path {
+            case "/nothing":
+                return
+            case "/upload":
+                _ = try await request.body.collect(upTo: 4)
+                try await response.send(HTTPResponse(status: .ok))
+            case "/half":
+                let body = try await response.start(HTTPResponse(status: .ok))
+                try await body.write("half")
+                throw Failure()
+            default:
+                try await response.send(HTTPResponse(status: .ok), body: "fine")
+            }
+        }
+        let client = try await RawConnection(port: running.port)
+        try await client.send("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try await client.read(through: "fine") == "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfine")
+
+        let upload = try await RawConnection(port: running.port)
+        try await upload.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789")
+        #expect(try await upload.readToEnd() == "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+        let half = try await RawConnection(port: running.port)
+        try await half.send("GET /half HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try await half.readToEnd() == "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nhalf\r\n")
+        try await running.stop()
+    }
+
+    @Test func headAnswersCarryNoBodyAndPipelinedRequestsAreAnsweredInOrder() async throws {
+        let running = try await Self.start { request, response in
+            try await response.send(HTTPResponse(status: .ok), body: String(request.path))
+        }
+        let client = try await RawConnection(port: running.port)
+        try await client.send("HEAD /a HTTP/1.1\r\nHost: x\r\n\r\nGET /bb HTTP/1.1\r\nHost: x\r\n\r\nGET /ccc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(try await client.readToEnd() == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+            + "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n/bb"
+            + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\n/ccc")
+        try await running.stop()
+    }
+
+    /// A client that goes away while its request is held: the handler is cancelled.
+    @Test func aHeldRequestIsCancelledWhenTheClientGoesAway() async throws {
+        let (cancelled, signal) = AsyncStream<Bool>.makeStream()
+        let running = try await Self.start { _, response in
+            do {
+                try await Task.sleep(for: .seconds(60))
+                try await response.send(HTTPResponse(status: .noContent))
+            } catch {
+                signal.yield(error is CancellationError)
+                signal.finish()
+            }
+        }
+        let client = try await RawConnection(port: running.port)
+        try await client.send("GET /long-poll HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(200))
+        await client.close()
+        var iterator = cancelled.makeAsyncIterator()
+        #expect(await iterator.next() == true)
+        try await running.stop()
+    }
+
+    // MARK: WebSocket
+
+    /// Accepted with a subprotocol; messages echoed; the client's close code and reason are
+    /// visible to the handler at the end of `inbound`.
+    @Test func anAcceptedWebSocketEchoesAndSeesTheClosure() async throws {
+        let (closures, report) = AsyncStream<WebSocketClosure?>.makeStream()
+        var configuration = Self.configuration
+        configuration.webSocketPolicy.subprotocols = ["chat.v2", "chat.v1"]
+        let running = try await Self.start(configuration) { _, response in
+            try await response.send(HTTPResponse(status: .notFound))
+        } webSocket: { upgrade in
+            guard upgrade.path == "/chat" else { return .reject(.notFound) }
+            return .accept { webSocket in
+                for try await message in webSocket.inbound { try await webSocket.outbound.send(message) }
+                report.yield(webSocket.closure)
+                report.finish()
+            }
+        }
+        let client = try await WebSocketTestClient(port: running.port, path: "/chat", subprotocols: ["chat.v1", "chat.v2"])
+        #expect(try await client.next() == .accepted(WebSocketNegotiation(subprotocol: "chat.v2")))
+        try await client.send(.text("hello"))
+        #expect(try await client.next() == .text("hello"))
+        let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try await client.send(.binary(big))
+        #expect(try await client.next() == .binary(big))
+        try await client.send(.close(WebSocketCloseCode(4321), reason: "bye"))
+        guard case .closed(let clientSide)? = try await client.next() else { Issue.record("no close"); return }
+        #expect(clientSide.code == WebSocketCloseCode(4321), "the close is echoed")
+        var iterator = closures.makeAsyncIterator()
+        let serverSide = try #require(await iterator.next() ?? nil)
+        #expect(serverSide.code == WebSocketCloseCode(4321))
+        #expect(serverSide.reason == "bye")
+        #expect(serverSide.wasClean)
+        try await running.stop()
+    }
+
+    @Test func upgradesRejectedByTheApplicationOrInvalid() async throws {
+        let running = try await Self.start { _, response in
+            try await response.send(HTTPResponse(status: .ok), body: "plain")
+        } webSocket: { upgrade in
+            upgrade.path == "/private" ? .reject(.unauthorized, body: "who are you\n") : .reject(.notFound)
+        }
+        let rejected = try await RawConnection(port: running.port)
+        try await rejected.send("GET /private HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        let answer = try await rejected.readToEnd()
+        #expect(answer.hasPrefix("HTTP/1.1 401 Unauthorized\r\n") && answer.contains("Connection: close\r\n") && answer.hasSuffix("\r\n\r\nwho are you\n"), "\(answer)")
+        let badVersion = try await RawConnection(port: running.port)
+        try await badVersion.send("GET /x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n")
+        let refused = try await badVersion.readToEnd()
+        #expect(refused.hasPrefix("HTTP/1.1 426 Upgrade Required\r\n") && refused.contains("Sec-WebSocket-Version: 13\r\n"), "\(refused)")
+        // Another protocol (h2c) is an ordinary request, answered without switching.
+        let other = try await RawConnection(port: running.port)
+        try await other.send("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n")
+        #expect(try await other.read(through: "plain").hasSuffix("\r\n\r\nplain"))
+        try await running.stop()
+    }
+
+    /// The handler returns with the connection open: 1000; it throws: 1011. Deflate is
+    /// negotiated by policy and can be turned off per upgrade.
+    @Test func theServerClosesWhatTheHandlerLeavesOpen() async throws {
+        struct Failure: Error {}
+        var configuration = Self.configuration
+        configuration.webSocketPolicy.deflate = PerMessageDeflateServerPolicy()
+        let running = try await Self.start(configuration) { _, response in
+            try await response.send(HTTPResponse(status: .notFound))
+        } webSocket: { upgrade in
+            if upgrade.path == "/fail" { return .accept(deflate: .off) { _ in throw Failure() } }
+            return .accept { webSocket in try await webSocket.outbound.send(text: "only this") }
+        }
+        let done = try await WebSocketTestClient(port: running.port, path: "/done", deflate: true)
+        guard case .accepted(let negotiation)? = try await done.next() else { Issue.record("not accepted"); return }
+        #expect(negotiation.deflate != nil)
+        #expect(try await done.next() == .text("only this"))
+        guard case .closed(let closure)? = try await done.next() else { Issue.record("no close"); return }
+        #expect(closure.code == .normalClosure)
+        let failing = try await WebSocketTestClient(port: running.port, path: "/fail", deflate: true)
+        guard case .accepted(let plain)? = try await failing.next() else { Issue.record("not accepted"); return }
+        #expect(plain.deflate == nil, "deflate turned off for this upgrade")
+        guard case .closed(let failure)? = try await failing.next() else { Issue.record("no close"); return }
+        #expect(failure.code == .internalServerError)
+        try await running.stop()
+    }
+
+    // MARK: Lifecycle
+
+    /// In a `ServiceGroup`: a graceful shutdown lets the response in flight finish (with
+    /// `Connection: close`), closes an idle connection at once, and `run()` returns.
+    @Test func aServiceGroupShutsTheServerDownGracefully() async throws {
+        let (ports, listening) = AsyncStream<Int>.makeStream()
+        let server = WireServer(configuration: Self.configuration, onListening: { listening.yield($0.port ?? 0) }) { _, response in
+            try await Task.sleep(for: .milliseconds(500))
+            try await response.send(HTTPResponse(status: .ok), body: "finished")
+        }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let group = ServiceGroup(services: [server], logger: logger)
+        let running = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        let busy = try await RawConnection(port: port)
+        try await busy.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        let idle = try await RawConnection(port: port)
+        try await Task.sleep(for: .milliseconds(100))
+        await group.triggerGracefulShutdown()
+        #expect(try await idle.readToEnd() == "", "the idle connection is closed with nothing sent")
+        #expect(try await busy.readToEnd() == "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nfinished")
+        try await running.value
+    }
+
+    /// What the grace period does not wait for: once it is over, handlers still running are
+    /// cancelled and their connections closed.
+    @Test func theGracePeriodBoundsTheShutdown() async throws {
+        var configuration = Self.configuration
+        configuration.shutdownGracePeriod = .milliseconds(300)
+        let running = try await Self.start(configuration) { _, response in
+            try await Task.sleep(for: .seconds(60))
+            try await response.send(HTTPResponse(status: .ok))
+        }
+        let client = try await RawConnection(port: running.port)
+        try await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(100))
+        let start = ContinuousClock.now
+        try await running.stop()
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(try await client.readToEnd() == "")
+    }
+
+    // MARK: TLS
+
+    /// `TLSServerConfiguration` from PEM files on the server; `TLSClientConfiguration` on the
+    /// client: the test CA trusted, the name verified; an unknown name, an untrusted CA fail;
+    /// `.noneForTestingOnly` accepts anything.
+    @Test func tlsServerAndClientConfigurations() async throws {
+        guard let certificate = TestCertificate.require() else { return }
+        var configuration = Self.configuration
+        configuration.tls = try TLSServerConfiguration(certificateChainPEMFile: certificate.chain, privateKeyPEMFile: certificate.key)
+        #expect(configuration.scheme == "https")
+        let running = try await Self.start(configuration) { request, response in
+            try await response.send(HTTPResponse(status: .ok), body: "\(request.head.scheme ?? "?")")
+        }
+        func get(_ tls: TLSClientConfiguration, hostname: String) async throws -> String {
+            let client = try await RawConnection(port: running.port, tls: (tls, hostname))
+            try await client.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            return try await client.readToEnd()
+        }
+        let trusted = try TLSClientConfiguration(additionalTrustRootsPEMFiles: [certificate.ca])
+        #expect(try await get(trusted, hostname: "localhost").hasSuffix("\r\n\r\nhttps"))
+        // The certificate also names 127.0.0.1, the address connected to: another host name
+        // must fail all the same.
+        await #expect(throws: TLSServerIdentityError.self) { try await get(trusted, hostname: "elsewhere.example") }
+        #expect(try await get(trusted, hostname: "127.0.0.1").hasSuffix("\r\n\r\nhttps"), "an address is checked against the IP names")
+        await #expect(throws: (any Error).self) { try await get(.systemDefault, hostname: "localhost") }
+        let unverified = TLSClientConfiguration(additionalTrustRoots: [], verification: .noneForTestingOnly)
+        #expect(try await get(unverified, hostname: "elsewhere.example").hasSuffix("\r\n\r\nhttps"))
+        try await running.stop()
+    }
+}
+
+/// RFC 9525 name matching of ``TLSClientConfiguration``'s server identity check.
+@Suite struct ServerIdentityTests {
+    @Test(arguments: [
+        ("localhost", ["localhost"], true),
+        ("LocalHost.", ["localhost"], true),
+        ("a.example.com", ["*.example.com"], true),
+        ("example.com", ["*.example.com"], false),
+        ("a.b.example.com", ["*.example.com"], false),
+        ("a.com", ["*.com"], false),
+        ("other.example", ["localhost", "www.example"], false),
+        ("localhost", [], false),
+    ])
+    func names(host: String, names: [String], matches: Bool) {
+        #expect(TLSClientConfiguration.certificateNames(names, match: host) == matches)
+    }
+}
