@@ -28,6 +28,11 @@ bash Tests/Scripts/docs.sh
 echo "== swift test"
 WIRECODEC_REQUIRE_PEERS=1 swift test
 
+echo "== HTTP timeouts under load (Tests/Conformance/timeouts; Spec/transport.md TR-T-7)"
+# 3,000 slow and idle connections at once against the echo server, timed from the clients'
+# side while another client is served; alone on the machine, after swift test.
+bash Tests/Conformance/timeouts/run-crowd.sh --crowd 1500
+
 echo "== fuzz smoke run (Tests/Fuzz/fuzz.sh; Spec/fuzzing.md)"
 # A bounded run of every libFuzzer target: any crash, memory error or broken invariant fails.
 fuzz_start=$(date +%s)

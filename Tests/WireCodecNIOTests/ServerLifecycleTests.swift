@@ -25,24 +25,17 @@ import Testing
 
     /// A slow client (one byte of a request head a second) gets 408 and is closed two
     /// seconds after its first byte; an idle keep-alive connection and a silent new one are
-    /// closed after three; 1,000 of each at once are all closed at their deadlines while
-    /// another client's requests are answered at once.
+    /// closed after three. (Thousands of them at once: the test command's `--crowd` step, run
+    /// alone, since timing 2,000 connections needs the machine to itself.)
     @Test func slowAndIdleClientsAreClosedAtTheirDeadlines() throws {
         guard requirePeer(Self.python != nil, "python3"), let python = Self.python else { return }
         let server = try EchoServerProcess(Self.timeoutFlags)
         let script = Self.conformance.appendingPathComponent("timeouts/check_timeouts.py").path
-        let arguments = [script, "\(server.httpURL)/", "--head-timeout-ms", "2000", "--keep-alive-timeout-ms", "3000", "--crowd", "1000"]
-        var result = try runProcess(python, arguments, timeout: 120)
-        var checks = try Self.checks(result)
-        // Two thousand connections opened at once on a shared 2-core machine: when other work
-        // starves both processes, the crowd's timing alone may miss; one more run then decides.
-        let failed = checks.filter { $0["ok"] as? Bool != true }.compactMap { $0["check"] as? String }
-        if failed == ["crowd"] {
-            print("ServerLifecycleTests: crowd check missed once, running it again: \(checks.last ?? [:])")
-            result = try runProcess(python, arguments, timeout: 120)
-            checks = try Self.checks(result)
-        }
-        #expect(Set(checks.compactMap { $0["check"] as? String }) == ["slow-head", "idle-keep-alive", "idle-new", "crowd"])
+        let result = try runProcess(python, [
+            script, "\(server.httpURL)/", "--head-timeout-ms", "2000", "--keep-alive-timeout-ms", "3000",
+        ], timeout: 120)
+        let checks = try Self.checks(result)
+        #expect(Set(checks.compactMap { $0["check"] as? String }) == ["slow-head", "idle-keep-alive", "idle-new"])
         for check in checks { #expect(check["ok"] as? Bool == true, "\(check)") }
         #expect(result.status == 0)
         #expect(server.stop() == 0)
