@@ -140,6 +140,12 @@ final class RequestBodySource: @unchecked Sendable {
         return true
     }
 
+    /// The client still holds its body back, waiting for `100 Continue` that was never sent.
+    var clientAwaitsContinue: Bool {
+        if case .reading(_, true, _) = state { return true }
+        return false
+    }
+
     func next() async throws -> ByteBuffer? {
         switch state {
         case .finished:

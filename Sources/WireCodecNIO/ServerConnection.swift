@@ -98,6 +98,12 @@ struct ServerConnection {
     /// Reads what the handler left of the request body, up to
     /// ``WireServer/Configuration/maxDiscardedBodyBytes``; beyond that the connection closes.
     private func discardBody(_ body: RequestBodySource) async throws -> Bool {
+        // The client waits for `100 Continue` and got a final answer instead: it may never
+        // send the body (RFC 9110 §10.1.1), so the connection cannot go on.
+        if body.clientAwaitsContinue {
+            context.channel.close(promise: nil)
+            return false
+        }
         var discarded = 0
         while !body.isFinished {
             guard let buffer = try await body.next() else { break }

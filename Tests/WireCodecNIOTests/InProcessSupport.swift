@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 import Testing
 import WireCodec
 import WireCodecNIO
@@ -59,20 +60,31 @@ final class RawConnection: @unchecked Sendable {
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            errors.withLock { $0.append(error) }
             continuation.finish()
             context.close(promise: nil)
         }
+
+        /// What went through `errorCaught` (a failed TLS handshake, say).
+        let errors = Mutex<[any Error]>([])
     }
+
+    private var collector: Collector?
+
+    /// The errors the connection reported.
+    var errors: [any Error] { collector?.errors.withLock { $0 } ?? [] }
 
     init(port: Int, tls: (configuration: TLSClientConfiguration, hostname: String)? = nil) async throws {
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+        let collector = Collector(continuation)
+        self.collector = collector
         channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         try tls.configuration.configureClientChannel(channel, serverHostname: tls.hostname)
                     }
-                    try channel.pipeline.syncOperations.addHandler(Collector(continuation))
+                    try channel.pipeline.syncOperations.addHandler(collector)
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()

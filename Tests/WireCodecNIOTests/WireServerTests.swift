@@ -107,6 +107,18 @@ import WireCodecTLS
         try await running.stop()
     }
 
+    /// A client waiting for `100 Continue` that gets a final answer instead (the handler did not
+    /// want the body) may never send the body: the connection closes after the answer.
+    @Test func anUnreadBodyBehind100ContinueClosesTheConnection() async throws {
+        let running = try await Self.start { _, response in
+            try await response.send(HTTPResponse(status: .unauthorized), body: "no\n")
+        }
+        let client = try await RawConnection(port: running.port)
+        try await client.send("PUT /big HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n")
+        #expect(try await client.readToEnd() == "HTTP/1.1 401 Unauthorized\r\nContent-Length: 3\r\n\r\nno\n")
+        try await running.stop()
+    }
+
     @Test func headAnswersCarryNoBodyAndPipelinedRequestsAreAnsweredInOrder() async throws {
         let running = try await Self.start { request, response in
             try await response.send(HTTPResponse(status: .ok), body: String(request.path))
@@ -280,10 +292,18 @@ import WireCodecTLS
         let running = try await Self.start(configuration) { request, response in
             try await response.send(HTTPResponse(status: .ok), body: "\(request.head.scheme ?? "?")")
         }
+        /// The answer, or the error the handshake failed with (the write's, or the one the
+        /// pipeline reported when the handshake ended before the write).
         func get(_ tls: TLSClientConfiguration, hostname: String) async throws -> String {
             let client = try await RawConnection(port: running.port, tls: (tls, hostname))
-            try await client.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            return try await client.readToEnd()
+            do {
+                try await client.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            } catch {
+                throw client.errors.first ?? error
+            }
+            let answer = try await client.readToEnd()
+            if let error = client.errors.first { throw error }
+            return answer
         }
         let trusted = try TLSClientConfiguration(additionalTrustRootsPEMFiles: [certificate.ca])
         #expect(try await get(trusted, hostname: "localhost").hasSuffix("\r\n\r\nhttps"))

@@ -13,6 +13,8 @@ Checks, each printed as one JSON line {"check", "ok", "detail"}:
 - idle-keep-alive: after a whole response on a keep-alive connection, nothing more: the server
   must close, sending nothing, keep-alive-timeout after the response's end.
 - idle-new: a connection that sends nothing is closed keep-alive-timeout after it opened.
+- tls-stalled (https:// only): a client that starts a TLS handshake (one record header) and
+  stops is closed keep-alive-timeout after it connected: the deadline runs under TLS too.
 - crowd (with --crowd N): N slow-head and N idle connections held open at once; meanwhile one
   client sends requests one after another and each must be answered (within 2 s); every
   crowd connection must be closed by the server at its deadline: not before, and no later than
@@ -174,6 +176,19 @@ async def check_idle_new(target, keep_alive):
                             "connect_ms": round(connected * 1000)})
 
 
+async def check_tls_stalled(target, keep_alive):
+    start = time.monotonic()
+    reader, writer = await asyncio.open_connection(target.host, target.port)
+    connected = time.monotonic() - start
+    writer.write(b"\x16\x03\x01")  # the first bytes of a TLS handshake record, then nothing
+    await writer.drain()
+    data, closed_at = await read_until_closed(reader)
+    writer.close()
+    elapsed = closed_at - start
+    ok = data == b"" and keep_alive - EARLY <= elapsed <= keep_alive + connected + LATE
+    record("tls-stalled", ok, {"closed_after_ms": round(elapsed * 1000), "configured_ms": round(keep_alive * 1000)})
+
+
 async def held_slow(target, head_timeout):
     """A crowd member sending a byte a second; returns seconds from its first byte to the close."""
     try:
@@ -267,6 +282,8 @@ async def main_async(args):
     checks = [check_slow_head(target, head), check_idle_keep_alive(target, keep), check_idle_new(target, keep)]
     if args.long_poll:
         checks.append(check_long_poll(target, keep))
+    if target.context is not None:
+        checks.append(check_tls_stalled(target, keep))
     await asyncio.gather(*checks)
     if args.crowd:
         await check_crowd(target, args.crowd, head, keep, args.crowd_late_ms / 1000)
