@@ -81,9 +81,9 @@ public struct TLSClientConfiguration: Sendable {
         try NIOSSLContext(configuration: nioConfiguration)
     }
 
-    /// The client-side TLS handler for a connection to `serverHostname`: SNI carries the name
-    /// (not an IP address, RFC 6066 §3), and the certificate must match it (for an address:
-    /// the connected address must be among its IP `subjectAltName`s).
+    /// swift-nio-ssl's client handler for a connection to `serverHostname`: SNI carries the
+    /// name (not an IP address, RFC 6066 §3), and its check of the certificate. Use
+    /// ``makeClientHandlers(context:serverHostname:)``, which adds the strict name check.
     public static func makeClientHandler(context: NIOSSLContext, serverHostname: String) throws -> NIOSSLClientHandler {
         try NIOSSLClientHandler(context: context, serverHostname: isIPAddress(serverHostname) ? nil : serverHostname)
     }
@@ -93,11 +93,16 @@ public struct TLSClientConfiguration: Sendable {
     /// the check that the certificate names it (writes wait for it).
     public func configureClientChannel(_ channel: any Channel, serverHostname: String, context: NIOSSLContext? = nil) throws {
         let context = try context ?? makeContext()
-        let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(Self.makeClientHandler(context: context, serverHostname: serverHostname))
+        try channel.pipeline.syncOperations.addHandlers(makeClientHandlers(context: context, serverHostname: serverHostname))
+    }
+
+    /// The handlers ``configureClientChannel(_:serverHostname:context:)`` adds, in order.
+    public func makeClientHandlers(context: NIOSSLContext, serverHostname: String) throws -> [any ChannelHandler] {
+        var handlers: [any ChannelHandler] = [try Self.makeClientHandler(context: context, serverHostname: serverHostname)]
         if verification == .full && !Self.isIPAddress(serverHostname) {
-            try pipeline.addHandler(ServerIdentityCheck(hostname: serverHostname))
+            handlers.append(ServerIdentityCheck(hostname: serverHostname))
         }
+        return handlers
     }
 
     /// Whether a certificate with these DNS names is good for `host` (RFC 9525 §6.3): the

@@ -31,7 +31,7 @@ public struct TLSClientSecurity: ClientTransportSecurity {
     }
 
     public func makeClientHandlers(serverHostname: String) throws -> [any ChannelHandler] {
-        [try TLSClientConfiguration.makeClientHandler(context: context, serverHostname: serverHostname)]
+        try configuration.makeClientHandlers(context: context, serverHostname: serverHostname)
     }
 
     /// The same TLS, offering `applicationProtocols` by ALPN (a context per list, kept).
@@ -57,6 +57,7 @@ public struct TLSClientSecurity: ClientTransportSecurity {
         case NIOSSLError.handshakeFailed: true
         case is NIOSSLExtraError: true
         case NIOSSLError.unableToValidateCertificate, NIOSSLError.noCertificateToValidate, NIOSSLError.cannotMatchULabel: true
+        case is TLSServerIdentityError: true
         default: false
         }
     }
@@ -68,6 +69,8 @@ public struct TLSClientSecurity: ClientTransportSecurity {
             return "TLS handshake failed: \(Self.reasons(reason))"
         case let error as NIOSSLError:
             return "TLS: \(error)"
+        case let error as TLSServerIdentityError:
+            return "TLS: the certificate does not name \(error.hostname) (it names \(error.names.joined(separator: ", ")))"
         case let error as NIOSSLExtraError:
             return "TLS: \(error)".split(whereSeparator: \.isNewline).map(String.init).joined(separator: " ")
         default:
