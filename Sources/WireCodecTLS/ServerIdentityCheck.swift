@@ -27,13 +27,21 @@ final class ServerIdentityCheck: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case TLSUserEvent.handshakeCompleted = event {
-            verify(context: context)
+        guard case TLSUserEvent.handshakeCompleted = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
         }
+        // The handlers after this one (an ALPN handler) see the handshake end only when the
+        // name matched; this handler leaves the pipeline after passing the event on (a removed
+        // context passes nothing on).
+        guard verify(context: context) else { return }
         context.fireUserInboundEventTriggered(event)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
-    private func verify(context: ChannelHandlerContext) {
+    /// Whether the certificate names the host; if not, the held writes fail, the error goes
+    /// down the pipeline and the channel closes.
+    private func verify(context: ChannelHandlerContext) -> Bool {
         let names: [String]
         do {
             let certificate = try context.pipeline.syncOperations.nioSSL_peerCertificate()
@@ -47,13 +55,13 @@ final class ServerIdentityCheck: ChannelDuplexHandler, RemovableChannelHandler {
             held = []
             context.fireErrorCaught(error)
             context.close(promise: nil)
-            return
+            return false
         }
         verified = true
         for (data, promise) in held { context.write(data, promise: promise) }
         held = []
         if flushHeld { context.flush() }
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        return true
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -34,7 +34,8 @@ public struct TLSClientSecurity: ClientTransportSecurity {
         try configuration.makeClientHandlers(context: context, serverHostname: serverHostname)
     }
 
-    /// The same TLS, offering `applicationProtocols` by ALPN (a context per list, kept).
+    /// The same TLS (and name check), offering `applicationProtocols` by ALPN (a context per
+    /// list, kept).
     public func makeClientHandlers(serverHostname: String, applicationProtocols: [String]) throws -> [any ChannelHandler] {
         guard applicationProtocols != configuration.applicationProtocols else {
             return try makeClientHandlers(serverHostname: serverHostname)
@@ -47,7 +48,7 @@ public struct TLSClientSecurity: ClientTransportSecurity {
             contexts[applicationProtocols] = context
             return context
         }
-        return [try TLSClientConfiguration.makeClientHandler(context: context, serverHostname: serverHostname)]
+        return try configuration.makeClientHandlers(context: context, serverHostname: serverHostname)
     }
 
     /// A certificate that does not verify (unknown issuer, expired, another name) or a

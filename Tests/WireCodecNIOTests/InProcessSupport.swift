@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Synchronization
 import Testing
 import WireCodec
@@ -59,6 +60,16 @@ final class RawConnection: @unchecked Sendable {
             context.fireChannelInactive()
         }
 
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case TLSUserEvent.handshakeCompleted(let negotiated) = event {
+                handshakes.withLock { $0.append(negotiated) }
+            }
+            context.fireUserInboundEventTriggered(event)
+        }
+
+        /// The TLS handshakes seen after the TLS handlers (with the protocol ALPN chose).
+        let handshakes = Mutex<[String?]>([])
+
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
             errors.withLock { $0.append(error) }
             continuation.finish()
@@ -73,6 +84,9 @@ final class RawConnection: @unchecked Sendable {
 
     /// The errors the connection reported.
     var errors: [any Error] { collector?.errors.withLock { $0 } ?? [] }
+
+    /// The TLS handshakes the handlers after TLS saw completed (the protocol ALPN chose).
+    var handshakes: [String?] { collector?.handshakes.withLock { $0 } ?? [] }
 
     init(port: Int, tls: (configuration: TLSClientConfiguration, hostname: String)? = nil) async throws {
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()

@@ -303,6 +303,9 @@ import WireCodecTLS
             }
             let answer = try await client.readToEnd()
             if let error = client.errors.first { throw error }
+            // The handlers after TLS (an ALPN handler, say) see the handshake end, also
+            // behind the name check.
+            #expect(client.handshakes == ["http/1.1"])
             return answer
         }
         let trusted = try TLSClientConfiguration(additionalTrustRootsPEMFiles: [certificate.ca])
