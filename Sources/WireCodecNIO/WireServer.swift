@@ -284,6 +284,15 @@ public final class WireServer: Service, Sendable {
             }
         }
         try channel.pipeline.syncOperations.addHandler(alpn)
+        // Until ALPN has chosen, no protocol handler times the connection: a TLS handshake
+        // begun and left (or never begun) is closed at the idle deadline, as an HTTP/1.1
+        // connection that sends nothing is.
+        if let idle = configuration.timeouts.idle {
+            let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(idle.nanosecondsClamped)) {
+                channel.close(promise: nil)
+            }
+            alpn.protocolNegotiationResult.whenComplete { _ in timer.cancel() }
+        }
         return alpn.protocolNegotiationResult
     }
 
@@ -392,3 +401,4 @@ extension Duration {
         return overflow2 ? .max : sum
     }
 }
+

@@ -62,16 +62,23 @@ class Target:
                                              limit=1 << 20)
 
 
-async def read_until_closed(reader, limit=None):
-    """Reads until EOF (or a reset); returns (bytes, monotonic time of the close)."""
+# How long any read waits for a close at most (set from the deadlines in main_async): a server
+# that never closes makes the check fail, late, rather than hang.
+READ_BOUND = 60.0
+
+
+async def read_until_closed(reader):
+    """Reads until EOF (or a reset), READ_BOUND seconds at most; returns (bytes, monotonic time
+    of the close, or of giving up)."""
     data = b""
+    give_up = time.monotonic() + READ_BOUND
     try:
         while True:
-            chunk = await reader.read(65536)
+            chunk = await asyncio.wait_for(reader.read(65536), max(0.0, give_up - time.monotonic()))
             if not chunk:
                 break
             data += chunk
-    except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+    except (ConnectionResetError, ssl.SSLError, BrokenPipeError, asyncio.TimeoutError):
         pass
     return data, time.monotonic()
 
@@ -276,9 +283,11 @@ async def check_long_poll(target, keep_alive):
 
 
 async def main_async(args):
+    global READ_BOUND
     target = Target(args.url, args.cafile, args.host_name)
     head = args.head_timeout_ms / 1000
     keep = args.keep_alive_timeout_ms / 1000
+    READ_BOUND = 2 * max(head, keep) + 10
     checks = [check_slow_head(target, head), check_idle_keep_alive(target, keep), check_idle_new(target, keep)]
     if args.long_poll:
         checks.append(check_long_poll(target, keep))
