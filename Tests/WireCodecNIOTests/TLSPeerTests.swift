@@ -126,14 +126,15 @@ import Testing
         #expect(close?["wasClean"] as? Bool == true)
     }
 
-    /// The feed page over https://: short polling, long polling, EventSource and a wss://
-    /// WebSocket each receive the five published items, in order.
+    /// The feed page over https:// with HTTP/1.1 (`--no-http2`; over h2: HTTP2FeedTests):
+    /// short polling, long polling, EventSource, a wss:// WebSocket and the "best available"
+    /// column each receive the five published items, in order.
     @Test func chromiumFeedPageShowsAllFourTechniquesOverHTTPS() throws {
         guard let certificate = TestCertificate.require(),
               requirePeer(Self.chromium != nil && Self.pythonHasWebsockets, "chromium and python3 with websockets"),
               let python = Self.python, let chromium = Self.chromium
         else { return }
-        let server = try EchoServerProcess(certificate.serverArguments, executable: "wirecodec-feed-server")
+        let server = try EchoServerProcess(certificate.serverArguments + ["--no-http2"], executable: "wirecodec-feed-server")
         let script = Self.conformance.appendingPathComponent("chromium/run_chromium.py").path
         let result = try runProcess(
             python, [script, "\(server.httpsURL)/?test=5", "--chromium", chromium, "--spki", certificate.spki], timeout: 150)
@@ -145,20 +146,21 @@ import Testing
         let published = page?["published"] as? [Int] ?? []
         #expect(published.count == 5)
         let seen = page?["seen"] as? [String: [Int]] ?? [:]
-        #expect(Set(seen.keys) == ["poll", "long-poll", "sse", "ws"])
+        #expect(Set(seen.keys) == ["poll", "long-poll", "sse", "ws", "auto"])
         for (technique, ids) in seen { #expect(ids == published, "\(technique)") }
     }
 
     // MARK: curl
 
-    /// curl over https:// (`--cacert`): keep-alive reuses one TLS connection, a chunked
-    /// response arrives whole, ALPN settles on http/1.1.
+    /// curl over https:// (`--cacert`, `--http1.1`: the server also offers h2, see
+    /// HTTP2ServerPeerTests): keep-alive reuses one TLS connection, a chunked response arrives
+    /// whole, ALPN settles on http/1.1.
     @Test func curlKeepAliveAndChunkedOverHTTPS() throws {
         guard let certificate = TestCertificate.require(), requirePeer(Self.curl != nil, "curl"), let curl = Self.curl
         else { return }
         let server = try EchoServerProcess(certificate.serverArguments)
         let result = try runProcess(curl, [
-            "-s", "-v", "--cacert", certificate.ca, "-w", "|%{http_code} %{num_connects} %{http_version}\n",
+            "-s", "-v", "--http1.1", "--cacert", certificate.ca, "-w", "|%{http_code} %{num_connects} %{http_version}\n",
             "\(server.httpsURL)/chunked?n=3", "\(server.httpsURL)/nope", "\(server.httpsURL)/chunked?n=1",
         ])
         #expect(result.status == 0, "\(result.stderr)")
@@ -168,8 +170,8 @@ import Testing
         #expect(server.stop() == 0)
     }
 
-    /// curl over https:// against the feed: a long poll held and then answered, one timing out
-    /// with 204, and a Server-Sent Events stream with the items after the cursor.
+    /// curl over https:// (HTTP/1.1) against the feed: a long poll held and then answered, one
+    /// timing out with 204, and a Server-Sent Events stream with the items after the cursor.
     @Test func curlLongPollingAndServerSentEventsOverHTTPS() throws {
         guard let certificate = TestCertificate.require(), requirePeer(Self.curl != nil, "curl"), let curl = Self.curl
         else { return }
@@ -181,7 +183,7 @@ import Testing
         group.enter()
         DispatchQueue.global().async {
             let result = try? runProcess(curl, [
-                "-s", "--cacert", certificate.ca, "-w", "|%{http_code}", "\(base)/long-poll?since=0&timeout=10000",
+                "-s", "--http1.1", "--cacert", certificate.ca, "-w", "|%{http_code}", "\(base)/long-poll?since=0&timeout=10000",
             ])
             held.set(result?.stdout ?? Data())
             group.leave()
@@ -193,13 +195,13 @@ import Testing
         #expect(String(decoding: held.get(), as: UTF8.self) == #"{"items":[{"id":1,"data":"over tls"}],"next":1}|200"#)
         // Timing out: 204 with the cursor.
         let timedOut = try runProcess(curl, [
-            "-s", "-D", "-", "--cacert", certificate.ca, "\(base)/long-poll?since=1&timeout=300",
+            "-s", "--http1.1", "-D", "-", "--cacert", certificate.ca, "\(base)/long-poll?since=1&timeout=300",
         ])
         #expect(timedOut.text.hasPrefix("HTTP/1.1 204 No Content\r\n"), "\(timedOut.text)")
         #expect(timedOut.text.contains("Feed-Cursor: 1\r\n"))
         // Server-Sent Events: the backlog after the cursor, chunked, until curl stops reading.
         let events = try runProcess(curl, [
-            "-s", "-N", "-D", "-", "--max-time", "2", "--cacert", certificate.ca, "\(base)/events?since=0",
+            "-s", "--http1.1", "-N", "-D", "-", "--max-time", "2", "--cacert", certificate.ca, "\(base)/events?since=0",
         ])
         #expect(events.text.contains("Content-Type: text/event-stream\r\n"), "\(events.text)")
         #expect(events.text.contains("Transfer-Encoding: chunked\r\n"))
