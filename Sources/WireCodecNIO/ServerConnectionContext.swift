@@ -72,9 +72,11 @@ final class ServerConnectionContext: Sendable {
         cancel?.cancel()
     }
 
-    /// The grace period is over: cancel what runs and close.
+    /// The grace period is over: close, then cancel what runs (in this order, so that what a
+    /// cancelled handler leaves, a 500 say, reaches the event loop after the close and is not
+    /// sent).
     func forceClose() {
-        cancelActivity()
         channel.close(promise: nil)
+        cancelActivity()
     }
 }
