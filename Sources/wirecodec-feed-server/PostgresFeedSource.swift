@@ -343,23 +343,68 @@ func describe(_ error: any Error) -> String {
 }
 
 /// Runs `body`; after `limit`, closes `connection` (which fails whatever it was waiting for)
-/// and throws ``PostgresFeedError/timedOut(_:)``.
+/// and throws ``PostgresFeedError/timedOut(_:)`` at once — without waiting for `body` to
+/// notice (a task group would wait for it: a query that never answers, even on a closed
+/// connection, must not hold the caller).
 func withTimeout<T: Sendable>(
     _ limit: Duration, closing connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
+    let race = TimeoutRace<T>()
+    let waiting = race.waiting, tasks = race.tasks
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            waiting.withLock { $0 = continuation }
+            let work = Task {
+                let outcome: Result<T, any Error>
+                do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+                if let continuation = waiting.withLock({ $0.take() }) {
+                    tasks.withLock { $0.timer?.cancel() }
+                    continuation.resume(with: outcome)
+                }
+            }
+            let timer = Task {
+                try? await Task.sleep(for: limit)
+                guard !Task.isCancelled, let continuation = waiting.withLock({ $0.take() }) else { return }
+                connection.closeSoon()
+                work.cancel()
+                continuation.resume(throwing: PostgresFeedError.timedOut(limit))
+            }
+            let cancelled = tasks.withLock { state in
+                state.work = work
+                state.timer = timer
+                return state.cancelled
+            }
+            if cancelled {
+                work.cancel()
+                timer.cancel()
+            }
+        }
+    } onCancel: {
+        let (work, timer) = tasks.withLock { state in
+            state.cancelled = true
+            return (state.work, state.timer)
+        }
+        timer?.cancel()
+        work?.cancel()
+        // Cancellation is an answer too: the caller (the source shutting down) stops waiting.
+        if let continuation = waiting.withLock({ $0.take() }) {
             connection.closeSoon()
-            throw PostgresFeedError.timedOut(limit)
+            continuation.resume(throwing: CancellationError())
         }
-        defer { group.cancelAll() }
-        while let result = try await group.next() {
-            if let result { return result }
-        }
-        throw PostgresFeedError.connectionLost
     }
+}
+
+/// What ``withTimeout(_:closing:_:)``'s tasks share.
+final class TimeoutRace<T: Sendable>: Sendable {
+    let waiting = Shared<CheckedContinuation<T, any Error>?>(nil)
+    let tasks = Shared<(work: Task<Void, Never>?, timer: Task<Void, Never>?, cancelled: Bool)>((nil, nil, false))
+}
+
+/// A value behind a lock that closures can capture.
+final class Shared<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout sending Value) -> sending R) -> R { value.withLock(body) }
 }
 
 /// The connection publishing goes through: opened on first use, and again after it was lost
