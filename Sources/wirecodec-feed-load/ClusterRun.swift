@@ -185,6 +185,13 @@ final class HookRun: @unchecked Sendable {
     func wait() { done.wait() }
 
     private static func run(_ command: String) -> String {
+        // The command may start a daemon (the database, again) that would keep every
+        // descriptor it inherits open: our caller's pipes among them, and so the caller would
+        // never see this tool end. Everything but 0-2 is closed in the child (NIO's own
+        // sockets are close-on-exec already).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let fd = Int32(name), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
