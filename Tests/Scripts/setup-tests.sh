@@ -5,6 +5,8 @@
 #
 #   Debian (apt-get, as root or through sudo): curl (HTTP/1.1 and HTTP/2 peer), chromium (a real browser),
 #   tinyproxy (the HTTP proxy the clients tunnel through), openssl (makes the wss:// tests' CA),
+#   postgresql (the shared feed of several instances; the tests run their own server on
+#   loopback, Tests/Scripts/postgres.sh), nginx (the reverse proxy in front of them),
 #   python3-venv when the venv below cannot be made without it.
 #   PyPI (pip, pinned): the Python peers (websockets, h11, wsproto, h2), ALWAYS into the venv .build/wirecodec-python inside
 #   the checkout, never into the system or the user's Python. test-all.sh puts it first on PATH.
@@ -29,12 +31,18 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || [ -x /usr/sbin/tinyproxy ] || need_apt+=(tinyproxy)
 # openssl makes the test CA and certificates of the TLS tests (Tests/Scripts/make-test-cert.sh).
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# PostgreSQL's server binaries (initdb, pg_ctl, postgres, pgbench) live outside PATH.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 if [ "${#need_apt[@]}" -gt 0 ]; then apt_install "${need_apt[@]}"; fi
 # Debian's tinyproxy package starts a system daemon on port 8888 when installed; the tests run
 # their own instances on free ports, so the one we just installed is stopped and disabled.
-if [[ " ${need_apt[*]} " == *" tinyproxy "* ]]; then
-    { $SUDO systemctl disable --now tinyproxy || $SUDO service tinyproxy stop; } >/dev/null 2>&1 || true
-fi
+# The same for PostgreSQL's and nginx's system services (the tests start their own).
+for service in tinyproxy postgresql nginx; do
+    if [[ " ${need_apt[*]} " == *" $service "* ]]; then
+        { $SUDO systemctl disable --now "$service" || $SUDO service "$service" stop; } >/dev/null 2>&1 || true
+    fi
+done
 
 # Python peers used by the interop, fixture and feed tests (pinned), in the project's venv.
 VENV=.build/wirecodec-python
