@@ -26,7 +26,12 @@ echo "== DocC (Tests/Scripts/docs.sh: swift package generate-documentation, warn
 bash Tests/Scripts/docs.sh
 
 echo "== swift test"
+# A throwaway PostgreSQL on loopback for the scale-out tests (data under .build/postgres),
+# removed when this script ends, whatever the outcome; nginx is started by each test.
+trap 'bash Tests/Scripts/postgres.sh destroy >/dev/null 2>&1 || true' EXIT
+eval "$(bash Tests/Scripts/postgres.sh start)"
 WIRECODEC_REQUIRE_PEERS=1 swift test
+bash Tests/Scripts/postgres.sh destroy
 
 echo "== HTTP timeouts under load (Tests/Conformance/timeouts; Spec/transport.md TR-T-7)"
 # 3,000 slow and idle connections at once against the echo server, timed from the clients'

@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+
+/// The throwaway PostgreSQL server of the tests (`Tests/Scripts/postgres.sh`: a data directory
+/// under `.build/`, a free loopback port; the test command starts it and removes it at the
+/// end, and a test started alone starts it itself). Each test takes a fresh database.
+enum TestPostgres {
+    static let script = Paths.root.appendingPathComponent("Tests/Scripts/postgres.sh").path
+
+    /// The server's binaries (Debian's postgresql package).
+    static var binaries: String? {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) {
+            let bin = "/usr/lib/postgresql/\(version)/bin"
+            if FileManager.default.isExecutableFile(atPath: bin + "/initdb") { return bin }
+        }
+        return Paths.which("initdb").map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+    }
+
+    static var available: Bool { binaries != nil && Paths.which("python3") != nil }
+
+    private static func run(_ arguments: [String], timeout: Double = 120) throws -> String {
+        let result = try runProcess("/bin/bash", [script] + arguments, timeout: timeout)
+        try #require(result.status == 0, "postgres.sh \(arguments.joined(separator: " ")): \(result.stderr)")
+        return result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A new, empty database on the running server (started if it is not), and its URL.
+    static func freshDatabase(_ name: String) throws -> String {
+        _ = try run(["start"])
+        return try run(["createdb", name])
+    }
+
+    /// Stops the server (`immediate`: as a crash would), waits `pause` seconds, starts it again.
+    static func restartCommand(mode: String = "immediate", pause: Double = 1) -> String {
+        "bash \(script) restart \(mode) \(pause)"
+    }
+
+    static func stop(mode: String = "fast") throws { _ = try run(["stop", mode]) }
+    static func start() throws { _ = try run(["start"]) }
+
+    /// `psql` on `database` over TCP (the password in the URL), one command, tuples only.
+    static func psql(_ url: String, _ sql: String) throws -> String {
+        let bin = try #require(binaries)
+        let result = try runProcess(bin + "/psql", [url.replacingOccurrences(of: "?sslmode=disable", with: ""), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql], timeout: 60)
+        try #require(result.status == 0, "psql \(sql): \(result.stderr)")
+        return result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// `Tests/Scripts/deploy/feed-cluster.sh` (the committed launcher and nginx configuration) as a
+/// child process: instances of the debug build's `wirecodec-feed-server` sharing `postgres`,
+/// nginx in front, until ``stop()``.
+final class FeedCluster {
+    let process = Process()
+    private(set) var instances: [(pid: Int32, url: String)] = []
+    private(set) var nginx = ""
+    private(set) var nginxPid: Int32 = 0
+    private(set) var proxies: [String: String] = [:]
+    let state: URL
+
+    static var nginxBinary: String? {
+        Paths.which("nginx") ?? (FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") ? "/usr/sbin/nginx" : nil)
+    }
+
+    init(postgres: String?, instances count: Int = 3, readTimeout: String? = nil, fallbackProxies: Bool = false, serverArguments: [String] = []) throws {
+        state = FileManager.default.temporaryDirectory.appendingPathComponent("wirecodec-cluster-\(UUID().uuidString.prefix(8))")
+        var arguments = [
+            Paths.root.appendingPathComponent("Tests/Scripts/deploy/feed-cluster.sh").path, "--port", "0", "--instances", String(count),
+            "--bin", Paths.binaries.path, "--state", state.path, "--postgres", postgres ?? "none",
+        ]
+        if let readTimeout { arguments += ["--proxy-read-timeout", readTimeout] }
+        if fallbackProxies { arguments.append("--fallback-proxies") }
+        // Stopping at the end of a test need not wait the production grace period (30 s) for
+        // connections the killed clients left behind.
+        arguments += ["--", "--shutdown-grace-ms", "1000"] + serverArguments
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let fd = output.fileHandleForReading.fileDescriptor
+        while true {
+            var line = Data()
+            var byte: UInt8 = 0
+            while byte != 0x0A {
+                let n = read(fd, &byte, 1)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                line.append(byte)
+            }
+            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.isEmpty {
+                stop()
+                throw ClusterError.launcherFailed(try String(contentsOf: state.appendingPathComponent("instance-1.log"), encoding: .utf8))
+            }
+            let words = text.split(separator: " ").map(String.init)
+            if text == "feed-cluster: ready" { break }
+            if words.count >= 6, words[1] == "instance", let pid = Int32(words[4]) {
+                instances.append((pid, words[5]))
+            } else if words.count >= 5, words[1] == "nginx", let pid = Int32(words[3]) {
+                nginxPid = pid
+                nginx = words[4]
+            } else if words.count >= 4, words[1] == "proxy" {
+                proxies[words[2]] = words[3]
+            }
+        }
+    }
+
+    /// SIGKILL to instance `index` (0-based): its clients lose their connections at once.
+    func kill(instance index: Int) {
+        Foundation.kill(instances[index].pid, SIGKILL)
+    }
+
+    /// Stops the launcher, which stops the instances and nginx.
+    func stop() {
+        let pid = process.processIdentifier
+        if process.isRunning { Foundation.kill(pid, SIGTERM) }
+        // Whether it ended is read from /proc: Foundation's Process may learn of a child's end
+        // late (it watches a socket the child's own children can hold open).
+        let deadline = Date().addingTimeInterval(20)
+        while !hasEnded(pid) && Date() < deadline { usleep(20_000) }
+        if !hasEnded(pid) {
+            for instance in instances { Foundation.kill(instance.pid, SIGKILL) }
+            if nginxPid > 0 { Foundation.kill(nginxPid, SIGKILL) }
+            Foundation.kill(process.processIdentifier, SIGKILL)
+        }
+        try? FileManager.default.removeItem(at: state)
+    }
+
+    deinit { stop() }
+}
+
+enum ClusterError: Error { case launcherFailed(String) }
+
+/// Whether process `pid` has ended (gone, or a zombie not yet reaped).
+func hasEnded(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+    // `PID (COMM) STATE ...`: the state follows the last parenthesis.
+    guard let close = stat.lastIndex(of: ")") else { return true }
+    let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+    return state == "Z" || state == "X"
+}
+
+/// `wirecodec-feed-load` in cluster mode (`--target`), its JSON lines by technique.
+func runClusterLoad(_ arguments: [String], timeout: Double = 300) throws -> (result: ProcessResult, runs: [String: [String: Any]]) {
+    let result = try runProcess(Paths.executable("wirecodec-feed-load").path, ["--json"] + arguments, timeout: timeout)
+    var runs: [String: [String: Any]] = [:]
+    for line in result.text.split(separator: "\n") {
+        if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let technique = object["technique"] as? String {
+            runs[technique] = object
+        }
+    }
+    return (result, runs)
+}
+
+/// The checks every cluster run makes of one technique's clients: every one of them got every
+/// item exactly once and in order, and ended at the log's newest id.
+func expectEveryItemOnceInOrder(_ run: [String: Any]?, _ technique: String, clients: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+    guard let run else {
+        Issue.record("no result for \(technique)", sourceLocation: sourceLocation)
+        return
+    }
+    let cluster = run["cluster"] as? [String: Any] ?? [:]
+    let items = (cluster["lastId"] as? Int ?? 0) - (cluster["startCursor"] as? Int ?? 0)
+    #expect(items > 0, "\(technique): \(run)", sourceLocation: sourceLocation)
+    #expect(run["expected"] as? Int == clients * items, "\(technique)", sourceLocation: sourceLocation)
+    #expect(run["delivered"] as? Int == clients * items, "\(technique): \(run)", sourceLocation: sourceLocation)
+    #expect(run["orderViolations"] as? Int == 0, "\(technique): \(run)", sourceLocation: sourceLocation)
+    #expect(cluster["incompleteClients"] as? Int == 0, "\(technique): \(run)", sourceLocation: sourceLocation)
+}
