@@ -30,7 +30,12 @@ echo "== swift test"
 # removed when this script ends, whatever the outcome; nginx is started by each test.
 trap 'bash Tests/Scripts/postgres.sh destroy >/dev/null 2>&1 || true' EXIT
 eval "$(bash Tests/Scripts/postgres.sh start)"
-WIRECODEC_REQUIRE_PEERS=1 swift test
+# SlowConsumerTests measure a broadcast's latency while one client stalls: they run on their own
+# after the parallel run, where every other suite's servers, browsers and peers compete for
+# the two cores (in the parallel run their readers missed the 20 s join deadline).
+WIRECODEC_REQUIRE_PEERS=1 swift test --skip SlowConsumerTests
+echo "== swift test: SlowConsumerTests on their own"
+WIRECODEC_REQUIRE_PEERS=1 swift test --skip-build --filter SlowConsumerTests
 bash Tests/Scripts/postgres.sh destroy
 
 echo "== HTTP timeouts under load (Tests/Conformance/timeouts; Spec/transport.md TR-T-7)"
