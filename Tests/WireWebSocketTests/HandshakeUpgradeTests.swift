@@ -106,4 +106,26 @@ import WireWebSocket
         #expect(upgrade.nextEvent() == .failed(WebSocketHandshakeError(.acceptMismatch)))
         #expect(upgrade.nextEvent() == nil)
     }
+
+    /// A server that closes before any byte of its answer: the client's handshake fails at
+    /// once with end-of-stream (found by the ws-connection-client fuzz target on empty input).
+    @Test func clientFailsWhenTheServerClosesBeforeAnswering() throws {
+        let handshake = try WebSocketClientHandshake(authority: "example.com", path: "/chat")
+        var connection = WebSocketConnection(client: handshake, configuration: .init())
+        _ = connection.takeOutbound()
+        connection.receiveEOF()
+        let event = try connection.nextEvent()
+        guard case .closed? = event else {
+            Issue.record("expected a closed event, got \(String(describing: event))")
+            return
+        }
+        var upgrade = WebSocketClientUpgrade(handshake)
+        upgrade.receiveEOF()
+        guard case .failed(let error)? = upgrade.nextEvent() else {
+            Issue.record("the upgrade machine did not fail")
+            return
+        }
+        #expect(error.code == .endOfStream)
+    }
+
 }

@@ -42,6 +42,8 @@ public struct WebSocketClientUpgrade: Sendable {
     var http: HTTP1Connection
     /// A non-101 answer whose body is being read.
     var rejection: WebSocketHandshakeRejection? = nil
+    /// The transport ended: once the HTTP/1.1 machine has nothing more, the handshake failed.
+    var receivedEOF = false
 
     /// Queues the Upgrade request.
     ///
@@ -72,6 +74,7 @@ public struct WebSocketClientUpgrade: Sendable {
 
     /// The transport ended (a rejection read until close is complete then).
     public mutating func receiveEOF() {
+        receivedEOF = true
         http.receiveEOF()
     }
 
@@ -89,7 +92,9 @@ public struct WebSocketClientUpgrade: Sendable {
             }
             switch event {
             case nil:
-                return nil
+                // After the end of input, nothing more will come: a server that closed before
+                // (or without finishing) its answer ends the handshake, as RFC 6455 §4.1 fails it.
+                return receivedEOF ? fail(WebSocketHandshakeError(.endOfStream)) : nil
             case .informationalResponse(let head)?:
                 guard head.status == 101 else { continue }    // 100, 103...: the answer is still to come
                 return switched(head)
