@@ -113,19 +113,37 @@ final class FeedCluster {
         Foundation.kill(instances[index].pid, SIGKILL)
     }
 
-    /// Stops the launcher, which stops the instances and nginx.
+    /// The launcher's process group (Foundation's `Process` starts a child in a group of its
+    /// own): the launcher, the instances, nginx and its workers.
+    var processGroup: pid_t { process.processIdentifier }
+    /// Whether ``stop()`` found everything ended on SIGTERM (rather than killing what was left).
+    private(set) var stoppedGracefully = false
+    private var stopped = false
+
+    /// Stops the launcher, which stops the instances and nginx (each gets SIGTERM, then SIGKILL
+    /// after a few seconds); then whatever is left of the launcher's process group — nothing,
+    /// unless the launcher itself had to be killed — is killed too, so that no process a test
+    /// started (nginx's workers above all) outlives it, whether the test passed or failed.
     func stop() {
+        guard !stopped else { return }
+        stopped = true
         let pid = process.processIdentifier
-        if process.isRunning { Foundation.kill(pid, SIGTERM) }
+        if !hasEnded(pid) { Foundation.kill(pid, SIGTERM) }
         // Whether it ended is read from /proc: Foundation's Process may learn of a child's end
         // late (it watches a socket the child's own children can hold open).
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(15)
         while !hasEnded(pid) && Date() < deadline { usleep(20_000) }
-        if !hasEnded(pid) {
-            for instance in instances { Foundation.kill(instance.pid, SIGKILL) }
-            if nginxPid > 0 { Foundation.kill(nginxPid, SIGKILL) }
-            Foundation.kill(process.processIdentifier, SIGKILL)
+        stoppedGracefully = hasEnded(pid)
+        // The group: the launcher's pid is its id (checked, in case it ended and was reaped).
+        var members = processes(inGroup: pid)
+        for instance in instances where !hasEnded(instance.pid) { members.append(instance.pid) }
+        if nginxPid > 0 { members += [nginxPid] + childProcesses(of: nginxPid) }
+        members = members.filter { !hasEnded($0) }
+        if !members.isEmpty {
+            stoppedGracefully = false
+            for member in members { Foundation.kill(member, SIGKILL) }
         }
+        if !hasEnded(pid) { Foundation.kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(at: state)
     }
 
@@ -141,6 +159,30 @@ func hasEnded(_ pid: Int32) -> Bool {
     guard let close = stat.lastIndex(of: ")") else { return true }
     let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
     return state == "Z" || state == "X"
+}
+
+/// The live processes whose process group is `group` (from /proc).
+func processes(inGroup group: pid_t) -> [pid_t] {
+    procStats().filter { $0.group == group && !$0.ended }.map(\.pid)
+}
+
+/// The live children of `parent` (from /proc).
+func childProcesses(of parent: pid_t) -> [pid_t] {
+    procStats().filter { $0.parent == parent && !$0.ended }.map(\.pid)
+}
+
+/// Every process's pid, parent, group and whether it ended, from /proc/PID/stat.
+private func procStats() -> [(pid: pid_t, parent: pid_t, group: pid_t, ended: Bool)] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return names.compactMap { name in
+        guard let pid = pid_t(name), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // `PID (COMM) STATE PPID PGRP ...`
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 3, let parent = pid_t(fields[1]), let group = pid_t(fields[2]) else { return nil }
+        return (pid, parent, group, fields[0] == "Z" || fields[0] == "X")
+    }
 }
 
 /// `wirecodec-feed-load` in cluster mode (`--target`), its JSON lines by technique.

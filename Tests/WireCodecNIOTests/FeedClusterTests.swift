@@ -113,12 +113,14 @@ import Testing
     /// one instance is killed with SIGKILL (its clients reconnect to the others with their
     /// cursor; its publisher retries elsewhere); 4 s in, PostgreSQL is stopped as in a crash
     /// and started again a second later (instances keep serving, reconnect with backoff,
-    /// LISTEN again, catch up). Every client of every technique ends with every item exactly
-    /// once, in order.
+    /// LISTEN again, catch up; their backoff is capped at 500 ms here, not 5 s, so that they
+    /// are back as soon as the database is). Every client of every technique ends with every
+    /// item exactly once, in order; once the clients are gone, no connection of theirs is left
+    /// open on the instances.
     @Test func everyClientGetsEveryItemOnceInOrderThroughAnInstanceKillAndADatabaseRestart() throws {
         guard requirePeer(Self.peers, "PostgreSQL and nginx") else { return }
         let url = try TestPostgres.freshDatabase("cluster_chaos")
-        let cluster = try FeedCluster(postgres: url, serverArguments: ["--long-poll-timeout-ms", "5000"])
+        let cluster = try FeedCluster(postgres: url, serverArguments: ["--long-poll-timeout-ms", "5000", "--postgres-reconnect-max-ms", "500"])
         defer { cluster.stop() }
         let clients = 150
         let (result, runs) = try runClusterLoad(
@@ -137,6 +139,17 @@ import Testing
             if technique != "short-polling" && technique != "long-polling" {
                 #expect((cluster["reconnects"] as? Int ?? 0) >= clients / 3, "\(technique): \(cluster)")
             }
+        }
+        // The clients are gone: so are their connections (the only one left is the request
+        // asking).
+        let curl = try #require(Paths.which("curl"))
+        for instance in [cluster.instances[0], cluster.instances[2]] {
+            var stats = ""
+            try waitUntil(timeout: 10) {
+                stats = try runProcess(curl, ["-s", "\(instance.url)stats"], timeout: 10).text
+                return stats.contains(#""connections":1,"#)
+            }
+            #expect(stats.contains(#""connections":1,"#), "\(instance.url): \(stats)")
         }
     }
 
@@ -203,6 +216,60 @@ import Testing
         #expect(second.timedOut && second.text.contains("listening on http://127.0.0.1:\(first.port)/"), "\(second.text) \(second.stderr)")
         let refused = try runProcess(server, ["--host", "127.0.0.1", "--port", String(first.port)], timeout: 10)
         #expect(!refused.timedOut && refused.status != 0, "\(refused.text) \(refused.stderr)")
+    }
+
+    // MARK: Test hygiene
+
+    /// Stopping a cluster ends every process its launcher started — the instances, nginx's
+    /// master and its worker — by their own SIGTERM handling (not by the SIGKILL the test
+    /// falls back to, which leaves nginx's worker behind): the launcher must get the signal
+    /// even when it was started from a thread that blocks signals (as Swift's test threads do).
+    @Test func stoppingAClusterEndsEveryProcessItStarted() throws {
+        guard requirePeer(FeedCluster.nginxBinary != nil, "nginx") else { return }
+        let cluster = try FeedCluster(postgres: nil, instances: 2)
+        let started = processes(inGroup: cluster.processGroup)
+        let nginxWorkers = childProcesses(of: cluster.nginxPid)
+        #expect(!nginxWorkers.isEmpty, "nginx runs its worker")
+        #expect(Set(cluster.instances.map(\.pid) + [cluster.nginxPid] + nginxWorkers).isSubset(of: Set(started)), "\(started)")
+        cluster.stop()
+        #expect(cluster.stoppedGracefully, "the launcher stopped everything on SIGTERM")
+        let left = (started + nginxWorkers).filter { !hasEnded($0) }
+        #expect(left.isEmpty, "still running after stop(): \(left)")
+    }
+
+    /// A launcher whose parent dies without stopping it (a test process that crashed) stops
+    /// everything it started on its own.
+    @Test func aLauncherWhoseParentDiedStopsEverything() throws {
+        guard requirePeer(FeedCluster.nginxBinary != nil, "nginx") else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wirecodec-orphan-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let output = dir.appendingPathComponent("launcher.out").path
+        // A parent shell that starts the launcher, then waits until it is killed.
+        let parent = Process()
+        parent.executableURL = URL(fileURLWithPath: "/bin/bash")
+        parent.arguments = [
+            "-c", #"bash "$1" --port 0 --instances 1 --bin "$2" --state "$3" --postgres none >"$4" 2>/dev/null & exec sleep 600"#, "parent",
+            Paths.root.appendingPathComponent("Tests/Scripts/deploy/feed-cluster.sh").path, Paths.binaries.path,
+            dir.appendingPathComponent("state").path, output,
+        ]
+        parent.standardOutput = FileHandle.nullDevice
+        parent.standardError = FileHandle.nullDevice
+        try parent.run()
+        defer { if !hasEnded(parent.processIdentifier) { kill(parent.processIdentifier, SIGKILL) } }
+        try waitUntil(timeout: 60) { ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("feed-cluster: ready") }
+        let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        let pids = lines.compactMap { words -> Int32? in
+            if words.count >= 6, words[1] == "instance" { return Int32(words[4]) }
+            if words.count >= 5, words[1] == "nginx" { return Int32(words[3]) }
+            return nil
+        }
+        try #require(pids.count == 2, "\(lines)")
+        let group = processes(inGroup: getpgid(pids[0]))
+        defer { for pid in group where !hasEnded(pid) { kill(pid, SIGKILL) } }
+        let everything = Set(group + pids + childProcesses(of: pids[1]))
+        kill(parent.processIdentifier, SIGKILL)
+        try waitUntil(timeout: 20) { everything.allSatisfy(hasEnded) }
     }
 
     // MARK: Behind nginx

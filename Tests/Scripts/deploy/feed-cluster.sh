@@ -24,6 +24,14 @@
 #   feed-cluster: nginx pid PID http://127.0.0.1:PORT/
 #   feed-cluster: proxy NAME http://127.0.0.1:PORT/
 set -euo pipefail
+# A caller that started this script from a thread blocking signals (Swift's test threads do,
+# and children inherit the mask) leaves SIGTERM blocked here: the trap below would never run
+# and nothing would be stopped. Start again with the usual signals unblocked and default.
+if [ -z "${FEED_CLUSTER_SIGNALS:-}" ] && [ -r /proc/$$/status ] &&
+    (( 0x$(awk '/^SigBlk:/ { print $2 }' /proc/$$/status) & 0x4003 )) &&
+    env --default-signal=HUP true 2>/dev/null; then
+    FEED_CLUSTER_SIGNALS=1 exec env --default-signal=HUP,INT,TERM "$BASH" "$0" "$@"
+fi
 here="$(cd "$(dirname "$0")" && pwd)"
 checkout="$(cd "$here/../../.." && pwd)"
 
@@ -58,15 +66,29 @@ nginx_bin() {
 
 pids=()
 own_postgres=0
+# SIGTERM to every part; whatever still runs 10 s later (an instance's shutdown grace period
+# is shorter), with its children (nginx's workers), gets SIGKILL.
 stop_all() {
     trap - EXIT INT TERM
-    local pid
+    local pid left i
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for i in $(seq 1 200); do
+        left=()
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left+=("$pid"); done
+        [ "${#left[@]}" -eq 0 ] && break
+        sleep 0.05
+    done
+    for pid in "${left[@]}"; do
+        kill -KILL $(ps -o pid= --ppid "$pid" 2>/dev/null) "$pid" 2>/dev/null || true
+    done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [ "$own_postgres" -eq 1 ]; then bash "$checkout/Tests/Scripts/postgres.sh" stop >/dev/null 2>&1 || true; fi
 }
 trap stop_all EXIT
-trap 'exit 0' INT TERM
+trap 'exit 0' INT TERM HUP
+# Whoever started us: if it dies without stopping us (a test process that crashed), we stop.
+parent=$PPID
+parent_alive() { [ "$(ps -o ppid= -p $$ 2>/dev/null | tr -d ' ')" = "$parent" ]; }
 
 if [ -z "$bin" ]; then
     (cd "$checkout" && swift build -c release --product wirecodec-feed-server >&2)
@@ -208,5 +230,5 @@ for entry in "${fallback_ports[@]}"; do say "proxy ${entry%%:*} http://127.0.0.1
 say ready
 
 # Until a signal, or until a part dies on its own (nginx: the end; an instance: the others
-# and nginx carry on, as in production).
-while kill -0 "$nginx_pid" 2>/dev/null; do sleep 1; done
+# and nginx carry on, as in production), or until our parent is gone.
+while kill -0 "$nginx_pid" 2>/dev/null && parent_alive; do sleep 0.5; done
