@@ -190,7 +190,7 @@ final class RequestBodySource: @unchecked Sendable {
                     let error = HTTPServerError(.connectionClosed)
                     state = .failed(error)
                     throw error
-                case .http, .webSocketOpened, .webSocket, .stream(.head(_)):
+                case .http, .webSocketOpened, .webSocket, .webSocketFailureHeld, .stream(.head(_)):
                     continue
                 }
             }

@@ -25,7 +25,7 @@ struct ServerConnection {
                 guard try await handle(head) else { return }
             case .http(.connectionClosed), .httpFailed:
                 return
-            case .http, .webSocketOpened, .webSocket, .stream:
+            case .http, .webSocketOpened, .webSocket, .webSocketFailureHeld, .stream:
                 continue
             }
         }
@@ -226,7 +226,16 @@ struct ServerConnection {
                 request: request, negotiation: negotiation,
                 next: {
                     while let event = try await reader.next() {
-                        if case .webSocket(let event) = event { return event }
+                        switch event {
+                        case .webSocket(let event):
+                            return event
+                        case .webSocketFailureHeld:
+                            // The application took the messages before a protocol error and
+                            // asks for more: the failure takes effect; `.closed` follows.
+                            reference.execute { $0.releaseHeldFailure() }
+                        default:
+                            continue
+                        }
                     }
                     return nil
                 },

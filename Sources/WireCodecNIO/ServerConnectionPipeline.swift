@@ -18,6 +18,10 @@ enum ServerConnectionEvent: Sendable {
     /// the application's sends reach directly); its events follow.
     case webSocketOpened(WebSocketHandlerReference)
     case webSocket(WebSocketEvent)
+    /// The WebSocket events before a protocol error were all delivered; the error takes effect
+    /// (its close frame goes out) once the application asks for the next message
+    /// (``WebSocketHandler/releaseHeldFailure()``).
+    case webSocketFailureHeld
     /// HTTP/2: a part of the stream's request, already in HTTPTypes form (one request per
     /// stream; ``HTTP2StreamBridge``).
     case stream(HTTPRequestPart)
@@ -131,6 +135,7 @@ final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
             let http = try pipeline.handler(type: HTTP1Handler.self)
             pipeline.removeHandler(http, promise: nil)
             let webSocket = WebSocketHandler(connection: connection, leftover: switched.leftover, sendQueue: pending.sendQueue)
+            webSocket.holdsFailureForConsumer = true
             // The application hears of the switch before the first WebSocket event (a
             // read-complete hands it over: NIOAsyncChannel delivers only then).
             context.fireChannelRead(
@@ -162,6 +167,15 @@ final class WebSocketPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         context.fireChannelRead(wrapInboundOut(.webSocket(unwrapInboundIn(data))))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is WebSocketHandler.FailureHeld else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        context.fireChannelRead(wrapInboundOut(.webSocketFailureHeld))
+        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

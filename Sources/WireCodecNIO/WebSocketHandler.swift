@@ -19,7 +19,15 @@ public import WireWebSocket
 /// - Pongs: the automatic pong of each ping is written as soon as the ping is delivered, so
 ///   every ping is answered, in order with the messages around it.
 /// - Errors: a ``WebSocketProtocolError`` goes through `errorCaught` once; its close frame is
-///   already queued and the connection's ``WebSocketEvent/closed(_:)`` follows.
+///   already queued and the connection's ``WebSocketEvent/closed(_:)`` follows. The messages
+///   that arrived before the bad frame are delivered first, and the failure takes effect only
+///   after the next handlers' `channelRead` calls for them returned, so a handler that answers
+///   a message there answers it before the close frame goes out (Autobahn's strict
+///   behaviour). Behind `WireServer`'s async API, where the application takes the messages
+///   later from its own task, the failure is held until the application asks for the next
+///   message after them, reading stops meanwhile, and the wait is bounded by the closing
+///   timeout (``WebSocketConfiguration/closingTimeout``, 10 s by default): then the close
+///   frame goes out and the connection closes even if the application never reads.
 ///
 /// - Graceful shutdown: on `ChannelShouldQuiesceEvent` an open connection sends a close
 ///   frame with 1001 (going away) and finishes the closing handshake.
@@ -60,6 +68,18 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var context: ChannelHandlerContext?
     /// Broadcast groups this connection belongs to (left when it closes).
     var memberships: [WebSocketBroadcastGroup.Shard] = []
+    /// The next handlers hand the events to an application that takes them later (the
+    /// server's async API): a protocol error is held (``WebSocketConnection/heldFailure``)
+    /// until ``releaseHeldFailure()``, announced by ``FailureHeld`` after the events before it.
+    var holdsFailureForConsumer = false
+    /// The held failure was released (or the transport is gone): act on it.
+    private var failureReleased = false
+    /// Ends the wait for the consumer (the closing timeout after the failure was held).
+    private var failureTimer: Scheduled<Void>?
+
+    /// Fired as a user inbound event after the messages that came before a held protocol
+    /// error: the consumer calls ``releaseHeldFailure()`` once it has taken them.
+    struct FailureHeld: Sendable {}
 
     /// - Parameters:
     ///   - connection: the sans-I/O connection, open or driving its own handshake.
@@ -105,6 +125,10 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     public func channelInactive(context: ChannelHandlerContext) {
         connection.receiveEOF()
+        // Nobody is left to answer: a held failure takes effect now.
+        failureReleased = true
+        failureTimer?.cancel()
+        failureTimer = nil
         deliverEvents(context: context)
         timer?.cancel()
         timer = nil
@@ -116,6 +140,8 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     public func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        failureTimer?.cancel()
+        failureTimer = nil
         leaveGroups()
         self.context = nil
     }
@@ -169,7 +195,12 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         while true {
             do {
-                guard let event = try connection.nextEvent() else { return }
+                let next = holdsFailureForConsumer && !failureReleased
+                    ? connection.nextEventHoldingFailure() : try connection.nextEvent()
+                guard let event = next else {
+                    if connection.heldFailure != nil { announceHeldFailure(context: context) }
+                    return
+                }
                 delivered = true
                 context.fireChannelRead(wrapInboundOut(event))
                 if case .ping = event {
@@ -183,6 +214,28 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
                 context.fireErrorCaught(error)
             }
         }
+    }
+
+    /// A protocol error is held behind the messages already delivered: the consumer hears of
+    /// it after them; the closing timeout bounds its wait.
+    private func announceHeldFailure(context: ChannelHandlerContext) {
+        guard failureTimer == nil else { return }
+        let timeout = connection.configuration.closingTimeout
+        failureTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) { [self] in
+            failureTimer = nil
+            releaseHeldFailure()
+        }
+        context.fireUserInboundEventTriggered(FailureHeld())
+    }
+
+    /// The consumer took the messages before a held protocol error (or its time is up): the
+    /// failure takes effect (the close frame goes out after what was sent meanwhile).
+    func releaseHeldFailure() {
+        guard !failureReleased else { return }
+        failureReleased = true
+        failureTimer?.cancel()
+        failureTimer = nil
+        if let context { process(context: context) }
     }
 
     // MARK: Outbound
@@ -439,7 +492,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     // MARK: Backpressure and closing
 
     public func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable && !closing {
+        if context.channel.isWritable && !closing && connection.heldFailure == nil {
             context.read()
         } else {
             readPending = true
@@ -453,7 +506,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func readIfPossible(context: ChannelHandlerContext) {
-        guard readPending, context.channel.isWritable, !closing else { return }
+        guard readPending, context.channel.isWritable, !closing, connection.heldFailure == nil else { return }
         readPending = false
         context.read()
     }

@@ -188,6 +188,67 @@ import WireCodecTLS
         try await running.stop()
     }
 
+    /// Autobahn 3.2/4.1.3/5.15 (strict): a valid message and a bad frame (RSV2 set) arrive in
+    /// one write; the handler echoes the message from its own task, and the echo goes out
+    /// before the close with 1002. The ping after the bad frame is not answered.
+    @Test func aMessageBeforeABadFrameIsEchoedBeforeTheClose() async throws {
+        let (closures, report) = AsyncStream<WebSocketClosure?>.makeStream()
+        let running = try await Self.start(webSocket: { _ in
+            .accept { webSocket in
+                for try await message in webSocket.inbound { try await webSocket.outbound.send(message) }
+                report.yield(webSocket.closure)
+                report.finish()
+            }
+        })
+        let client = try await WebSocketTestClient(port: running.port)
+        #expect(try await client.next() == .accepted(WebSocketNegotiation()))
+        // Masked with the key 0 0 0 0: text "Hello", an empty text frame with RSV2, a ping.
+        try await client.raw.send([0x81, 0x85, 0, 0, 0, 0] + Array("Hello".utf8) + [0xA1, 0x80, 0, 0, 0, 0, 0x89, 0x80, 0, 0, 0, 0])
+        #expect(try await client.next() == .text("Hello"))
+        let event = try await client.next()
+        guard case .closed(let closure)? = event else {
+            Issue.record("no close after the echo: \(String(describing: event))")
+            return
+        }
+        #expect(closure.received?.code == .protocolError)
+        var iterator = closures.makeAsyncIterator()
+        let serverSide = try #require(await iterator.next() ?? nil)
+        guard case .protocolError(let error) = serverSide.cause else {
+            Issue.record("server closure: \(serverSide)")
+            return
+        }
+        #expect(error.code == .reservedBitsSet)
+        try await running.stop()
+    }
+
+    /// A handler that never asks for the next message cannot keep a failed connection open:
+    /// the close with 1002 goes out after the closing timeout.
+    @Test func aHeldFailureEndsAfterTheClosingTimeout() async throws {
+        var configuration = Self.configuration
+        configuration.webSocket.closingTimeout = .milliseconds(300)
+        let running = try await Self.start(configuration, webSocket: { _ in
+            .accept { webSocket in
+                var messages = webSocket.inbound.makeAsyncIterator()
+                _ = try await messages.next()
+                try await Task.sleep(for: .seconds(30))
+            }
+        })
+        let client = try await WebSocketTestClient(port: running.port)
+        #expect(try await client.next() == .accepted(WebSocketNegotiation()))
+        let start = ContinuousClock.now
+        try await client.raw.send([0x81, 0x81, 0, 0, 0, 0, 0x61, 0x83, 0x80, 0, 0, 0, 0])
+        let event = try await client.next()
+        guard case .closed(let closure)? = event else {
+            Issue.record("no close: \(String(describing: event))")
+            return
+        }
+        #expect(closure.received?.code == .protocolError)
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(9), "\(elapsed)")
+        await client.raw.close()
+        try await running.stop()
+    }
+
     @Test func upgradesRejectedByTheApplicationOrInvalid() async throws {
         let running = try await Self.start { _, response in
             try await response.send(HTTPResponse(status: .ok), body: "plain")

@@ -206,4 +206,71 @@ func frames(_ bytes: [UInt8], sentBy role: Role) -> [WebSocketFrame] {
         server.receiveEOF()
         #expect(drain(&server) == [.event(.closed(WebSocketClosure(cause: .endOfStream, sent: WebSocketClose(code: .normalClosure))))])
     }
+
+    // MARK: The messages before a bad frame (Autobahn 3.2, 4.1.3, 5.15: strict)
+
+    /// A valid message and a frame with RSV2 set arrive in one read: the message comes out
+    /// first and the application can answer it; only the next call fails the connection, so
+    /// its close frame follows the answer.
+    @Test func aMessageBeforeABadFrameIsAnsweredBeforeTheClose() throws {
+        var server = openConnection(.server)
+        server.receive((frame(.text, bytes("Hello"), masked: true) + frame(.text, bytes("bad"), reserved: .rsv2, masked: true)).span)
+        #expect(try server.nextEvent() == .text("Hello"))
+        try server.send(.text("Hello"))
+        #expect(throws: WebSocketProtocolError.self) { try server.nextEvent() }
+        guard case .closed = server.state else {
+            Issue.record("not closed: \(server.state)")
+            return
+        }
+        #expect(frames(server.takeOutbound(), sentBy: .server) == [
+            WebSocketFrame(opcode: .text, payload: bytes("Hello")),
+            WebSocketFrame(opcode: .close, payload: closePayload(1002)),
+        ])
+    }
+
+    /// An adapter whose application takes the messages later (the NIO server's async API)
+    /// holds the failure: the messages before it are returned, then nothing, with the state
+    /// unchanged and nothing queued, until a plain `nextEvent()` acts on it.
+    @Test func aHeldFailureTakesEffectAtThePlainNextEvent() throws {
+        var server = openConnection(.server)
+        // Reserved opcode 0x3 (masked, empty), then a ping that must stay unanswered.
+        var input = frame(.text, bytes("one"), masked: true) + frame(.binary, [1, 2], masked: true)
+        input += [0x83, 0x80, 1, 2, 3, 4] + frame(.ping, bytes("after"), masked: true)
+        server.receive(input.span)
+        #expect(server.nextEventHoldingFailure() == .text("one"))
+        #expect(server.nextEventHoldingFailure() == .binary([1, 2]))
+        #expect(server.nextEventHoldingFailure() == nil)
+        #expect(server.heldFailure?.code == .reservedOpcode)
+        #expect(server.state == .open)
+        #expect(server.takeOutbound().isEmpty)
+        #expect(server.nextEventHoldingFailure() == nil, "held until a plain nextEvent()")
+        try server.send(.text("one"))
+        try server.send(.binary([1, 2]))
+        let seen = drain(&server)
+        guard case .error(let error)? = seen.first else {
+            Issue.record("no error: \(seen)")
+            return
+        }
+        #expect(error.code == .reservedOpcode)
+        #expect(seen.last == .event(.closed(WebSocketClosure(cause: .protocolError(error), sent: WebSocketClose(code: .protocolError)))))
+        #expect(server.heldFailure == nil)
+        #expect(frames(server.takeOutbound(), sentBy: .server) == [
+            WebSocketFrame(opcode: .text, payload: bytes("one")),
+            WebSocketFrame(opcode: .binary, payload: [1, 2]),
+            WebSocketFrame(opcode: .close, payload: closePayload(1002)),
+        ], "the ping after the bad frame is not answered")
+    }
+
+    /// A close the application sends while the failure is held is the one that goes out; the
+    /// failure then closes without a second close frame.
+    @Test func aCloseSentWhileTheFailureIsHeldIsTheOnlyClose() throws {
+        var server = openConnection(.server)
+        server.receive((frame(.text, bytes("x"), masked: true) + frame(.text, [], reserved: .rsv3, masked: true)).span)
+        #expect(server.nextEventHoldingFailure() == .text("x"))
+        #expect(server.nextEventHoldingFailure() == nil)
+        try server.send(.close(.goingAway, reason: ""))
+        #expect(throws: WebSocketProtocolError.self) { try server.nextEvent() }
+        #expect(frames(server.takeOutbound(), sentBy: .server) == [WebSocketFrame(opcode: .close, payload: closePayload(1001))])
+        #expect(server.transport == .closeNow)
+    }
 }

@@ -98,6 +98,7 @@ final class HTTP2StreamBridge: ChannelDuplexHandler, RemovableChannelHandler {
             let pipeline = context.pipeline.syncOperations
             let codec = try pipeline.handler(type: HTTP2FramePayloadToHTTPServerCodec.self)
             let webSocket = WebSocketHandler(connection: connection, leftover: tunnel ?? [], overStream: true, sendQueue: sendQueue)
+            webSocket.holdsFailureForConsumer = true
             // The application hears of the switch before the first WebSocket event.
             context.fireChannelRead(
                 wrapInboundOut(.webSocketOpened(WebSocketHandlerReference(handler: webSocket, eventLoop: context.eventLoop))))

@@ -250,10 +250,47 @@ public struct WebSocketConnection: ~Copyable, Sendable {
             return nextHandshakeEvent()
         case .open, .closing:
             return try nextFrameEvent()
-        case .closed(let closure):
-            guard flags.contains(.closedEventPending) else { return nil }
-            flags.remove(.closedEventPending)
-            return .closed(closure)
+        case .closed:
+            return takeClosedEvent()
+        }
+    }
+
+    /// ``nextEvent()`` for an adapter whose application takes the events later than they are
+    /// returned (the NIO server hands them to an async task): a protocol error in the bytes
+    /// after the events returned so far is held instead of failing the connection. It returns
+    /// `nil` from then on, ``heldFailure`` holds the error, the state does not change and
+    /// nothing is queued, so the application can still answer the messages that came before
+    /// the bad frame (Autobahn's strict behaviour: the echo of a valid message precedes the
+    /// close of a bad frame sent right after it). The next plain ``nextEvent()`` acts on it:
+    /// the close frame is queued after what was sent meanwhile, and the error is thrown.
+    ///
+    /// The adapter stops reading while a failure is held, and bounds the wait with a deadline
+    /// of its own (a consumer that never reads must not keep a failed connection alive).
+    package mutating func nextEventHoldingFailure() -> WebSocketEvent? {
+        switch phase {
+        case .connecting:
+            return nextHandshakeEvent()
+        case .open, .closing:
+            // Never throws while holding.
+            return (try? nextFrameEvent(holdingFailure: true)) ?? nil
+        case .closed:
+            return takeClosedEvent()
+        }
+    }
+
+    /// `.closed`, once, after the connection closed.
+    private mutating func takeClosedEvent() -> WebSocketEvent? {
+        guard case .closed(let closure) = phase, flags.contains(.closedEventPending) else { return nil }
+        flags.remove(.closedEventPending)
+        return .closed(closure)
+    }
+
+    /// The peer's protocol error held by ``nextEventHoldingFailure()``, not acted on yet.
+    package var heldFailure: WebSocketProtocolError? {
+        get { rare?.heldFailure }
+        set {
+            if rare == nil && newValue == nil { return }
+            updateRare { $0.heldFailure = newValue }
         }
     }
 
@@ -304,6 +341,7 @@ public struct WebSocketConnection: ~Copyable, Sendable {
         deadline = Timers.unarmed
         if case .closed = state {
             keepAlive = nil
+            heldFailure = nil
             receiver.release()
             sender.abandonMessage()
             sender.release()
@@ -403,7 +441,9 @@ extension WebSocketConnection {
         var pendingPong: [UInt8]? = nil
         var deadline = Timers.unarmed
         var keepAlive: KeepAliveTimer? = nil
+        /// A protocol error found and not yet acted on (``heldFailure``).
+        var heldFailure: WebSocketProtocolError? = nil
 
-        var isEmpty: Bool { pendingPong == nil && deadline == Timers.unarmed && keepAlive == nil }
+        var isEmpty: Bool { pendingPong == nil && deadline == Timers.unarmed && keepAlive == nil && heldFailure == nil }
     }
 }

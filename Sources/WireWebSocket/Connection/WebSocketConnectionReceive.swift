@@ -3,12 +3,24 @@
 // delivered, answered or written (RFC 6455 §5.5, §7).
 
 extension WebSocketConnection {
-    mutating func nextFrameEvent() throws(WebSocketProtocolError) -> WebSocketEvent? {
+    /// - Parameter holdingFailure: a protocol error is kept in ``heldFailure`` (nothing
+    ///   changes, `nil` is returned) instead of failing the connection now.
+    mutating func nextFrameEvent(holdingFailure: Bool = false) throws(WebSocketProtocolError) -> WebSocketEvent? {
+        if let held = heldFailure {
+            if holdingFailure { return nil }
+            heldFailure = nil
+            _ = apply(phase.transition(on: .protocolError(held)))
+            throw held
+        }
         while true {
             let received: WebSocketMessageEvent?
             do {
                 received = try receiver.nextEvent()
             } catch {
+                if holdingFailure {
+                    heldFailure = error
+                    return nil
+                }
                 _ = apply(phase.transition(on: .protocolError(error)))
                 throw error
             }
