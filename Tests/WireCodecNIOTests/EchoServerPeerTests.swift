@@ -32,6 +32,14 @@ import Testing
             expectedAnswer: "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9"),
         DeflateCase(offer: "client_max_window_bits=12", serverFlags: [], expectedAnswer: "permessage-deflate; client_max_window_bits=12"),
         DeflateCase(offer: "server_max_window_bits=15", serverFlags: [], expectedAnswer: "permessage-deflate; server_max_window_bits=15"),
+        // Hibernation forced (issue 19): the server's deflate streams sleep after every message
+        // they compress or inflate and wake from their last window at the next one, with context
+        // takeover on both sides, so every echo crosses a wake-up in each direction.
+        DeflateCase(offer: "default", serverFlags: ["--hibernate-after-every-message"], expectedAnswer: "permessage-deflate"),
+        DeflateCase(
+            offer: "server_max_window_bits=10,client_max_window_bits=9",
+            serverFlags: ["--hibernate-after-every-message"],
+            expectedAnswer: "permessage-deflate; server_max_window_bits=10; client_max_window_bits=9"),
     ]
 
     @Test(arguments: deflateCases)
@@ -50,15 +58,19 @@ import Testing
 
     /// Headless Chromium loads the test page, echoes text and binary messages up to 1 MiB over
     /// permessage-deflate (offered by the browser with client_max_window_bits), and closes with
-    /// 4001; the page's report is checked here, and the capture shows the browser's offer.
-    @Test func chromiumPageEchoesThroughTheServer() throws {
+    /// 4001; the page's report is checked here, and the capture shows the browser's offer. Run
+    /// once as deployed and once with the server's deflate streams hibernating after every
+    /// message (issue 19: the browser's context-takeover stream is inflated by a stream that has
+    /// just woken from its last window, and the browser inflates what such a stream compressed).
+    @Test(arguments: [false, true])
+    func chromiumPageEchoesThroughTheServer(hibernating: Bool) throws {
         guard requirePeer(Self.chromium != nil && Self.pythonHasWebsockets, "chromium and python3 with websockets"),
             let python = Self.python, let chromium = Self.chromium
         else { return }
-        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("wirecodec-chromium-\(getpid())")
+        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("wirecodec-chromium-\(getpid())-\(hibernating)")
         try FileManager.default.createDirectory(at: capture, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: capture) }
-        let server = try EchoServerProcess(["--capture", capture.path])
+        let server = try EchoServerProcess(["--capture", capture.path] + (hibernating ? ["--hibernate-after-every-message"] : []))
         let script = Self.conformance.appendingPathComponent("chromium/run_chromium.py").path
         let result = try runProcess(python, [script, "\(server.httpURL)/", "--chromium", chromium], timeout: 150)
         #expect(server.stop() == 0)
