@@ -156,49 +156,13 @@ struct ServerConnection {
         }
         switch decision.kind {
         case .reject(let response, let body):
-            var events: [ServerConnectionOutbound] = [.http(.response(response))]
-            if body.readableBytes > 0 { events.append(.http(.body([UInt8](body.readableBytesView)))) }
-            events.append(.http(.end(trailers: nil)))
-            try await outbound.write(contentsOf: events)
+            try await outbound.write(contentsOf: ServerConnection.rejection(response, body: body))
             return true
         case .accept(let subprotocol, let deflate, let fields, let webSocketConfiguration, let sendQueue, let handler):
-            var agreed = handshake
-            switch deflate {
-            case .asConfigured:
-                break
-            case .off:
-                var changed = policy
-                changed.deflate = nil
-                agreed = try WebSocketServerHandshake(validating: handshake.request, policy: changed)
-            case .policy(let deflatePolicy):
-                var changed = policy
-                changed.deflate = deflatePolicy
-                agreed = try WebSocketServerHandshake(validating: handshake.request, policy: changed)
-            }
-            let acceptance: WebSocketServerAcceptance
-            do {
-                acceptance = try agreed.accept(subprotocol: subprotocol ?? agreed.selectedSubprotocol, headerFields: fields)
-            } catch {
-                server.logger.debug("upgrade not acceptable", metadata: ["error": "\(error)"])
-                try await sendPlain(.internalServerError, close: true)
-                return false
-            }
-            try await outbound.write(.switchToWebSocket(
-                response: acceptance.response, negotiation: acceptance.negotiation,
-                configuration: webSocketConfiguration ?? configuration.webSocket,
-                sendQueue: sendQueue ?? configuration.webSocketSendQueue))
-            // The pipeline switches once the 101 is out.
-            var opened: WebSocketHandlerReference?
-            while let event = try await reader.next() {
-                if case .webSocketOpened(let reference) = event {
-                    opened = reference
-                    break
-                }
-                if case .httpFailed = event { return false }
-            }
-            guard let opened else { return false }
-            try await runWebSocket(
-                request: agreed.request, negotiation: acceptance.negotiation, reference: opened, handler: handler)
+            let outcome = try await switchToWebSocket(
+                handshake, subprotocol: subprotocol, deflate: deflate, headerFields: fields,
+                webSocketConfiguration: webSocketConfiguration, sendQueue: sendQueue, handler: handler)
+            if outcome == .notAcceptable { try await sendPlain(.internalServerError, close: true) }
             return false
         }
     }

@@ -121,53 +121,24 @@ struct HTTP2StreamServer {
         }
         switch decision.kind {
         case .reject(let response, let body):
-            var events: [ServerConnectionOutbound] = [.http(.response(response))]
-            if body.readableBytes > 0 { events.append(.http(.body([UInt8](body.readableBytesView)))) }
-            events.append(.http(.end(trailers: nil)))
-            try await outbound.write(contentsOf: events)
+            try await outbound.write(contentsOf: ServerConnection.rejection(response, body: body))
             await endOfStream()
         case .accept(let subprotocol, let deflate, let fields, let webSocketConfiguration, let sendQueue, let handler):
-            var agreed = handshake
-            switch deflate {
-            case .asConfigured:
-                break
-            case .off:
-                var changed = policy
-                changed.deflate = nil
-                agreed = try WebSocketExtendedConnectServerHandshake(validating: request, policy: changed)
-            case .policy(let deflatePolicy):
-                var changed = policy
-                changed.deflate = deflatePolicy
-                agreed = try WebSocketExtendedConnectServerHandshake(validating: request, policy: changed)
-            }
-            let acceptance: WebSocketExtendedConnectAcceptance
-            do {
-                acceptance = try agreed.accept(subprotocol: subprotocol ?? agreed.selectedSubprotocol, headerFields: fields)
-            } catch {
-                server.logger.debug("upgrade not acceptable", metadata: ["error": "\(error)"])
+            let connection = ServerConnection(server: server, context: context, outbound: outbound, reader: reader, failure: failure)
+            switch try await connection.switchToWebSocket(
+                handshake, subprotocol: subprotocol, deflate: deflate, headerFields: fields,
+                webSocketConfiguration: webSocketConfiguration, sendQueue: sendQueue, handler: handler)
+            {
+            case .notAcceptable:
                 try await sendPlain(.internalServerError)
                 await endOfStream()
+            case .ended:
                 return
+            case .ran:
+                // Our END_STREAM is out (or the stream was reset); wait for the client's, which
+                // the stream adapter bounds by the closing timeout.
+                try? await context.channel.closeFuture.get()
             }
-            try await outbound.write(.switchToWebSocket(
-                response: acceptance.response, negotiation: acceptance.negotiation,
-                configuration: webSocketConfiguration ?? configuration.webSocket,
-                sendQueue: sendQueue ?? configuration.webSocketSendQueue))
-            var opened: WebSocketHandlerReference?
-            while let event = try await reader.next() {
-                if case .webSocketOpened(let reference) = event {
-                    opened = reference
-                    break
-                }
-            }
-            guard let opened else { return }
-            let connection = ServerConnection(
-                server: server, context: context, outbound: outbound, reader: reader, failure: failure)
-            try await connection.runWebSocket(
-                request: request, negotiation: acceptance.negotiation, reference: opened, handler: handler)
-            // Our END_STREAM is out (or the stream was reset); wait for the client's, which the
-            // stream adapter bounds by the closing timeout.
-            try? await context.channel.closeFuture.get()
         }
     }
 }
