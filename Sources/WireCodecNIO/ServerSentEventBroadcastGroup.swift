@@ -17,52 +17,10 @@ import Synchronization
 /// A member leaves when its response ends (the handler returns, a graceful shutdown ends the
 /// stream), when its connection closes, or by ``remove(_:)``.
 public final class ServerSentEventBroadcastGroup: Sendable {
-    /// The members on one event loop; touched only on that loop.
-    final class Shard: @unchecked Sendable {
-        let eventLoop: any EventLoop
-        private var members: [HTTPStreamMember] = []
-        private var indices: [ObjectIdentifier: Int] = [:]
-        weak var group: ServerSentEventBroadcastGroup?
-
-        init(eventLoop: any EventLoop, group: ServerSentEventBroadcastGroup) {
-            self.eventLoop = eventLoop
-            self.group = group
-        }
-
-        func add(_ member: HTTPStreamMember) {
-            let id = ObjectIdentifier(member)
-            guard indices[id] == nil else { return }
-            indices[id] = members.count
-            members.append(member)
-            member.shards.append(self)
-            group?.memberCount.add(1, ordering: .relaxed)
-        }
-
-        func remove(_ member: HTTPStreamMember) {
-            guard let index = indices.removeValue(forKey: ObjectIdentifier(member)) else { return }
-            let last = members.removeLast()
-            if index < members.count {
-                members[index] = last
-                indices[ObjectIdentifier(last)] = index
-            }
-            member.shards.removeAll { $0 === self }
-            group?.memberCount.subtract(1, ordering: .relaxed)
-        }
-
-        func broadcast(_ body: HTTPPreparedBody, maxBytesBehind: Int) -> ServerSentEventBroadcastReport {
-            var report = ServerSentEventBroadcastReport()
-            for member in members {
-                report.add(member.write(body, maxBytesBehind: maxBytesBehind, flush: true))
-            }
-            return report
-        }
-    }
-
     /// Bytes a member may fall behind (written while its connection was not writable) before
     /// it is closed. Default 256 KiB.
     public let maxBytesBehind: Int
-    private let shards = Mutex<[ObjectIdentifier: Shard]>([:])
-    fileprivate let memberCount = Atomic<Int>(0)
+    private let shards = EventLoopShards<HTTPStreamMember>()
 
     public init(maxBytesBehind: Int = 256 * 1024) {
         precondition(maxBytesBehind >= 1)
@@ -70,17 +28,7 @@ public final class ServerSentEventBroadcastGroup: Sendable {
     }
 
     /// Members now (approximate while adds and removes are on their way).
-    public var count: Int { memberCount.load(ordering: .relaxed) }
-
-    private func shard(for loop: any EventLoop) -> Shard {
-        shards.withLock { shards in
-            let key = ObjectIdentifier(loop)
-            if let shard = shards[key] { return shard }
-            let shard = Shard(eventLoop: loop, group: self)
-            shards[key] = shard
-            return shard
-        }
-    }
+    public var count: Int { shards.count }
 
     /// Adds an event stream, after writing it `first` (its backlog), in order with the
     /// group's broadcasts.
@@ -95,7 +43,7 @@ public final class ServerSentEventBroadcastGroup: Sendable {
 
     private func add(_ state: ResponseState, _ first: [HTTPPreparedBody]) {
         let member = state.streamMember()
-        let shard = shard(for: member.eventLoop)
+        let shard = shards.shard(for: member.eventLoop)
         let maxBytesBehind = self.maxBytesBehind
         member.eventLoop.execute {
             guard member.bind() else { return }
@@ -108,7 +56,7 @@ public final class ServerSentEventBroadcastGroup: Sendable {
     /// Removes an event stream (broadcasts made after this call do not reach it).
     public func remove(_ stream: ServerSentEventWriter) {
         let member = stream.state.streamMember()
-        let shard = shard(for: member.eventLoop)
+        let shard = shards.shard(for: member.eventLoop)
         member.eventLoop.execute { shard.remove(member) }
     }
 
@@ -116,10 +64,13 @@ public final class ServerSentEventBroadcastGroup: Sendable {
     /// ``ServerSentEventBroadcast/report()`` waits until every member's connection has it.
     @discardableResult
     public func broadcast(_ body: HTTPPreparedBody) -> ServerSentEventBroadcast {
-        let all = shards.withLock { Array($0.values) }
         let maxBytesBehind = self.maxBytesBehind
-        return ServerSentEventBroadcast(reports: all.map { shard in
-            shard.eventLoop.submit { shard.broadcast(body, maxBytesBehind: maxBytesBehind) }
+        return ServerSentEventBroadcast(reports: shards.submitToEach { shard in
+            var report = ServerSentEventBroadcastReport()
+            for member in shard.members {
+                report.add(member.write(body, maxBytesBehind: maxBytesBehind, flush: true))
+            }
+            return report
         })
     }
 }
@@ -165,7 +116,7 @@ public struct ServerSentEventBroadcast: Sendable {
 /// A streamed response in broadcast groups, written from its event loop through the
 /// connection's HTTP phase bridge (after the head its handler wrote: both go through the
 /// same event loop, in order). Ended before the response's last chunk is written.
-final class HTTPStreamMember: @unchecked Sendable {
+final class HTTPStreamMember: EventLoopShardMember, @unchecked Sendable {
     enum Outcome {
         case written, closedSlowConsumer, ended
     }
@@ -176,7 +127,7 @@ final class HTTPStreamMember: @unchecked Sendable {
     private var context: ChannelHandlerContext?
     private var ended = false
     private var bytesBehind = 0
-    var shards: [ServerSentEventBroadcastGroup.Shard] = []
+    var memberships: [EventLoopShards<HTTPStreamMember>.Shard] = []
 
     init(channel: any Channel) {
         self.channel = channel
@@ -224,7 +175,7 @@ final class HTTPStreamMember: @unchecked Sendable {
     }
 
     private func leave() {
-        for shard in shards { shard.remove(self) }
+        leaveShards()
     }
 }
 

@@ -24,86 +24,31 @@ import Synchronization
 ///
 /// A member leaves when its connection closes, or by ``remove(_:)``.
 public final class WebSocketBroadcastGroup: Sendable {
-    /// The members on one event loop; touched only on that loop.
-    final class Shard: @unchecked Sendable {
-        let eventLoop: any EventLoop
-        private var members: [WebSocketHandler] = []
-        private var indices: [ObjectIdentifier: Int] = [:]
-        weak var group: WebSocketBroadcastGroup?
-
-        init(eventLoop: any EventLoop, group: WebSocketBroadcastGroup) {
-            self.eventLoop = eventLoop
-            self.group = group
-        }
-
-        func add(_ handler: WebSocketHandler) -> Bool {
-            let id = ObjectIdentifier(handler)
-            guard indices[id] == nil else { return false }
-            indices[id] = members.count
-            members.append(handler)
-            handler.memberships.append(self)
-            group?.memberCount.add(1, ordering: .relaxed)
-            return true
-        }
-
-        func remove(_ handler: WebSocketHandler) {
-            guard let index = indices.removeValue(forKey: ObjectIdentifier(handler)) else { return }
-            let last = members.removeLast()
-            if index < members.count {
-                members[index] = last
-                indices[ObjectIdentifier(last)] = index
-            }
-            handler.memberships.removeAll { $0 === self }
-            group?.memberCount.subtract(1, ordering: .relaxed)
-        }
-
-        func broadcast(_ messages: [WebSocketPreparedMessage]) -> WebSocketBroadcastReport {
-            var report = WebSocketBroadcastReport()
-            // A member may close (and leave) while we send: iterate over a copy.
-            for member in members {
-                for message in messages { report.add(member.submitBroadcast(message, flush: false)) }
-                member.flushBroadcast()
-            }
-            return report
-        }
-    }
-
-    private let shards = Mutex<[ObjectIdentifier: Shard]>([:])
-    fileprivate let memberCount = Atomic<Int>(0)
+    private let shards = EventLoopShards<WebSocketHandler>()
 
     public init() {}
 
     /// Members now (approximate while adds and removes are on their way).
-    public var count: Int { memberCount.load(ordering: .relaxed) }
-
-    private func shard(for loop: any EventLoop) -> Shard {
-        shards.withLock { shards in
-            let key = ObjectIdentifier(loop)
-            if let shard = shards[key] { return shard }
-            let shard = Shard(eventLoop: loop, group: self)
-            shards[key] = shard
-            return shard
-        }
-    }
+    public var count: Int { shards.count }
 
     /// Adds `webSocket`, after sending it `first` (its backlog), in order with the group's
     /// broadcasts. A WebSocket already closed is not added, nor one that does not run on a
     /// ``WebSocketHandler`` the group can reach (``WebSocketClient/connect(_:)``'s).
     public func add(_ webSocket: WebSocket, sendingFirst first: [WebSocketPreparedMessage] = []) {
         guard let reference = webSocket.outbound.reference else { return }
-        let shard = shard(for: reference.eventLoop)
+        let shard = shards.shard(for: reference.eventLoop)
         reference.execute { handler in
             guard handler.isOpenForBroadcast else { return }
             for message in first { _ = handler.submitBroadcast(message, flush: false) }
             handler.flushBroadcast()
-            _ = shard.add(handler)
+            shard.add(handler)
         }
     }
 
     /// Removes `webSocket` (broadcasts made after this call do not reach it).
     public func remove(_ webSocket: WebSocket) {
         guard let reference = webSocket.outbound.reference else { return }
-        let shard = shard(for: reference.eventLoop)
+        let shard = shards.shard(for: reference.eventLoop)
         reference.execute { handler in shard.remove(handler) }
     }
 
@@ -118,13 +63,15 @@ public final class WebSocketBroadcastGroup: Sendable {
     /// last). Returns at once, as ``broadcast(_:)-(WebSocketPreparedMessage)`` does.
     @discardableResult
     public func broadcast(_ messages: [WebSocketPreparedMessage]) -> WebSocketBroadcast {
-        let all = shards.withLock { Array($0.values) }
-        var reports: [EventLoopFuture<WebSocketBroadcastReport>] = []
-        reports.reserveCapacity(all.count)
-        for shard in all {
-            reports.append(shard.eventLoop.submit { shard.broadcast(messages) })
-        }
-        return WebSocketBroadcast(reports: reports)
+        WebSocketBroadcast(reports: shards.submitToEach { shard in
+            var report = WebSocketBroadcastReport()
+            // A member may close (and leave) while we send: this iterates over a copy.
+            for member in shard.members {
+                for message in messages { report.add(member.submitBroadcast(message, flush: false)) }
+                member.flushBroadcast()
+            }
+            return report
+        })
     }
 }
 
@@ -161,8 +108,6 @@ extension WebSocketHandler {
         }
     }
 
-    /// Leaves every group (the connection closed).
-    func leaveGroups() {
-        for shard in memberships { shard.remove(self) }
-    }
 }
+
+extension WebSocketHandler: EventLoopShardMember {}

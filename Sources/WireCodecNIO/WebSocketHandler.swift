@@ -67,7 +67,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// Our context while we are in a pipeline (for sends that come from outside it).
     private var context: ChannelHandlerContext?
     /// Broadcast groups this connection belongs to (left when it closes).
-    var memberships: [WebSocketBroadcastGroup.Shard] = []
+    var memberships: [EventLoopShards<WebSocketHandler>.Shard] = []
     /// The next handlers hand the events to an application that takes them later (the
     /// server's async API): a protocol error is held (``WebSocketConnection/heldFailure``)
     /// until ``releaseHeldFailure()``, announced by ``FailureHeld`` after the events before it.
@@ -133,7 +133,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
         timer?.cancel()
         timer = nil
         discardQueueIfClosed()
-        leaveGroups()
+        leaveShards()
         context.fireChannelInactive()
     }
 
@@ -142,7 +142,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
         timer = nil
         failureTimer?.cancel()
         failureTimer = nil
-        leaveGroups()
+        leaveShards()
         self.context = nil
     }
 
