@@ -69,7 +69,27 @@ func connectSecurely(to host: String, port: Int, trusting caFile: String) async 
 }
 // README TLS end
 
-/// The README's async/await and TLS samples, compiled here and run: `readmeBlocksMatchThisFile`
+// README HTTP/2 begin
+/// HTTP/2 and HTTP/1.1 on one TLS port (run it as any WireServer: `try await server.run()`).
+func http2Server(host: String, port: Int, certificateChain: String, privateKey: String) throws -> WireServer {
+    var configuration = WireServer.Configuration(host: host, port: port)
+    configuration.tls = try TLSServerConfiguration(
+        certificateChainPEMFile: certificateChain, privateKeyPEMFile: privateKey,
+        applicationProtocols: ["h2", "http/1.1"])         // ALPN picks per connection
+    configuration.http2 = .init(maxConcurrentStreams: 256) // the defaults, see below
+    return WireServer(configuration: configuration) { request, response in
+        // every HTTP/2 stream arrives here as an HTTP/1.1 request does: whole, streamed,
+        // startEventStream() for SSE, a long poll held as long as you like
+        try await response.send(HTTPResponse(status: .ok), body: "over \(request.httpVersion)\n")
+    } webSocket: { upgrade in                              // an Upgrade or an extended CONNECT
+        .accept { ws in                                    // upgrade.httpVersion says which
+            for try await message in ws.inbound { try await ws.outbound.send(message) }
+        }
+    }
+}
+// README HTTP/2 end
+
+/// The README's async/await, TLS and HTTP/2 samples, compiled here and run: `readmeBlocksMatchThisFile`
 /// keeps the README's blocks and this file's identical (edit both together).
 @Suite(.serialized, .timeLimit(.minutes(2))) struct ReadmeServerSamplesTests {
     /// A port free a moment ago.
@@ -129,6 +149,34 @@ func connectSecurely(to host: String, port: Int, trusting caFile: String) async 
         try await running.stop()
     }
 
+    /// The HTTP/2 sample answers curl over HTTP/2 and over HTTP/1.1 on its one TLS port, and
+    /// echoes a WebSocket opened over HTTP/2 (RFC 8441) by `wirecodec ws connect --http2`.
+    @Test func theHTTP2SampleServesBothVersionsOnOnePort() async throws {
+        guard let certificate = TestCertificate.require() else { return }
+        guard requirePeer(Paths.which("curl") != nil, "curl"), let curl = Paths.which("curl") else { return }
+        let port = try await Self.freePort()
+        let server = try http2Server(host: "127.0.0.1", port: port, certificateChain: certificate.chain, privateKey: certificate.key)
+        let running = Task { try await server.run() }
+        defer { running.cancel() }
+        func get(_ version: String) throws -> String {
+            try runProcess(curl, ["-s", version, "--cacert", certificate.ca, "https://localhost:\(port)/"], timeout: 30).text
+        }
+        var answer = ""
+        for _ in 0..<100 where answer.isEmpty {
+            answer = try get("--http2")
+            if answer.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(answer == "over h2\n")
+        #expect(try get("--http1.1") == "over http/1.1\n")
+        let cli = try runProcess(
+            Paths.executable("wirecodec").path,
+            ["ws", "connect", "--http2", "--ca-cert", certificate.ca, "wss://localhost:\(port)/"],
+            stdin: Data("over two\n".utf8), timeout: 60)
+        // The echo, as a JSON line with the text in base64.
+        #expect(cli.status == 0 && cli.text.contains(#""data_b64":"b3ZlciB0d28=""#), "\(cli.text) \(cli.stderr)")
+        #expect(cli.stderr.contains("WebSocket over HTTP/2"), "\(cli.stderr)")
+    }
+
     final class FirstResponse: ChannelInboundHandler, Sendable {
         typealias InboundIn = HTTP1Event
         let promise: EventLoopPromise<HTTP1ResponseHead>
@@ -140,7 +188,7 @@ func connectSecurely(to host: String, port: Int, trusting caFile: String) async 
     }
 
     /// Each README block is the code between this file's markers (imports aside).
-    @Test(arguments: [("async", "async/await"), ("tls", "TLS")])
+    @Test(arguments: [("async", "async/await"), ("tls", "TLS"), ("http2", "HTTP/2")])
     func readmeBlocksMatchThisFile(section: String, marker: String) throws {
         let readme = try String(contentsOf: Paths.root.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
