@@ -7,10 +7,12 @@
 #   bash Tests/Scripts/feed-load-report.sh            # CLIENTS=N, FAST=1 for a quick look
 #
 # Many connections in one server process (issue 19): SCALE="1000 8000 19000" runs long polling,
-# SSE and WebSocket at each number of clients instead (10 updates, 1/s) and writes
-# Spec/realtime/load-scale.md, load-scale.jsonl and load-scale.svg (clients on a log axis).
-# Needs `ulimit -Hn` above the largest number (the tool and the server each hold one socket
-# per client). EXTRA="--server-arg=--deflate-context-takeover" passes more arguments.
+# SSE and WebSocket at each number of clients instead (10 updates, 1/s), then WebSocket at the
+# largest without deflate and with context takeover (VARIANTS=0: not), and writes the section
+# "Many connections" of Spec/realtime/load.md, load-scale.jsonl and load-scale.svg (clients on
+# a log axis; Tests/Scripts/feed-scaleout-report.sh adds the several-process rows). Needs
+# `ulimit -Hn` above the largest number (the tool and the server each hold one socket per
+# client). PIN=1 runs the clients on CPU 1 only; EXTRA="..." passes more arguments.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLIENTS="${CLIENTS:-1000}"
@@ -21,26 +23,47 @@ swift build -c release --product wirecodec-feed-load 2>&1 | tail -1
 bin="$(swift build -c release --show-bin-path)"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+# The section of load.md that the many-connections runs own (kept by the other mode).
+section() { python3 Tests/Scripts/load-md-section.py "$@"; }
+
 if [[ -n "${SCALE:-}" ]]; then
     json="$out/load-scale.jsonl"
     : >"$json"
-    tables=()
+    runs=()
     for n in $SCALE; do
-        echo "feed-load-report: $n clients per technique (10 updates, 1/s)" >&2
-        tables+=("$("$bin/wirecodec-feed-load" --clients "$n" --updates 10 --interval-ms 1000 --technique long-polling sse websocket \
+        runs+=("$n clients|--technique long-polling sse websocket --clients $n")
+        largest=$n
+    done
+    if [[ "${VARIANTS:-1}" == 1 ]]; then
+        # What the deflate choices cost at the largest number: none, and context takeover
+        # (each connection compresses for itself) instead of server_no_context_takeover.
+        runs+=("$largest clients (no deflate)|--technique websocket --clients $largest --no-deflate")
+        runs+=("$largest clients (context takeover)|--technique websocket --clients $largest --server-arg=--deflate-context-takeover")
+    fi
+    tables=()
+    for run in "${runs[@]}"; do
+        IFS='|' read -r label arguments <<<"$run"
+        echo "feed-load-report: $label (10 updates, 1/s)" >&2
+        # shellcheck disable=SC2086
+        # A run that misses updates exits 1 but still prints its table: keep it, go on.
+        table="$("$bin/wirecodec-feed-load" $arguments --updates 10 --interval-ms 1000 \
             --long-poll-timeout-ms 25000 --heartbeat-ms 15000 --web-socket-ping-ms 30000 --json-out "$json" \
-            --label "$n clients" ${EXTRA:-})")
+            --label "$label" ${PIN:+--pin-cpu "$PIN"} ${EXTRA:-})" || echo "feed-load-report: $label: incomplete or failed" >&2
+        tables+=("$table")
     done
     cpu="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($(nproc) cores)"
+    part="$(mktemp)"
     {
         cat <<HEAD
-# Many connections in one process, measured
+## Many connections in one process
 
 \`wirecodec-feed-server\` (one process, every core) and \`wirecodec-feed-load\` (its clients on one
-event loop) over loopback on one machine: $cpu, $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
+event loop${PIN:+, pinned to CPU $PIN}) over loopback on one machine, release builds: $cpu, $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
 Made by \`SCALE="$SCALE" bash Tests/Scripts/feed-load-report.sh\` (raw: \`load-scale.jsonl\`).
 10 updates at one per second; WebSocket clients offer permessage-deflate and the server answers
-\`server_no_context_takeover\` (each item compressed once); ${EXTRA:-no extra server arguments}.
+\`server_no_context_takeover\` (each item compressed once), except where the setting says
+otherwise; ${EXTRA:-no extra server arguments}. Memory per client: the growth of the server's
+resident memory from before the clients connect to after, divided by the clients.
 
 ![server CPU per delivery, latency p99 and memory per client against the number of clients](load-scale.svg)
 
@@ -48,9 +71,11 @@ HEAD
         for table in "${tables[@]}"; do
             printf '%s\n\n' "$table"
         done
-    } >"$out/load-scale.md"
+    } >"$part"
+    section set "$out/load.md" "$part"
+    rm -f "$part"
     python3 Tests/Scripts/feed-scale-chart.py "$json" "$out/load-scale.svg"
-    echo "feed-load-report: wrote $out/load-scale.md, $json, $out/load-scale.svg" >&2
+    echo "feed-load-report: wrote the many-connections section of $out/load.md, $json, $out/load-scale.svg" >&2
     exit 0
 fi
 
@@ -72,6 +97,7 @@ done
 
 cpu="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($(nproc) cores)"
 commit="$(git rev-parse --short HEAD)"
+kept="$(section get "$out/load.md")"
 {
     cat <<HEAD
 # Real-time patterns, measured
@@ -91,6 +117,9 @@ HEAD
     for table in "${tables[@]}"; do
         printf '%s\n\n' "$table"
     done
-} >"$out/load.md"
+    # The many-connections section (SCALE=...) stays.
+    printf '%s' "$kept"
+} >"$out/load.md.new"
+mv "$out/load.md.new" "$out/load.md"
 python3 Tests/Scripts/feed-chart.py "$json" "$out/load.svg"
 echo "feed-load-report: wrote $out/load.md, $json, $out/load.svg" >&2

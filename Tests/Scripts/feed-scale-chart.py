@@ -6,10 +6,14 @@ many-connections runs (feed-load-report.sh with SCALE="1000 8000 19000").
 
 Three panels with the clients per technique on a log axis: server CPU per delivery (µs),
 broadcast latency p99 (ms), server memory per client (KB); one line per technique, the
-targets of issue 19 dashed. Plain SVG, no plotting library.
+targets of issue 19 dashed. Rows whose label has a variant in parentheses ("19000 clients
+(no deflate)", "100000 clients (6 processes)") are drawn as separate points of their
+technique's colour, one marker shape per variant (named in the legend). Plain SVG, no
+plotting library.
 """
 import json
 import math
+import re
 import sys
 
 TECHNIQUES = ["long-polling", "sse", "websocket", "short-polling"]
@@ -22,18 +26,50 @@ PANELS = [
 ]
 
 
+SHAPES = ["square", "diamond", "triangle", "cross"]
+
+
+def variant(row):
+    """The variant of a row: the text in parentheses of its label ("" for the plain runs)."""
+    m = re.search(r"\(([^)]*)\)", row.get("label", ""))
+    return m.group(1) if m else ""
+
+
+def marker(shape, cx, cy, color, title):
+    t = "<title>%s</title>" % esc(title)
+    if shape == "square":
+        return '<rect x="%.1f" y="%.1f" width="8" height="8" fill="none" stroke="%s" stroke-width="2">%s</rect>' % (cx - 4, cy - 4, color, t)
+    if shape == "diamond":
+        return '<polygon points="%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f" fill="none" stroke="%s" stroke-width="2">%s</polygon>' % (
+            cx, cy - 5, cx + 5, cy, cx, cy + 5, cx - 5, cy, color, t)
+    if shape == "triangle":
+        return '<polygon points="%.1f,%.1f %.1f,%.1f %.1f,%.1f" fill="none" stroke="%s" stroke-width="2">%s</polygon>' % (
+            cx, cy - 5, cx + 5, cy + 4, cx - 5, cy + 4, color, t)
+    return '<path d="M%.1f %.1fL%.1f %.1fM%.1f %.1fL%.1f %.1f" stroke="%s" stroke-width="2">%s</path>' % (
+        cx - 4, cy - 4, cx + 4, cy + 4, cx - 4, cy + 4, cx + 4, cy - 4, color, t)
+
+
 def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-    W, H = 1040, 360
+    variants = []
+    for r in rows:
+        v = variant(r)
+        if v and v not in variants:
+            variants.append(v)
+    shape_of = {v: SHAPES[i % len(SHAPES)] for i, v in enumerate(variants)}
+    W, H = 1040, 360 + 18 * len(variants)
     pw, ph = 280, 220
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (W, H),
            '<rect width="100%" height="100%" fill="white"/>',
-           '<text x="20" y="24" font-size="16" font-weight="bold">One feed server process, many clients (log axes), over loopback</text>']
+           '<text x="20" y="24" font-size="16" font-weight="bold">Many clients per technique (log axes), over loopback: one feed server process unless marked</text>']
     techniques = [t for t in TECHNIQUES if any(r["technique"] == t for r in rows)]
     for i, t in enumerate(techniques):
-        x = 600 + i * 110
-        out.append('<rect x="%d" y="12" width="12" height="12" fill="%s"/>' % (x, COLORS[t]))
-        out.append('<text x="%d" y="23">%s</text>' % (x + 16, NAMES[t]))
+        x = 60 + i * 120
+        out.append('<rect x="%d" y="324" width="12" height="12" fill="%s"/>' % (x, COLORS[t]))
+        out.append('<text x="%d" y="335">%s</text>' % (x + 16, NAMES[t]))
+    for i, v in enumerate(variants):
+        out.append(marker(shape_of[v], 66, 352 + 18 * i, "#333", v))
+        out.append('<text x="%d" y="%d">%s</text>' % (78, 356 + 18 * i, esc(v)))
     clients = sorted({r["clients"] for r in rows}) or [1000]
     cx_lo = 10 ** math.floor(math.log10(min(clients)))
     cx_hi = 10 ** math.ceil(math.log10(max(clients) * 1.01))
@@ -68,9 +104,15 @@ def main():
         for label, v in targets:
             out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#888" stroke-dasharray="4 3"/>' % (ox, y(v), ox + pw, y(v)))
             out.append('<text x="%d" y="%.1f" font-size="9" fill="#666">%s</text>' % (ox + 4, y(v) - 3, esc(label)))
+        for r in rows:
+            v = variant(r)
+            if not v or r["technique"] not in COLORS or not isinstance(r.get(key), (int, float)) or r[key] <= 0:
+                continue
+            out.append(marker(shape_of[v], x(r["clients"]), y(r[key] * scale), COLORS[r["technique"]],
+                              "%s, %d clients (%s): %.3g" % (NAMES[r["technique"]], r["clients"], v, r[key] * scale)))
         for t in techniques:
             points = sorted((r["clients"], r[key] * scale) for r in rows
-                            if r["technique"] == t and isinstance(r.get(key), (int, float)) and r[key] > 0)
+                            if r["technique"] == t and not variant(r) and isinstance(r.get(key), (int, float)) and r[key] > 0)
             if not points:
                 continue
             out.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'
