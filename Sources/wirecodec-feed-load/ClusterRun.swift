@@ -26,6 +26,10 @@ struct ClusterRun {
     var settle: TimeAmount
     var serverPids: [Int32]
     var hooks: [(at: TimeAmount, command: String)]
+    /// `--workers`: child processes that run the clients (0: this process).
+    var workers = 0
+    var sourceAddresses: [String] = []
+    var pinCPU: Int?
 
     func run(loop: any EventLoop) throws -> [RunResult] {
         let reader = try loop.submit { ResilientRequester(loop: loop, targets: targets, first: 0) }.wait()
@@ -36,33 +40,12 @@ struct ClusterRun {
         let servers = serverPids.map(ProcessReadings.init(pid:))
         let baseMemory = servers.reduce(0) { $0 + $1.residentBytes() }
 
-        // The clients: kind after kind, spread over the targets.
-        let stats = kinds.map { _ in LoadStats() }
-        let sessions: [[ClientSession]] = try loop.submit {
-            kinds.enumerated().map { k, kind in
-                stats[k].counting = true
-                return (0..<clients).map { i in
-                    ClientSession(
-                        index: k * clients + i, ladder: kind.ladder, cursor: startCursor, targets: targets, stats: stats[k],
-                        settings: settings, loop: loop, makeBootstrap: { ClientBootstrap(group: $0) })
-                }
-            }
-        }.wait()
-        let all = sessions.flatMap { $0 }
-        defer { try? loop.submit { for session in all { session.stop() } }.wait() }
-        var next = 0
-        while next < all.count {
-            let batch = all[next..<min(all.count, next + 200)]
-            try loop.flatSubmit { EventLoopFuture.andAllComplete(batch.map { $0.start() }, on: loop) }.wait()
-            next += batch.count
-        }
-        let readyDeadline = Date().addingTimeInterval(60)
-        while try stats.reduce(0, { $0 + (try $1.snapshot(on: loop).ready) }) < all.count {
-            guard Date() < readyDeadline else {
-                throw LoadError("clients not ready: \(try stats.map { try $0.snapshot(on: loop).ready })")
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        // The clients: kind after kind, spread over the targets (and the worker processes).
+        let fleet = try makeFleet(startCursor: startCursor, loop: loop)
+        defer { fleet.stop() }
+        let total = clients * kinds.count
+        // Connecting takes longer the more clients there are (handshakes on two cores).
+        try fleet.start(deadline: Date().addingTimeInterval(60 + Double(total) / 1000))
         Thread.sleep(forTimeInterval: 0.5)
         let connectedMemory = servers.reduce(0) { $0 + $1.residentBytes() }
 
@@ -117,7 +100,7 @@ struct ClusterRun {
         var lastCheck = NIODeadline.now()
         while NIODeadline.now() < settleDeadline {
             let goal = expectedLast
-            let behind = try loop.submit { all.filter { $0.cursor.lastId < goal }.count }.wait()
+            let behind = try fleet.behind(goal)
             if behind == 0 {
                 let newest = newestInLog()
                 if newest <= expectedLast { break }
@@ -134,16 +117,16 @@ struct ClusterRun {
         let publisherRetries = try loop.submit { requesters.reduce(0) { $0 + $1.retries } }.wait()
 
         var results: [RunResult] = []
-        let finalLast = expectedLast
+        let seenByKind = try fleet.finish(last: expectedLast)
         for (k, kind) in kinds.enumerated() {
-            let seen = try stats[k].snapshot(on: loop)
-            let incomplete = try loop.submit { sessions[k].filter { $0.cursor.lastId != finalLast }.count }.wait()
+            let seen = seenByKind[k].seen
+            let incomplete = seenByKind[k].incomplete
             let items = expectedLast - startCursor
             var result = RunResult(
                 label: label, technique: kind.rawValue, clients: clients, updates: items, intervalMs: Int(interval.nanoseconds / 1_000_000),
                 pollIntervalMs: kind == .fixed(.poll) ? Int(settings.pollInterval.nanoseconds / 1_000_000) : nil,
                 expected: clients * items, seen: seen, windowNs: end.uptimeNanoseconds - start.uptimeNanoseconds,
-                serverCPUNs: cpu / UInt64(max(1, kinds.count)), memoryPerClient: max(0, connectedMemory - baseMemory) / max(1, all.count))
+                serverCPUNs: cpu / UInt64(max(1, kinds.count)), memoryPerClient: max(0, connectedMemory - baseMemory) / max(1, total))
             if servers.isEmpty {
                 result.serverCPUMsPerUpdate = .nan
                 result.serverCPUUsPerDelivery = .nan
@@ -156,6 +139,29 @@ struct ClusterRun {
             results.append(result)
         }
         return results
+    }
+
+    /// The clients in this process, or over `workers` processes (clients split evenly, the
+    /// first ones taking the remainder).
+    private func makeFleet(startCursor: Int, loop: any EventLoop) throws -> any ClientFleet {
+        func plan(clients: Int, firstIndex: Int) -> FleetPlan {
+            FleetPlan(
+                kinds: kinds.map(\.rawValue), clients: clients, firstIndex: firstIndex, runClients: self.clients, startCursor: startCursor,
+                targets: targets.map(\.description), pollIntervalMs: Int(settings.pollInterval.nanoseconds / 1_000_000),
+                longPollTimeoutMs: settings.longPollTimeoutMs, deflate: settings.deflate,
+                streamProbeMs: Int(settings.streamProbe.nanoseconds / 1_000_000), sourceAddresses: sourceAddresses,
+                pinCPU: pinCPU)
+        }
+        guard workers > 0 else { return try LocalFleet(plan: plan(clients: clients, firstIndex: 0), loop: loop) }
+        var plans: [FleetPlan] = []
+        var first = 0
+        for w in 0..<workers {
+            let share = clients / workers + (w < clients % workers ? 1 : 0)
+            guard share > 0 else { continue }
+            plans.append(plan(clients: share, firstIndex: first))
+            first += share
+        }
+        return try WorkerFleet(plans: plans)
     }
 
     /// The decimal after `"name":` in a JSON text.

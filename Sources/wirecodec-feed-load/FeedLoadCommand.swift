@@ -19,7 +19,10 @@ import WireCodecNIO
 /// With `--target URL` (repeated) it starts no server: every technique's clients run at once
 /// against instances already running (or a proxy in front of them), with `--publishers`
 /// concurrent publishers, reconnecting as browsers do when an instance goes away; technique
-/// `auto` is WebSocket falling back to SSE and then long polling (``ClusterRun``).
+/// `auto` is WebSocket falling back to SSE and then long polling (``ClusterRun``). There,
+/// `--workers N` runs the clients in N child processes of this tool (a process may open only
+/// so many files) and `--source-address` spreads them over local addresses (each has its own
+/// ports), for runs of 100,000 connections (``ClientFleet``).
 @main
 struct FeedLoadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,6 +88,18 @@ struct FeedLoadCommand: ParsableCommand {
         "An argument for the feed server this tool starts (repeat; e.g. --server-arg=--deflate-context-takeover).", valueName: "arg"))
     var serverArguments: [String] = []
 
+    @Option(help: "With --target: run the clients in this many worker processes of this tool (a process may open only so many files; 0: in this process).")
+    var workers = 0
+
+    @Option(help: ArgumentHelp("A local address the clients' connections come from, e.g. 127.0.0.2 (repeat: the clients take them in turn; each address has its own ports).", valueName: "address"))
+    var sourceAddress: [String] = []
+
+    @Option(help: ArgumentHelp("Run the clients' event loop on this CPU only (in every worker process too); the server is not pinned.", valueName: "cpu"))
+    var pinCPU: Int?
+
+    @Option(help: .hidden)
+    var workerPlan: String?
+
     @Flag(help: "Print one JSON object per technique instead of the table.")
     var json = false
 
@@ -103,6 +118,14 @@ struct FeedLoadCommand: ParsableCommand {
             if !runAt.isEmpty || !serverPid.isEmpty || expectItems != nil { throw ValidationError("--run-at, --server-pid and --expect-items need --target") }
         }
         for url in target { _ = try Target(url: url) }
+        guard workers >= 0 else { throw ValidationError("--workers must not be negative") }
+        if workers > 0 && target.isEmpty { throw ValidationError("--workers needs --target") }
+        for address in sourceAddress where (try? SocketAddress(ipAddress: address, port: 0)) == nil {
+            throw ValidationError("--source-address \(address): not an IP address")
+        }
+        if let pinCPU, pinCPU < 0 || pinCPU >= ProcessInfo.processInfo.activeProcessorCount {
+            throw ValidationError("--pin-cpu \(pinCPU): this machine has CPUs 0...\(ProcessInfo.processInfo.activeProcessorCount - 1)")
+        }
         for hook in runAt { _ = try Self.hook(hook) }
         guard publishers >= 0, settleMs >= 1, streamProbeMs >= 1 else { throw ValidationError("--publishers, --settle-ms and --stream-probe-ms must not be negative") }
     }
@@ -114,11 +137,15 @@ struct FeedLoadCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let workerPlan {
+            return try runFleetWorker(plan: JSONDecoder().decode(FleetPlan.self, from: Data(workerPlan.utf8)))
+        }
         if !target.isEmpty { return try runCluster() }
         let techniques = technique.isEmpty ? Technique.allCases : technique.compactMap(Technique.init(rawValue:))
         let executable = server ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("wirecodec-feed-server").path
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // Only the clients' thread is pinned: the servers are started from this one.
+        let group = clientEventLoopGroup(pinCPU: pinCPU)
         defer { try? group.syncShutdownGracefully() }
         var results: [RunResult] = []
         for technique in techniques {
@@ -131,7 +158,8 @@ struct FeedLoadCommand: ParsableCommand {
     }
 
     private func runCluster() throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // With workers, they pin their own loops: this one only publishes.
+        let group = clientEventLoopGroup(pinCPU: workers > 0 ? nil : pinCPU)
         defer { try? group.syncShutdownGracefully() }
         let kinds = technique.isEmpty ? Technique.allCases.map(ClientKind.fixed) : technique.compactMap(ClientKind.init(rawValue:))
         var settings = ClientSettings(
@@ -141,7 +169,7 @@ struct FeedLoadCommand: ParsableCommand {
             targets: try target.map(Target.init(url:)), kinds: kinds, clients: clients, updates: updates,
             interval: .milliseconds(Int64(intervalMs)), publishers: publishers, settings: settings, label: label,
             expectItems: expectItems, settle: .milliseconds(Int64(settleMs)), serverPids: serverPid,
-            hooks: try runAt.map(Self.hook))
+            hooks: try runAt.map(Self.hook), workers: workers, sourceAddresses: sourceAddress, pinCPU: pinCPU)
         let results = try run.run(loop: group.next())
         for result in results { report(result) }
         if !json { print(RunResult.markdown(results)) }
@@ -178,13 +206,18 @@ struct FeedLoadCommand: ParsableCommand {
         let settings = ClientSettings(
             pollInterval: .milliseconds(Int64(pollIntervalMs)), longPollTimeoutMs: longPollTimeoutMs, deflate: !noDeflate)
         let target = Target(host: "127.0.0.1", port: server.port)
+        let sources = try sourceAddress.map { try SocketAddress(ipAddress: $0, port: 0) }
 
         // Connect in batches (the listen backlog is finite), then wait until all are ready.
         let sessions = try loop.submit {
             (0..<clients).map { index in
                 ClientSession(
                     index: index, ladder: [technique], cursor: 0, targets: [target], stats: stats, settings: settings,
-                    loop: loop, makeBootstrap: { ClientBootstrap(group: $0) })
+                    loop: loop,
+                    makeBootstrap: { loop in
+                        let bootstrap = ClientBootstrap(group: loop)
+                        return sources.isEmpty ? bootstrap : bootstrap.bind(to: sources[index % sources.count])
+                    })
             }
         }.wait()
         defer { try? loop.submit { for session in sessions { session.stop() } }.wait() }

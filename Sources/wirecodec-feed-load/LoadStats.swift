@@ -4,7 +4,7 @@ import NIOCore
 /// What the simulated clients of one run saw. Lives on the clients' one event loop; the
 /// orchestrating thread reads it through ``snapshot(on:)``.
 final class LoadStats: @unchecked Sendable {
-    struct Snapshot: Sendable {
+    struct Snapshot: Sendable, Codable {
         var ready = 0
         var failed = 0
         var bytesSent = 0
@@ -27,6 +27,25 @@ final class LoadStats: @unchecked Sendable {
         /// For clients that fell back: the time from their start to their first working
         /// connection.
         var fallbackNs: [UInt64] = []
+
+        /// Adds what another group of clients (a worker process's) saw.
+        mutating func merge(_ other: Snapshot) {
+            ready += other.ready
+            failed += other.failed
+            bytesSent += other.bytesSent
+            bytesReceived += other.bytesReceived
+            setupBytes += other.setupBytes
+            requests += other.requests
+            delivered += other.delivered
+            orderViolations += other.orderViolations
+            lastDelivery = max(lastDelivery, other.lastDelivery)
+            latenciesNs += other.latenciesNs
+            errors += other.errors.prefix(max(0, 20 - errors.count))
+            reconnects += other.reconnects
+            fallbacks += other.fallbacks
+            finalTechniques.merge(other.finalTechniques, uniquingKeysWith: +)
+            fallbackNs += other.fallbackNs
+        }
     }
 
     /// Whether bytes, requests and deliveries are counted now (the measurement window).

@@ -126,4 +126,46 @@ import Testing
             }
         }
     }
+
+    /// Issue 20's load clients, small: `--workers 3` runs the clients in three child
+    /// processes of the tool (a process may open 20,000 files here) and `--source-address`
+    /// spreads their connections over 127.0.0.2 and 127.0.0.3 (each address has its own
+    /// ~28,000 ports); the parent publishes and merges what the workers saw. A hook run during
+    /// the window records the tool's children and the kernel's TCP table.
+    @Test func loadToolSpreadsClientsOverWorkerProcessesAndSourceAddresses() throws {
+        let server = try EchoServerProcess([], executable: "wirecodec-feed-server")
+        defer { _ = server.stop() }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("feed-workers-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let workers = scratch.appendingPathComponent("workers").path
+        let tcp = scratch.appendingPathComponent("tcp").path
+        // $PPID of the hook's shell is the load tool.
+        let hook = "300 for p in /proc/[0-9]*; do [ \"$(cut -d' ' -f4 $p/stat 2>/dev/null)\" = \"$PPID\" ] && "
+            + "grep -qa -- '--worker-pla[n]' $p/cmdline 2>/dev/null && echo $p; done | wc -l > \(workers); cat /proc/net/tcp > \(tcp)"
+        let (result, runs) = try runClusterLoad(
+            ["--target", server.httpURL, "--server-pid", String(server.process.processIdentifier),
+             "--technique", "websocket", "long-polling", "--clients", "90", "--updates", "3", "--interval-ms", "400",
+             "--workers", "3", "--source-address", "127.0.0.2", "--source-address", "127.0.0.3", "--run-at", hook],
+            timeout: 180)
+        #expect(result.status == 0, "\(result.text) \(result.stderr)")
+        expectEveryItemOnceInOrder(runs["websocket"], "websocket", clients: 90)
+        expectEveryItemOnceInOrder(runs["long-polling"], "long-polling", clients: 90)
+        #expect((runs["websocket"]?["serverCPUUsPerDelivery"] as? Double ?? 0) > 0, "\(runs)")
+        #expect(try String(contentsOfFile: workers, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+        // Established connections to the server's port (hex) from each source address (hex, little-endian).
+        let table = try String(contentsOfFile: tcp, encoding: .utf8).split(separator: "\n")
+        let port = String(format: "%04X", server.port)
+        for (address, hex) in [("127.0.0.2", "0200007F"), ("127.0.0.3", "0300007F")] {
+            let connections = table.filter { $0.contains(" \(hex):") && $0.contains(":\(port) ") && $0.contains(" 01 ") }.count
+            #expect(connections >= 90, "connections from \(address): \(connections)")
+        }
+    }
+
+    /// `--workers` needs `--target` (the single-server mode starts its own server per technique).
+    @Test func loadToolRefusesWorkersWithoutTargets() throws {
+        let result = try runProcess(Paths.executable("wirecodec-feed-load").path, ["--workers", "2", "--clients", "10"], timeout: 60)
+        #expect(result.status == 64, "\(result.status) \(result.stderr)")
+        #expect(result.stderr.contains("--workers needs --target"), "\(result.stderr)")
+    }
 }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Beyond one process (issue 20): INSTANCES wirecodec-feed-server processes on one port
+# (SO_REUSEPORT: the kernel spreads the connections), sharing one feed through a throwaway
+# PostgreSQL (Tests/Scripts/postgres.sh), and wirecodec-feed-load in cluster mode with its
+# clients over WORKERS processes and as many source addresses (127.0.0.2, 127.0.0.3, ...:
+# a process may open 20,000 files here, a source address has ~28,000 ports), one publisher,
+# 10 updates at one per second. Appends its rows to Spec/realtime/load-scale.jsonl, its table
+# to the "Many connections" section of Spec/realtime/load.md, and redraws load-scale.svg.
+#
+#   CLIENTS=100000 bash Tests/Scripts/feed-scaleout-report.sh            # WebSocket only
+#   CLIENTS=100000 MIXED=1 bash Tests/Scripts/feed-scaleout-report.sh    # a quarter per technique
+#   INSTANCES=6 WORKERS=6 UPDATES=10 ...
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CLIENTS="${CLIENTS:-100000}"
+INSTANCES="${INSTANCES:-6}"
+WORKERS="${WORKERS:-6}"
+UPDATES="${UPDATES:-10}"
+out=Spec/realtime
+swift build -c release --product wirecodec-feed-server 2>&1 | tail -1
+swift build -c release --product wirecodec-feed-load 2>&1 | tail -1
+bin="$(swift build -c release --show-bin-path)"
+ulimit -n "$(ulimit -Hn)"
+
+if [[ "${MIXED:-0}" == 1 ]]; then
+    techniques=(short-polling long-polling sse websocket)
+    per=$((CLIENTS / 4))
+    label="$CLIENTS clients, mixed ($INSTANCES processes)"
+else
+    techniques=(websocket)
+    per=$CLIENTS
+    label="$CLIENTS clients ($INSTANCES processes)"
+fi
+
+state="$(mktemp -d /tmp/feed-scaleout.XXXXXX)"
+pids=()
+stop_all() {
+    local pid
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    bash Tests/Scripts/postgres.sh stop >/dev/null 2>&1 || true
+}
+trap stop_all EXIT
+
+eval "$(bash Tests/Scripts/postgres.sh start)"
+db="$(bash Tests/Scripts/postgres.sh createdb feed_scaleout)"
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+server_pids=()
+for i in $(seq 1 "$INSTANCES"); do
+    "$bin/wirecodec-feed-server" --host 127.0.0.1 --port "$port" --reuse-port --postgres "$db" \
+        --long-poll-timeout-ms 25000 --heartbeat-ms 15000 --web-socket-ping-ms 30000 >"$state/instance-$i.log" 2>&1 &
+    pids+=("$!")
+    server_pids+=(--server-pid "$!")
+    for _ in $(seq 1 600); do
+        grep -q "listening on" "$state/instance-$i.log" 2>/dev/null && break
+        sleep 0.05
+    done
+    grep -q "listening on" "$state/instance-$i.log" || { echo "instance $i did not start" >&2; cat "$state/instance-$i.log" >&2; exit 1; }
+done
+sources=()
+for w in $(seq 2 $((WORKERS + 1))); do sources+=(--source-address "127.0.0.$w"); done
+
+echo "feed-scaleout-report: $label, $INSTANCES instances on port $port, $WORKERS load workers" >&2
+table="$("$bin/wirecodec-feed-load" --target "http://127.0.0.1:$port/" "${server_pids[@]}" --technique "${techniques[@]}" \
+    --clients "$per" --updates "$UPDATES" --interval-ms 1000 --publishers 1 --settle-ms 120000 \
+    --long-poll-timeout-ms 25000 --workers "$WORKERS" "${sources[@]}" --json-out "$out/load-scale.jsonl" --label "$label")"
+for i in $(seq 1 "$INSTANCES"); do
+    echo "instance $i: $(grep -c . "$state/instance-$i.log") log lines" >&2
+done
+part="$(mktemp)"
+{
+    printf '### %s\n\n' "$label"
+    echo "$INSTANCES \`wirecodec-feed-server\` processes on one port (\`--reuse-port\`) sharing the feed through"
+    echo "PostgreSQL ($(bash Tests/Scripts/postgres.sh psql -tAc 'SHOW server_version' | head -1)), clients over $WORKERS load processes and source addresses"
+    echo "127.0.0.2–127.0.0.$((WORKERS + 1)), one publisher; $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD)."
+    echo "Made by \`CLIENTS=$CLIENTS INSTANCES=$INSTANCES WORKERS=$WORKERS${MIXED:+ MIXED=$MIXED} bash Tests/Scripts/feed-scaleout-report.sh\`;"
+    echo "server CPU and memory are the sum over the instances (PostgreSQL's not included)."
+    echo
+    echo "$table"
+} >"$part"
+python3 Tests/Scripts/load-md-section.py append "$out/load.md" "$part"
+rm -f "$part"
+python3 Tests/Scripts/feed-scale-chart.py "$out/load-scale.jsonl" "$out/load-scale.svg"
+echo "feed-scaleout-report: appended to $out/load.md, load-scale.jsonl, load-scale.svg" >&2
