@@ -9,13 +9,15 @@
 #
 #   CLIENTS=100000 bash Tests/Scripts/feed-scaleout-report.sh            # WebSocket only
 #   CLIENTS=100000 MIXED=1 bash Tests/Scripts/feed-scaleout-report.sh    # a quarter per technique
-#   INSTANCES=6 WORKERS=6 UPDATES=10 ...
+#   INSTANCES=6 WORKERS=6 UPDATES=10 POLL_MS=1000 SETTLE_MS=300000 ...   (POLL_MS: short polling's interval)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLIENTS="${CLIENTS:-100000}"
 INSTANCES="${INSTANCES:-6}"
 WORKERS="${WORKERS:-6}"
 UPDATES="${UPDATES:-10}"
+POLL_MS="${POLL_MS:-1000}"
+SETTLE_MS="${SETTLE_MS:-300000}"
 out=Spec/realtime
 swift build -c release --product wirecodec-feed-server 2>&1 | tail -1
 swift build -c release --product wirecodec-feed-load 2>&1 | tail -1
@@ -25,7 +27,7 @@ ulimit -n "$(ulimit -Hn)"
 if [[ "${MIXED:-0}" == 1 ]]; then
     techniques=(short-polling long-polling sse websocket)
     per=$((CLIENTS / 4))
-    label="$CLIENTS clients, mixed ($INSTANCES processes)"
+    label="$CLIENTS clients ($INSTANCES processes, mixed, short polls every $POLL_MS ms)"
 else
     techniques=(websocket)
     per=$CLIENTS
@@ -62,7 +64,7 @@ for w in $(seq 2 $((WORKERS + 1))); do sources+=(--source-address "127.0.0.$w");
 
 echo "feed-scaleout-report: $label, $INSTANCES instances on port $port, $WORKERS load workers" >&2
 table="$("$bin/wirecodec-feed-load" --target "http://127.0.0.1:$port/" "${server_pids[@]}" --technique "${techniques[@]}" \
-    --clients "$per" --updates "$UPDATES" --interval-ms 1000 --publishers 1 --settle-ms 120000 \
+    --clients "$per" --updates "$UPDATES" --interval-ms 1000 --publishers 1 --settle-ms "$SETTLE_MS" --poll-interval-ms "$POLL_MS" \
     --long-poll-timeout-ms 25000 --workers "$WORKERS" "${sources[@]}" --json-out "$out/load-scale.jsonl" --label "$label")"
 for i in $(seq 1 "$INSTANCES"); do
     echo "instance $i: $(grep -c . "$state/instance-$i.log") log lines" >&2
@@ -73,7 +75,7 @@ part="$(mktemp)"
     echo "$INSTANCES \`wirecodec-feed-server\` processes on one port (\`--reuse-port\`) sharing the feed through"
     echo "PostgreSQL ($(bash Tests/Scripts/postgres.sh psql -tAc 'SHOW server_version' | head -1)), clients over $WORKERS load processes and source addresses"
     echo "127.0.0.2–127.0.0.$((WORKERS + 1)), one publisher; $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD)."
-    echo "Made by \`CLIENTS=$CLIENTS INSTANCES=$INSTANCES WORKERS=$WORKERS${MIXED:+ MIXED=$MIXED} bash Tests/Scripts/feed-scaleout-report.sh\`;"
+    echo "Made by \`CLIENTS=$CLIENTS INSTANCES=$INSTANCES WORKERS=$WORKERS UPDATES=$UPDATES${MIXED:+ MIXED=$MIXED POLL_MS=$POLL_MS} bash Tests/Scripts/feed-scaleout-report.sh\`;"
     echo "server CPU and memory are the sum over the instances (PostgreSQL's not included)."
     echo
     echo "$table"
