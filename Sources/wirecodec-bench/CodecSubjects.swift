@@ -307,6 +307,26 @@ extension CodecSubjects {
                         subject: Report.codec,
                         what: what + "), idle after a 1 KiB message each way: inline \(inline) + heap \(used)",
                         bytes: inline + used))
+                guard parameters != nil else { continue }
+                // The same idle connection with both deflate streams asleep (issue 19): zlib's
+                // state freed, the last window of each direction kept; after 1 KiB each way and
+                // after 64 KiB each way (both windows full: the most a sleeping connection holds).
+                for (label, size) in [("a 1 KiB message", 1024), ("a 64 KiB message (full windows)", 1 << 16)] {
+                    let sent = size == message.count ? message : JSONMessages.message(index: 7, size: size)
+                    let received = size == message.count ? incoming : frameFromPeer(of: role, parameters: parameters, message: sent)
+                    let asleep = Harness.heapBytesHeld { hold in
+                        var connection = openConnection(role: role, parameters: parameters)
+                        exchange(&connection, received, sent)
+                        connection.hibernateCompression()
+                        hold()
+                        connection.keepAlive()
+                    }
+                    results.append(
+                        MemoryResult(
+                            subject: Report.codec,
+                            what: what + "), idle after \(label) each way, hibernated: inline \(inline) + heap \(asleep)",
+                            bytes: inline + asleep))
+                }
             }
         }
         return results

@@ -32,6 +32,35 @@ import WireWebSocket
         #expect(server.outboundByteCount == 0)
     }
 
+    /// The permessage-deflate buffers (inflated output, compressed output) follow the same
+    /// rule as the receive and outbound buffers: between messages they keep at most
+    /// `retainedBufferCapacity` (before, a connection that once inflated and compressed a
+    /// 64 KiB message kept both buffers' capacity, about 160 KB, for as long as it stayed idle).
+    @Test(arguments: [0, 4096])
+    func deflateBuffersKeepAtMostTheRetainedCapacity(retained: Int) throws {
+        var configuration = WebSocketConfiguration.testing(seed: 1)
+        configuration.retainedBufferCapacity = retained
+        let negotiation = WebSocketNegotiation(deflate: PerMessageDeflateParameters())
+        var server = openConnection(.server, negotiation, configuration)
+        var client = openConnection(.client, negotiation, configuration)
+        var text = ""
+        var index = 0
+        while text.utf8.count < 1 << 16 {
+            text += "{\"id\":\(index),\"data\":\"\(String(index * 7919, radix: 36))\"}"
+            index += 1
+        }
+        for _ in 0..<2 {
+            try client.send(.text(text))
+            let seenByServer = feed(&server, client.takeOutbound())
+            #expect(seenByServer == [.event(.text(text))])
+            try server.send(.text(text))
+            let seenByClient = feed(&client, server.takeOutbound())
+            #expect(seenByClient == [.event(.text(text))])
+        }
+        #expect(server.bufferCapacity <= retained, "server keeps \(server.bufferCapacity) bytes of buffers")
+        #expect(client.bufferCapacity <= retained, "client keeps \(client.bufferCapacity) bytes of buffers")
+    }
+
     /// Streaming delivery keeps no message: a message larger than any buffer passes through,
     /// only the limit stops it.
     @Test func streamingPassesLargeMessagesThrough() {

@@ -201,6 +201,13 @@ public struct WebSocketConnection: ~Copyable, Sendable {
         return PerMessageDeflateMemory(compressor: sender.compressorMemory, decompressor: receiver.inflaterMemory)
     }
 
+    /// The capacity of the buffers the open connection keeps (receive, outbound, and
+    /// permessage-deflate's inflated and compressed output), zlib's state not counted: at most
+    /// ``WebSocketConfiguration/retainedBufferCapacity`` each between messages.
+    package var bufferCapacity: Int {
+        outbound.capacity &+ receiver.bufferCapacity &+ sender.bufferCapacity
+    }
+
     /// Bytes received and not yet parsed.
     public var bufferedByteCount: Int {
         guard let box = handshake else { return receiver.bufferedByteCount }

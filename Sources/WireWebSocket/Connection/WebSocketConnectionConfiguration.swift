@@ -170,8 +170,9 @@ public struct WebSocketConfiguration: Sendable, Hashable {
         set { values.deflate = newValue }
     }
 
-    /// The receive and outbound buffers keep up to this capacity when they empty (default 0:
-    /// freed, so an idle connection holds no buffer). A value around the transport's read size makes the
+    /// The receive and outbound buffers, and permessage-deflate's inflated and compressed
+    /// output, keep up to this capacity when they empty (default 0: freed, so an idle
+    /// connection holds no buffer, only zlib's state). A value around the transport's read size makes the
     /// receive path allocation-free per read, at that cost per idle connection.
     public var retainedBufferCapacity: Int {
         get { values.retainedBufferCapacity }

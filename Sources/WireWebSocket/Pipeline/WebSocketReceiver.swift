@@ -83,6 +83,9 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
     /// Whether no frame and no message is in progress (an input that ends here is complete).
     public var isIdle: Bool { parser.isIdle && assembler.isIdle && extras?.pendingHead == nil }
 
+    /// The capacity of the receive buffer and of the inflated output.
+    package var bufferCapacity: Int { inbound.capacity &+ (extras?.inflated.capacity ?? 0) }
+
     /// The zlib memory the inflater holds (zero without permessage-deflate).
     package var inflaterMemory: ZlibMemory { extras?.inflater.memory ?? ZlibMemory(held: 0, peak: 0) }
 
@@ -230,16 +233,19 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
         assembler = WebSocketMessageAssembler(limits: .init(), delivery: .wholeMessages)
     }
 
-    /// Frees the receive buffer once everything in it was consumed (keeping up to
-    /// ``WebSocketConfiguration/retainedBufferCapacity``).
+    /// Frees the receive buffer and the inflated output once everything in the receive buffer
+    /// was consumed (each keeping up to ``WebSocketConfiguration/retainedBufferCapacity``).
     mutating func releaseConsumedInbound() {
         guard inboundStart == inbound.count else { return }
-        if inbound.capacity > configuration.values.retainedBufferCapacity {
+        let retained = configuration.values.retainedBufferCapacity
+        if inbound.capacity > retained {
             inbound = []
         } else {
             inbound.removeAll(keepingCapacity: true)
         }
         inboundStart = 0
+        // Nothing is lent any more (`nextEvent()` returned `nil`).
+        if let extras, extras.inflated.capacity > retained { extras.inflated = [] }
     }
 
     // MARK: The stages

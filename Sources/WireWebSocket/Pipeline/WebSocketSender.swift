@@ -46,7 +46,9 @@ public struct WebSocketSender: ~Copyable, Sendable {
         fragmentSize = values.fragmentSize
         if let deflate {
             do {
-                self.deflate = Deflate(try PerMessageDeflateCompressor(parameters: deflate, role: role, configuration: values.deflate))
+                self.deflate = Deflate(
+                    try PerMessageDeflateCompressor(parameters: deflate, role: role, configuration: values.deflate),
+                    retainedCapacity: values.retainedBufferCapacity)
             } catch {
                 throw WebSocketUsageError(.unsupportedDeflateParameters)
             }
@@ -60,6 +62,9 @@ public struct WebSocketSender: ~Copyable, Sendable {
 
     /// Whether a fragmented message is being sent (its last fragment is still to come).
     public var isSendingMessage: Bool { streaming != nil }
+
+    /// The capacity of the compressed output buffer.
+    package var bufferCapacity: Int { deflate?.compressed.capacity ?? 0 }
 
     /// The zlib memory the compressor holds (zero without permessage-deflate).
     package var compressorMemory: ZlibMemory { deflate?.compressor.memory ?? ZlibMemory(held: 0, peak: 0) }
@@ -100,10 +105,13 @@ public struct WebSocketSender: ~Copyable, Sendable {
     /// Compresses (by the per-message policy), fragments and frames a message already checked.
     private mutating func writeUnchecked(_ kind: WebSocketMessageKind, _ payload: Span<UInt8>, into out: inout [UInt8]) {
         let opcode: WebSocketOpcode = kind == .text ? .text : .binary
-        if let box = deflate, box.compressMessage(payload) {
-            let compressed = box.compressed
-            writeFrames(opcode, reserved: .rsv1, compressed.span, fin: true, into: &out)
-            return
+        if let box = deflate {
+            defer { box.releaseCompressed() }
+            if box.compressMessage(payload) {
+                let compressed = box.compressed
+                writeFrames(opcode, reserved: .rsv1, compressed.span, fin: true, into: &out)
+                return
+            }
         }
         writeFrames(opcode, reserved: [], payload, fin: true, into: &out)
     }
@@ -129,6 +137,7 @@ public struct WebSocketSender: ~Copyable, Sendable {
             box.compress(payload, fin: isFinal)
             let compressed = box.compressed
             writeFrames(opcode, reserved: first ? .rsv1 : [], compressed.span, fin: isFinal, into: &out)
+            if isFinal { box.releaseCompressed() }
         } else {
             writeFrames(opcode, reserved: [], payload, fin: isFinal, into: &out)
         }
@@ -243,8 +252,18 @@ extension WebSocketSender {
         /// Idle hibernation's timer (``PerMessageDeflateHibernation/afterIdle(_:)``).
         var idleWatch = DeflateIdleWatch()
 
-        init(_ compressor: consuming PerMessageDeflateCompressor) {
+        /// What `compressed` keeps between messages
+        /// (``WebSocketConfiguration/retainedBufferCapacity``).
+        let retainedCapacity: Int
+
+        init(_ compressor: consuming PerMessageDeflateCompressor, retainedCapacity: Int) {
             self.compressor = compressor
+            self.retainedCapacity = retainedCapacity
+        }
+
+        /// After a message's last frame: the output buffer keeps at most `retainedCapacity`.
+        func releaseCompressed() {
+            if compressed.capacity > retainedCapacity { compressed = [] }
         }
 
         /// Compresses a whole message into `compressed`; `false` when it should go uncompressed.
