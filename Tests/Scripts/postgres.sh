@@ -12,6 +12,13 @@
 #   bash Tests/Scripts/postgres.sh createdb NAME   # a fresh database (dropped first if it exists)
 #   bash Tests/Scripts/postgres.sh destroy    # stop and delete the data directory
 #
+# WIRECODEC_POSTGRES_FSYNC=off (read by `start` when it starts the server; `restart` keeps the
+# setting): fsync off, for the tests (test-all.sh and the test helpers set it). A crash of the
+# server alone (`stop immediate`, as the tests do) still loses nothing committed — the WAL is
+# in the kernel's cache, only a crash of the machine would lose it — and recovery then skips
+# syncing the whole data directory, which took 10-20 s on a loaded machine. Measurements keep
+# the default, on.
+#
 # PostgreSQL refuses to run as root: as root, initdb, pg_ctl and psql run as the `postgres`
 # user (runuser), which Debian's postgresql package creates.
 set -euo pipefail
@@ -102,9 +109,10 @@ start_server() {
     close_inherited_fds
     local log="$PGBASE/server.log"
     # Unix sockets in the data directory (not /var/run/postgresql); loopback TCP only; enough
-    # connections for several instances and the 100,000-connection run's servers.
+    # connections for several instances and the 100,000-connection run's servers; fsync as
+    # recorded by `start` (above).
     as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -l "$log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$PGDATA -c max_connections=200" \
+        -o "-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$PGDATA -c max_connections=200 -c fsync=${PGFSYNC:-on}" \
         start >/dev/null || { cat "$log" >&2; exit 1; }
 }
 
@@ -118,7 +126,13 @@ start)
     load_state || init
     load_state
     [ -d "$PGDATA" ] || { rm -f "$state"; init; load_state; }
-    running || start_server
+    if ! running; then
+        case "${WIRECODEC_POSTGRES_FSYNC:-on}" in on | off) ;; *) echo "postgres.sh: WIRECODEC_POSTGRES_FSYNC is on or off" >&2; exit 64 ;; esac
+        grep -v '^PGFSYNC=' "$state" >"$state.new" || true
+        echo "PGFSYNC='${WIRECODEC_POSTGRES_FSYNC:-on}'" >>"$state.new"
+        mv "$state.new" "$state"
+        start_server
+    fi
     psql_ -tAc "SELECT 1 FROM pg_database WHERE datname = 'feed'" | grep -q 1 || psql_ -c "CREATE DATABASE feed"
     echo "export WIRECODEC_POSTGRES_URL='$(url)'"
     ;;

@@ -29,7 +29,7 @@ echo "== swift test"
 # A throwaway PostgreSQL on loopback for the scale-out tests (data under .build/postgres),
 # removed when this script ends, whatever the outcome; nginx is started by each test.
 trap 'bash Tests/Scripts/postgres.sh destroy >/dev/null 2>&1 || true' EXIT
-eval "$(bash Tests/Scripts/postgres.sh start)"
+eval "$(WIRECODEC_POSTGRES_FSYNC=off bash Tests/Scripts/postgres.sh start)"
 # SlowConsumerTests measure a broadcast's latency while one client stalls: they run on their own
 # after the parallel run, where every other suite's servers, browsers and peers compete for
 # the two cores (in the parallel run their readers missed the 20 s join deadline).

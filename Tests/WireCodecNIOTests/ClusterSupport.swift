@@ -20,7 +20,8 @@ enum TestPostgres {
     static var available: Bool { binaries != nil && Paths.which("python3") != nil }
 
     private static func run(_ arguments: [String], timeout: Double = 120) throws -> String {
-        let result = try runProcess("/bin/bash", [script] + arguments, timeout: timeout)
+        // fsync off when this starts the server (postgres.sh: a restart then takes a second).
+        let result = try runProcess("/bin/bash", [script] + arguments, environment: ["WIRECODEC_POSTGRES_FSYNC": "off"], timeout: timeout)
         try #require(result.status == 0, "postgres.sh \(arguments.joined(separator: " ")): \(result.stderr)")
         return result.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
