@@ -25,12 +25,8 @@ import argparse
 import json
 import os
 import select
-import socket
 import ssl
-import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -47,6 +43,7 @@ from wsproto.events import AcceptConnection, CloseConnection, Ping, RejectConnec
 from wsproto.extensions import PerMessageDeflate  # noqa: E402
 
 from h2ws import H2Socket, WebSocketStream, deflate_from_answer, headers_dict  # noqa: E402
+from h2_measure_support import ServerProcess, tcp_bytes, test_certificates, tls_socket  # noqa: E402
 
 TECHNIQUES = ["short-polling", "long-polling", "sse", "websocket"]
 POLL_INTERVAL = 1.0
@@ -61,22 +58,6 @@ BROWSER_FIELDS = [
     ("cookie", "session=9f3c2a71e4b84d0c8a5f1e6b2d7c4a90; theme=dark; _ga=GA1.1.1843917265.1732526400; "
                "_gid=GA1.1.2094718365.1732526400; csrftoken=Xk7qN2vR8tLw4pZs9mYc3bHd6fGj1aEe"),
 ]
-
-
-def tcp_bytes(sock):
-    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
-    return struct.unpack_from("QQ", info, 120)
-
-
-def tls_socket(port, cafile, alpn):
-    context = ssl.create_default_context(cafile=cafile)
-    context.set_alpn_protocols([alpn])
-    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
-    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock = context.wrap_socket(raw, server_hostname="localhost")
-    if sock.selected_alpn_protocol() != alpn:
-        raise RuntimeError("ALPN chose %r, not %s" % (sock.selected_alpn_protocol(), alpn))
-    return sock
 
 
 class Client:
@@ -323,15 +304,6 @@ def total_bytes(clients):
     return up, down
 
 
-def start_server(binary, certificates):
-    process = subprocess.Popen(
-        [binary, "--host", "127.0.0.1", "--port", "0", "--tls-cert", os.path.join(certificates, "server.pem"),
-         "--tls-key", os.path.join(certificates, "server.key")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    line = process.stdout.readline().decode()
-    return process, int(line.split("127.0.0.1:")[1].split("/")[0])
-
-
 def publish(port, cafile, count, ids):
     context = ssl.create_default_context(cafile=cafile)
     for index in range(count):
@@ -345,7 +317,8 @@ def publish(port, cafile, count, ids):
 
 def measure(technique, http, args, certificates):
     cafile = os.path.join(certificates, "ca.pem")
-    process, port = start_server(args.server, certificates)
+    server = ServerProcess(args.server, certificates)
+    port = server.port
     fields = BROWSER_FIELDS if args.headers == "browser" else []
     try:
         make = HTTP1Client if http == "1.1" else HTTP2Client
@@ -376,12 +349,7 @@ def measure(technique, http, args, certificates):
                 "bytes_per_update_down": round((down - down0) / per, 1),
                 "requests_per_update": round((sum(c.requests for c in clients) - requests0) / per, 2)}
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 def main():
@@ -393,9 +361,7 @@ def main():
     ap.add_argument("--technique", choices=TECHNIQUES + ["all"], default="all")
     ap.add_argument("--http", choices=["1.1", "2", "both"], default="both")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as certificates:
-        subprocess.run(["bash", os.path.join(ROOT, "Tests", "Scripts", "make-test-cert.sh"), certificates],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with test_certificates() as certificates:
         for technique in (TECHNIQUES if args.technique == "all" else [args.technique]):
             for http in (["1.1", "2"] if args.http == "both" else [args.http]):
                 print(json.dumps(measure(technique, http, args, certificates)), flush=True)

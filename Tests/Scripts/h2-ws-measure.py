@@ -25,13 +25,9 @@ import argparse
 import json
 import os
 import select
-import socket
 import ssl
 import statistics
-import struct
-import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -46,57 +42,8 @@ from wsproto.events import (AcceptConnection, CloseConnection, Ping, RejectConne
 from wsproto.extensions import PerMessageDeflate  # noqa: E402
 
 from h2ws import H2Socket, WebSocketStream, deflate_from_answer, headers_dict  # noqa: E402
+from h2_measure_support import ServerProcess, tcp_bytes, test_certificates, tls_socket  # noqa: E402
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def tcp_bytes(sock):
-    """(bytes the peer acknowledged, bytes received) of a TCP socket (Linux tcp_info)."""
-    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
-    return struct.unpack_from("QQ", info, 120)
-
-
-class Server:
-    def __init__(self, binary, certificates, deflate):
-        arguments = [binary, "--host", "127.0.0.1", "--port", "0",
-                     "--tls-cert", os.path.join(certificates, "server.pem"),
-                     "--tls-key", os.path.join(certificates, "server.key")]
-        if not deflate:
-            arguments.append("--no-deflate")
-        self.process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        line = self.process.stdout.readline().decode()
-        self.port = int(line.split("127.0.0.1:")[1].split("/")[0])
-
-    def memory(self):
-        with open("/proc/%d/status" % self.process.pid) as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
-
-    def cpu_seconds(self):
-        with open("/proc/%d/stat" % self.process.pid) as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def tls_socket(port, cafile, alpn):
-    context = ssl.create_default_context(cafile=cafile)
-    context.set_alpn_protocols([alpn])
-    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
-    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock = context.wrap_socket(raw, server_hostname="localhost")
-    if sock.selected_alpn_protocol() != alpn:
-        raise RuntimeError("ALPN chose %r, not %s" % (sock.selected_alpn_protocol(), alpn))
-    return sock
 
 
 def message(sequence, size):
@@ -322,7 +269,7 @@ def total_tcp_bytes(sockets):
 
 def measure(http, args, certificates):
     cafile = os.path.join(certificates, "ca.pem")
-    server = Server(args.server, certificates, args.deflate)
+    server = ServerProcess(args.server, certificates, [] if args.deflate else ["--no-deflate"])
     try:
         make = HTTP1Run if http == "1.1" else HTTP2Run
         # 1. Warm-up.
@@ -408,9 +355,7 @@ def main():
     ap.add_argument("--http", choices=["1.1", "2", "both"], default="both")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as certificates:
-        subprocess.run(["bash", os.path.join(ROOT, "Tests", "Scripts", "make-test-cert.sh"), certificates],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with test_certificates() as certificates:
         for http in (["1.1", "2"] if args.http == "both" else [args.http]):
             result = measure(http, args, certificates)
             print(markdown(result) if args.markdown else json.dumps(result), flush=True)
