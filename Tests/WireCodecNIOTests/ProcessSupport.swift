@@ -44,7 +44,8 @@ struct ProcessResult {
     var text: String { String(decoding: stdout, as: UTF8.self) }
 }
 
-/// Runs a program to completion (killed after `timeout` seconds).
+/// Runs a program to completion (stopped after `timeout` seconds: SIGTERM, then SIGKILL 2 s
+/// later).
 func runProcess(
     _ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil,
     timeout: Double = 60
@@ -60,11 +61,17 @@ func runProcess(
     process.standardError = err
     process.standardInput = stdin == nil ? FileHandle.nullDevice : input
     try process.run()
-    let killed = LockedData()
+    let pid = process.processIdentifier
+    let killed = LockedData(), reaped = LockedData()
     let killer = DispatchWorkItem {
-        if process.isRunning {
+        if !hasEnded(pid) {
             killed.set(Data([1]))
             process.terminate()
+            // The child inherits this thread's signal mask, SIGTERM blocked (Swift's test
+            // threads block it): a program that does not unblock it ignores terminate().
+            DispatchQueue.global().asyncAfter(deadline: .now() + 2) {
+                if reaped.get().isEmpty && !hasEnded(pid) { kill(pid, SIGKILL) }
+            }
         }
     }
     DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
@@ -85,6 +92,7 @@ func runProcess(
     let outData = readAll(out.fileHandleForReading.fileDescriptor)
     group.wait()
     process.waitUntilExit()
+    reaped.set(Data([1]))
     killer.cancel()
     let timedOut = !killed.get().isEmpty
     return ProcessResult(
