@@ -111,12 +111,21 @@ fi
 free=0
 if [ "$port" = 0 ]; then free=1; port="$(free_port)"; fi
 upstreams=""
+ports=()
+# All at once (each reads the log's history before it listens), then each waited for.
 for i in $(seq 1 "$instances"); do
-    if [ "$free" -eq 1 ]; then p="$(free_port)"; else p=$((port + i)); fi
-    log="$state/instance-$i.log"
-    "$bin/wirecodec-feed-server" --host 127.0.0.1 --port "$p" "${source_args[@]}" "${server_args[@]}" >"$log" 2>&1 &
-    pid=$!
-    pids+=("$pid")
+    if [ "$free" -eq 1 ]; then
+        p="$(free_port)"
+        while [[ " ${ports[*]} $port " == *" $p "* ]]; do p="$(free_port)"; done
+    else
+        p=$((port + i))
+    fi
+    "$bin/wirecodec-feed-server" --host 127.0.0.1 --port "$p" "${source_args[@]}" "${server_args[@]}" >"$state/instance-$i.log" 2>&1 &
+    pids+=("$!")
+    ports+=("$p")
+done
+for i in $(seq 1 "$instances"); do
+    log="$state/instance-$i.log" pid="${pids[$((i - 1))]}" p="${ports[$((i - 1))]}"
     for _ in $(seq 1 600); do
         grep -q "listening on" "$log" 2>/dev/null && break
         kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
