@@ -119,13 +119,14 @@ public struct WebSocketClient: Sendable {
         let channel = try await ClientConnector.connect(
             to: url, configuration: configuration.connection, group: group,
             protocolHandlers: {
-                [
-                    WebSocketHandler(connection: WebSocketConnection(client: handshake, configuration: webSocketConfiguration)),
-                    WebSocketClientErrorFilter(),
-                ]
+                let handler = WebSocketHandler(connection: WebSocketConnection(client: handshake, configuration: webSocketConfiguration))
+                // The application takes the events from its own task: a protocol error waits
+                // until it has taken the messages before it (and answered them).
+                handler.holdsFailureForConsumer = true
+                return [handler, WebSocketClientInboundBridge()]
             },
             wrap: { channel in
-                try NIOAsyncChannel<WebSocketEvent, WebSocketOutboundEvent>(wrappingChannelSynchronously: channel)
+                try NIOAsyncChannel<WebSocketClientInbound, WebSocketOutboundEvent>(wrappingChannelSynchronously: channel)
             })
         let timedOut = Atomic<Bool>(false)
         let raw = channel.channel
@@ -262,6 +263,15 @@ public struct WebSocketClientEvents: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(reader: reader) }
 }
 
+/// What a client's `NIOAsyncChannel` reads: the connection's events, and the mark that a
+/// protocol error waits behind them (``WebSocketHandler/FailureHeld``).
+enum WebSocketClientInbound: Sendable {
+    case event(WebSocketEvent)
+    /// The events before a protocol error were all delivered; `release` makes the error take
+    /// effect (its close frame goes out), once the application asks for the next event.
+    case failureHeld(release: @Sendable () -> Void)
+}
+
 /// Keeps a peer's protocol error from ending the inbound stream: its close frame is already
 /// queued and the connection's `.closed` event (cause `.protocolError`) follows.
 final class WebSocketClientErrorFilter: ChannelInboundHandler, RemovableChannelHandler {
@@ -274,21 +284,63 @@ final class WebSocketClientErrorFilter: ChannelInboundHandler, RemovableChannelH
     }
 }
 
+/// ``WebSocketClientErrorFilter`` for a handler that holds failures: the connection's events
+/// wrapped, and a held failure passed on as an event after the messages before it.
+final class WebSocketClientInboundBridge: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketEvent
+    typealias InboundOut = WebSocketClientInbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(wrapInboundOut(.event(unwrapInboundIn(data))))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let held = event as? WebSocketHandler.FailureHeld else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        context.fireChannelRead(wrapInboundOut(.failureHeld(release: held.release)))
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is WebSocketProtocolError { return }
+        context.fireErrorCaught(error)
+    }
+}
+
 /// The channel's inbound iterator, read by one task at a time; remembers the closure and
 /// ends after it.
+///
+/// A held protocol error (``WebSocketClientInbound/failureHeld(release:)``) is released when
+/// it is read: the application asked for the event after the messages before it.
 final class WebSocketClientEventReader: @unchecked Sendable {
-    private var base: NIOAsyncChannelInboundStream<WebSocketEvent>.AsyncIterator
+    private let nextInbound: () async throws -> WebSocketClientInbound?
     private let state = Mutex<(closure: WebSocketClosure?, ended: Bool)>((nil, false))
 
+    init(_ base: NIOAsyncChannelInboundStream<WebSocketClientInbound>.AsyncIterator) {
+        let box = IteratorBox(base)
+        nextInbound = { try await box.next() }
+    }
+
+    /// Over a channel whose handler does not hold failures (an HTTP/2 stream).
     init(_ base: NIOAsyncChannelInboundStream<WebSocketEvent>.AsyncIterator) {
-        self.base = base
+        let box = IteratorBox(base)
+        nextInbound = { try await box.next().map { .event($0) } }
     }
 
     var closure: WebSocketClosure? { state.withLock { $0.closure } }
 
     func next() async throws -> WebSocketEvent? {
         if state.withLock({ $0.ended }) { return nil }
-        guard let event = try await base.next() else {
+        var received: WebSocketEvent?
+        while received == nil, let inbound = try await nextInbound() {
+            switch inbound {
+            case .event(let event): received = event
+            case .failureHeld(let release): release()
+            }
+        }
+        guard let event = received else {
             state.withLock {
                 $0.ended = true
                 if $0.closure == nil { $0.closure = WebSocketClosure(cause: .endOfStream) }

@@ -78,8 +78,12 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var failureTimer: Scheduled<Void>?
 
     /// Fired as a user inbound event after the messages that came before a held protocol
-    /// error: the consumer calls ``releaseHeldFailure()`` once it has taken them.
-    struct FailureHeld: Sendable {}
+    /// error: the consumer calls `release` (or ``releaseHeldFailure()`` on the event loop)
+    /// once it has taken them.
+    struct FailureHeld: Sendable {
+        /// Acts on the failure, from any task (it hops to the event loop).
+        let release: @Sendable () -> Void
+    }
 
     /// - Parameters:
     ///   - connection: the sans-I/O connection, open or driving its own handshake.
@@ -225,7 +229,11 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
             failureTimer = nil
             releaseHeldFailure()
         }
-        context.fireUserInboundEventTriggered(FailureHeld())
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        context.fireUserInboundEventTriggered(FailureHeld(release: {
+            loop.execute { handler.value.releaseHeldFailure() }
+        }))
     }
 
     /// The consumer took the messages before a held protocol error (or its time is up): the

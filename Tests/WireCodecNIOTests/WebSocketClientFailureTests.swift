@@ -1,0 +1,86 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+import WireCodecNIO
+import WireWebSocket
+
+/// `WebSocketClient` when the server sends a valid message and a bad frame in one write
+/// (Autobahn 3.2, 4.1.3, 5.15 in the client role): the application's answer to the message goes
+/// out before the close with 1002.
+@Suite(.serialized, .timeLimit(.minutes(1))) struct WebSocketClientFailureTests {
+    @Test func aMessageBeforeABadFrameIsEchoedBeforeTheClose() async throws {
+        let (seen, report) = AsyncStream<WebSocketEvent>.makeStream()
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(BadFrameServer(report)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+        let client = try WebSocketClient(url: "ws://127.0.0.1:\(try #require(server.localAddress?.port))/")
+        let closure = try await client.withConnection { connection in
+            for try await event in connection.events {
+                if case .text(let text) = event { try await connection.send(.text(text)) }
+            }
+            return connection.closure
+        }
+        guard case .protocolError(let error)? = closure?.cause else {
+            Issue.record("client closure: \(String(describing: closure))")
+            return
+        }
+        #expect(error.code == .reservedBitsSet)
+        var atServer = seen.makeAsyncIterator()
+        #expect(await atServer.next() == .text("Hello"), "the echo first")
+        let last = await atServer.next()
+        guard case .closed(let serverSide)? = last else {
+            Issue.record("no close at the server: \(String(describing: last))")
+            return
+        }
+        #expect(serverSide.received?.code == .protocolError)
+    }
+}
+
+/// Accepts the Upgrade with our sans-I/O connection, then writes a text message "Hello", a text
+/// frame with RSV2 set and a ping in one write; reports every event it receives after that.
+private final class BadFrameServer: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var connection = WebSocketConnection(server: WebSocketServerPolicy())
+    private let report: AsyncStream<WebSocketEvent>.Continuation
+
+    init(_ report: AsyncStream<WebSocketEvent>.Continuation) {
+        self.report = report
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = Array(unwrapInboundIn(data).readableBytesView)
+        connection.receive(bytes.span)
+        var out: [UInt8] = []
+        while true {
+            let event: WebSocketEvent?
+            do {
+                event = try connection.nextEvent()
+            } catch {
+                report.yield(.closed(WebSocketClosure(cause: .protocolError(error))))
+                continue
+            }
+            guard let event else { break }
+            if case .upgradeRequest = event {
+                try? connection.accept()
+                out += connection.takeOutbound()
+                out += [0x81, 0x05] + Array("Hello".utf8) + [0xA1, 0x00, 0x89, 0x00]
+            } else {
+                report.yield(event)
+                if case .closed = event { report.finish() }
+            }
+        }
+        out += connection.takeOutbound()
+        if !out.isEmpty { context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: out)), promise: nil) }
+        if connection.transport == .closeNow { context.close(promise: nil) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        report.finish()
+    }
+}
