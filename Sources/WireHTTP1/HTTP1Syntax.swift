@@ -2,11 +2,9 @@ import WireCore
 
 /// Small grammars from RFC 3986 and RFC 9110 that the parser checks outside the hot loop.
 enum HTTP1Syntax {
-    /// `unreserved / sub-delims` of RFC 3986 §2 (the characters of a reg-name besides `%`).
-    @inline(__always)
-    static func isRegNameCharacter(_ b: UInt8) -> Bool { Scan.isRegName(b) }
-
-    /// The grammar's definition, for the tests.
+    /// `unreserved / sub-delims` of RFC 3986 §2 (the characters of a reg-name besides `%`),
+    /// as the grammar defines them: the tests check the parser's table (`Scan.isRegName`)
+    /// against it.
     static func isRegNameCharacterSlow(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),

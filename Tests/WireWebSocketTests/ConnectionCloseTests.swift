@@ -73,7 +73,7 @@ func frames(_ bytes: [UInt8], sentBy role: Role) -> [WebSocketFrame] {
         let seen = feed(&server, frame(.close, masked: true))
         #expect(seen == [.event(.closed(WebSocketClosure(cause: .closeReceived, received: WebSocketClose(code: nil),
                                                          sent: WebSocketClose(code: nil))))])
-        guard case .closed(let closure) = server.state else { return }
+        let closure = try #require(server.state.closure)
         #expect(closure.code == .noStatusReceived && closure.wasClean)
         let out = frames(server.takeOutbound(), sentBy: .server)
         #expect(out == [WebSocketFrame(opcode: .close, payload: [])])
@@ -194,7 +194,7 @@ func frames(_ bytes: [UInt8], sentBy role: Role) -> [WebSocketFrame] {
         connection.receiveEOF()
         let seen = drain(&connection)
         #expect(seen == [.event(.text("a")), .event(.closed(WebSocketClosure(cause: .endOfStream)))])
-        guard case .closed(let closure) = connection.state else { return }
+        let closure = try #require(connection.state.closure)
         #expect(closure.code == .abnormalClosure)
         #expect(connection.transport == .closeNow)
         #expect(connection.takeOutbound().isEmpty)
@@ -218,10 +218,7 @@ func frames(_ bytes: [UInt8], sentBy role: Role) -> [WebSocketFrame] {
         #expect(try server.nextEvent() == .text("Hello"))
         try server.send(.text("Hello"))
         #expect(throws: WebSocketProtocolError.self) { try server.nextEvent() }
-        guard case .closed = server.state else {
-            Issue.record("not closed: \(server.state)")
-            return
-        }
+        #expect(server.state.isClosed)
         #expect(frames(server.takeOutbound(), sentBy: .server) == [
             WebSocketFrame(opcode: .text, payload: bytes("Hello")),
             WebSocketFrame(opcode: .close, payload: closePayload(1002)),

@@ -18,6 +18,14 @@ enum Seen: Hashable, CustomStringConvertible {
     }
 }
 
+extension WebSocketConnectionState {
+    /// The closure of a closed state, `nil` in any other (for `#require`).
+    var closure: WebSocketClosure? {
+        if case .closed(let closure) = self { return closure }
+        return nil
+    }
+}
+
 /// Every event `connection` has now, until `nil`.
 func drain(_ connection: inout WebSocketConnection, limit: Int = 100_000) -> [Seen] {
     var seen: [Seen] = []

@@ -24,6 +24,32 @@ import WireWebSocket
         #expect(Set(Self.codes.map(\.0)).count == Self.codes.count)
     }
 
+    /// `WebSocketHandshakeError.Code` is stored the same way (one byte): every code names
+    /// itself with its stable kebab-case name, and no two share an index.
+    @Test func handshakeCodesNameThemselves() {
+        let codes: [(WebSocketHandshakeError.Code, String)] = [
+            (.methodNotGET, "method-not-get"), (.httpVersionTooOld, "http-version-too-old"), (.missingHost, "missing-host"),
+            (.unexpectedBody, "unexpected-body"), (.missingKey, "missing-key"), (.invalidKey, "invalid-key"),
+            (.unsupportedVersion, "unsupported-version"), (.originNotAllowed, "origin-not-allowed"),
+            (.invalidSubprotocolList, "invalid-subprotocol-list"), (.malformedHTTP, "malformed-http"),
+            (.missingUpgrade, "missing-upgrade"), (.missingConnectionUpgrade, "missing-connection-upgrade"),
+            (.missingAccept, "missing-accept"), (.acceptMismatch, "accept-mismatch"),
+            (.subprotocolNotOffered, "subprotocol-not-offered"), (.extensionNotOffered, "extension-not-offered"),
+            (.extensionNegotiationFailed, "extension-negotiation-failed"), (.malformedExtensions, "malformed-extensions"),
+            (.timedOut, "handshake-timed-out"), (.endOfStream, "end-of-stream"),
+            (.methodNotCONNECT, "method-not-connect"), (.missingProtocol, "missing-protocol"),
+            (.unsupportedProtocol, "unsupported-protocol"), (.missingScheme, "missing-scheme"),
+            (.invalidScheme, "invalid-scheme"), (.missingPath, "missing-path"),
+            (.connectionSpecificField, "connection-specific-field"),
+        ]
+        for (code, name) in codes {
+            #expect(code.name == name)
+            #expect(code.description == name)
+        }
+        #expect(Set(codes.map(\.0)).count == codes.count)
+        #expect(MemoryLayout<WebSocketHandshakeError.Code>.size == 1)
+    }
+
     @Test func errorsStaySmall() {
         #expect(MemoryLayout<WebSocketProtocolError>.size <= 12)
         let error = WebSocketProtocolError(.invalidUTF8, offset: 7)

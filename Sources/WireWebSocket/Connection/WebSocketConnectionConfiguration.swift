@@ -42,8 +42,9 @@ public struct WebSocketMaskingKeySource: Sendable, Hashable {
 
 /// How a ``WebSocketConnection`` behaves: limits, delivery, automatic answers, timeouts.
 ///
-/// The settings live in one shared, copy-on-write storage: connections made from the same
-/// configuration value share it, so a server's many connections hold one copy.
+/// The settings live in one shared, immutable storage: connections made from the same
+/// configuration value share it, so a server's many connections hold one copy. Changing a
+/// setting gives the value a storage of its own (one allocation per change).
 public struct WebSocketConfiguration: Sendable, Hashable {
     /// How data messages are delivered.
     public enum Delivery: Sendable, Hashable {
@@ -85,24 +86,33 @@ public struct WebSocketConfiguration: Sendable, Hashable {
         set { storage = Storage(newValue) }
     }
 
+    /// Every setting, each with its default (see the properties below).
     public init(
         limits: WebSocketLimits = .init(),
+        allowNonMinimalLengths: Bool = false,
         delivery: Delivery = .wholeMessages,
         automaticPong: Bool = true,
         fragmentSize: Int = .max,
         keepAlive: WebSocketKeepAlive? = nil,
         closingTimeout: Duration = .seconds(10),
-        handshakeTimeout: Duration? = .seconds(10)
+        handshakeTimeout: Duration? = .seconds(10),
+        deflate: PerMessageDeflateConfiguration = .init(),
+        retainedBufferCapacity: Int = 0,
+        maskingKeys: WebSocketMaskingKeySource = .system
     ) {
         precondition(fragmentSize >= 1, "fragmentSize must be at least 1")
         var values = Values()
         values.limits = limits
+        values.allowNonMinimalLengths = allowNonMinimalLengths
         values.delivery = delivery
         values.automaticPong = automaticPong
         values.fragmentSize = fragmentSize
         values.keepAlive = keepAlive
         values.closingTimeout = closingTimeout
         values.handshakeTimeout = handshakeTimeout
+        values.deflate = deflate
+        values.retainedBufferCapacity = retainedBufferCapacity
+        values.maskingKeys = maskingKeys
         storage = values == Values() ? Storage.defaults : Storage(values)
     }
 

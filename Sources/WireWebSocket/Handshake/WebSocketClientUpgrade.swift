@@ -82,42 +82,39 @@ public struct WebSocketClientUpgrade: Sendable {
     public mutating func nextEvent() -> WebSocketClientUpgradeEvent? {
         guard case .awaitingResponse = state else { return nil }
         while true {
-            let event: HTTP1Event?
-            do {
-                event = try http.nextEvent()
-            } catch {
-                // The transport ended inside the answer (not a body read until close).
-                if error.code == .unexpectedEOF { return fail(WebSocketHandshakeError(.endOfStream)) }
-                return fail(WebSocketHandshakeError(.malformedHTTP, http: error))
-            }
-            switch event {
-            case nil:
+            let event: HTTP1Event
+            switch http.nextHandshakeRead(answering: false) {
+            case .event(let next):
+                event = next
+            case .needMore:
                 // After the end of input, nothing more will come: a server that closed before
                 // (or without finishing) its answer ends the handshake, as RFC 6455 §4.1 fails it.
                 return receivedEOF ? fail(WebSocketHandshakeError(.endOfStream)) : nil
-            case .informationalResponse(let head)?:
+            case .failed(let error):
+                return fail(error)
+            }
+            switch event {
+            case .informationalResponse(let head):
                 guard head.status == 101 else { continue }    // 100, 103...: the answer is still to come
                 return switched(head)
-            case .response(let head)?:
+            case .response(let head):
                 do {
                     rejection = WebSocketHandshakeRejection(response: try head.httpResponse())
                 } catch {
                     return fail(WebSocketHandshakeError(.malformedHTTP, http: error))
                 }
-            case .body(let bytes)?:
+            case .body(let bytes):
                 guard var rejection else { continue }
                 let take = Swift.min(maxRejectionBodySize &- rejection.body.count, bytes.count)
                 rejection.body.append(contentsOf: bytes[..<take])
                 if take < bytes.count { rejection.bodyIsTruncated = true }
                 self.rejection = rejection
-            case .end?:
+            case .end:
                 guard let rejection else { continue }
                 state = .rejected
                 return .rejected(rejection)
-            case .connectionClosed?:
-                return fail(WebSocketHandshakeError(.endOfStream))
-            case .request?:
-                continue
+            case .request, .connectionClosed:
+                continue    // never read by a client (the end of the connection is mapped above)
             }
         }
     }

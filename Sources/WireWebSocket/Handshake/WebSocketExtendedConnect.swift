@@ -101,20 +101,20 @@ extension WebSocketConnection {
 
 extension WebSocketHandshakeError.Code {
     /// Server: a request that is not a CONNECT (400).
-    public static let methodNotCONNECT = Self("method-not-connect")
+    public static let methodNotCONNECT = Self(.methodNotCONNECT)
     /// Server: a CONNECT without `:protocol`, i.e. a request for a tunnel (400, RFC 8441 §4).
-    public static let missingProtocol = Self("missing-protocol")
+    public static let missingProtocol = Self(.missingProtocol)
     /// Server: a `:protocol` other than `websocket` (501, RFC 9220 §3).
-    public static let unsupportedProtocol = Self("unsupported-protocol")
+    public static let unsupportedProtocol = Self(.unsupportedProtocol)
     /// Server: no `:scheme` (400, RFC 8441 §4).
-    public static let missingScheme = Self("missing-scheme")
+    public static let missingScheme = Self(.missingScheme)
     /// Server: a `:scheme` other than `http` or `https` (400, RFC 8441 §5).
-    public static let invalidScheme = Self("invalid-scheme")
+    public static let invalidScheme = Self(.invalidScheme)
     /// Server: no `:path`, or an empty one (400, RFC 8441 §4).
-    public static let missingPath = Self("missing-path")
+    public static let missingPath = Self(.missingPath)
     /// Server: `Connection`, `Upgrade` or another hop-by-hop field, which HTTP/2 forbids (400,
     /// RFC 8441 §5, RFC 9113 §8.2.2).
-    public static let connectionSpecificField = Self("connection-specific-field")
+    public static let connectionSpecificField = Self(.connectionSpecificField)
 }
 
 extension WebSocketHandshakeError {

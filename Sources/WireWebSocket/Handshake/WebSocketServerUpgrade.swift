@@ -75,32 +75,25 @@ public struct WebSocketServerUpgrade: Sendable {
     public mutating func nextEvent() -> WebSocketServerUpgradeEvent? {
         guard case .awaitingRequest = state else { return nil }
         while true {
-            let event: HTTP1Event?
-            do {
-                event = try http.nextEvent()
-            } catch {
-                // The transport ended inside the request: nothing to answer.
-                if error.code == .unexpectedEOF { return fail(WebSocketHandshakeError(.endOfStream)) }
-                return fail(WebSocketHandshakeError(
-                    .malformedHTTP, statusHint: HTTPResponse.Status(code: error.statusHint), http: error))
+            let event: HTTP1Event
+            switch http.nextHandshakeRead(answering: true) {
+            case .event(let next): event = next
+            case .needMore: return nil
+            case .failed(let error): return fail(error)    // answered unless the transport ended
             }
             switch event {
-            case nil:
-                return nil
-            case .request(let head)?:
+            case .request(let head):
                 do {
                     validated = try WebSocketServerHandshake(validating: head, scheme: scheme, policy: policy)
                 } catch {
                     return fail(error)
                 }
-            case .end?:
+            case .end:
                 guard let request = validated else { continue }
                 validated = nil
                 state = .awaitingDecision(request)
                 return .request(request)
-            case .connectionClosed?:
-                return fail(WebSocketHandshakeError(.endOfStream))
-            case .body?, .informationalResponse?, .response?:
+            case .body, .informationalResponse, .response, .connectionClosed:
                 continue    // no body gets this far: a request announcing one was refused at its head
             }
         }
