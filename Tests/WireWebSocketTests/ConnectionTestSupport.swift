@@ -185,3 +185,30 @@ func payload(_ count: Int, seed: UInt64 = 7) -> [UInt8] {
     bytes.removeLast(bytes.count - count)
     return bytes
 }
+
+/// Frames written by hand, as a peer would send them.
+func frame(
+    _ opcode: WebSocketOpcode, _ payload: [UInt8] = [], fin: Bool = true, reserved: ReservedBits = [], masked: Bool
+) -> [UInt8] {
+    var out: [UInt8] = []
+    let header = WebSocketFrameHeader(
+        fin: fin, reserved: reserved, opcode: opcode, maskingKey: masked ? WebSocketMaskingKey(1, 2, 3, 4) : nil,
+        payloadLength: payload.count)
+    do {
+        try header.write(payload: payload.span, into: &out)
+    } catch {
+        fatalError("\(error)")
+    }
+    return out
+}
+
+func closePayload(_ code: UInt16, _ reason: String = "") -> [UInt8] {
+    [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8)
+}
+
+/// Parses what a connection wrote, as its peer would (whole frames, masking keys dropped).
+func frames(_ bytes: [UInt8], sentBy role: Role) -> [WebSocketFrame] {
+    let parsed = parseStreaming(bytes, role: role.peer, allowed: .rsv1)
+    if let error = parsed.error { fatalError("unparsable output: \(error)") }
+    return parsed.frames.map { WebSocketFrame(fin: $0.fin, reserved: $0.reserved, opcode: $0.opcode, payload: $0.payload) }
+}

@@ -3,53 +3,6 @@ import WireCore
 import WireWebSocket
 import TestSupport
 
-/// Feeds frames through the frame parser and the message layer, as the receive pipeline runs
-/// them (the parser first: frame-level rules are its), each payload split in two pieces;
-/// returns the events and the error, if any. With `compression`, RSV1 messages' payloads are
-/// taken as already inflated (the inflater is tested on its own).
-func assemble(_ frames: [WebSocketFrame], limits: WebSocketLimits = .init(), delivery: WebSocketConfiguration.Delivery = .wholeMessages,
-              compression: Bool = false) -> (events: [WebSocketMessageEvent], error: WebSocketProtocolError?) {
-    var bytes: [UInt8] = []
-    for frame in frames {
-        var unmasked = frame
-        unmasked.maskingKey = nil
-        do { try unmasked.write(into: &bytes) } catch { fatalError("\(error)") }
-    }
-    var parser = WebSocketFrameParser(role: .client, limits: limits, allowedReservedBits: compression ? .rsv1 : [])
-    var assembler = WebSocketMessageAssembler(limits: limits, delivery: delivery)
-    var events: [WebSocketMessageEvent] = []
-    var offset = 0
-    do {
-        while true {
-            let step = try parser.parse(bytes.span, from: offset)
-            offset += step.consumed
-            guard let event = step.event else { break }
-            switch event {
-            case .head(let header):
-                if let e = try assembler.frameStarted(header, at: offset - header.encodedSize) { events.append(e) }
-            case .payload(let piece):
-                // Split each payload in two pieces to exercise streaming.
-                let cut = piece.range.lowerBound + piece.range.count / 2
-                try assembler.payload(bytes.span.extracting(piece.range.lowerBound..<cut), at: piece.range.lowerBound)
-                try assembler.payload(bytes.span.extracting(cut..<piece.range.upperBound), at: cut)
-            case .end:
-                if let e = try assembler.frameEnded(at: offset) { events.append(e) }
-            }
-        }
-    } catch {
-        return (events, error)
-    }
-    return (events, nil)
-}
-
-/// One whole frame through a message layer (payload unmasked), at stream offset `offset`.
-func append(_ frame: WebSocketFrame, to assembler: inout WebSocketMessageAssembler, at offset: Int = 0) throws(WebSocketProtocolError) -> WebSocketMessageEvent? {
-    let header = frame.header
-    let start = try assembler.frameStarted(header, at: offset)
-    try assembler.payload(frame.payload.span, at: offset + header.encodedSize)
-    return try assembler.frameEnded(at: offset + header.encodedSize + frame.payload.count) ?? start
-}
-
 func text(_ s: String, fin: Bool = true, opcode: WebSocketOpcode = .text, reserved: ReservedBits = []) -> WebSocketFrame {
     WebSocketFrame(fin: fin, reserved: reserved, opcode: opcode, payload: Array(s.utf8))
 }

@@ -3,26 +3,6 @@ import TestSupport
 import WireCore
 @testable import WireWebSocket
 
-/// Receives all of `chunks` through a receive pipeline and returns the message events, or the
-/// error.
-func decodeMessages(
-    _ chunks: [ArraySlice<UInt8>], role: Role = .client, deflate: PerMessageDeflateParameters? = .init(),
-    limits: WebSocketLimits = .init()
-) -> Result<[WebSocketMessageEvent], WebSocketProtocolError> {
-    var receiver = try! WebSocketReceiver(role: role, deflate: deflate, configuration: WebSocketConfiguration(limits: limits))
-    var events: [WebSocketMessageEvent] = []
-    do throws(WebSocketProtocolError) {
-        for chunk in chunks {
-            let bytes = Array(chunk)
-            receiver.receive(bytes.span)
-            while let event = try receiver.nextEvent() { events.append(event) }
-        }
-    } catch {
-        return .failure(error)
-    }
-    return .success(events)
-}
-
 /// A send pipeline with permessage-deflate (deterministic masking keys).
 func deflateSender(
     _ role: Role, _ parameters: PerMessageDeflateParameters = .init(), compression: PerMessageDeflateConfiguration = .init()
