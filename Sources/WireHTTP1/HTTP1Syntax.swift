@@ -2,23 +2,6 @@ import WireCore
 
 /// Small grammars from RFC 3986 and RFC 9110 that the parser checks outside the hot loop.
 enum HTTP1Syntax {
-    /// `unreserved / sub-delims` of RFC 3986 §2 (the characters of a reg-name besides `%`),
-    /// as the grammar defines them: the tests check the parser's table (`Scan.isRegName`)
-    /// against it.
-    static func isRegNameCharacterSlow(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
-            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-            UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"),
-            UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
-            true
-        default:
-            false
-        }
-    }
-
     /// Whether `p[start..<end]` is `uri-host [":" port]` (RFC 3986 §3.2.2, §3.2.3): an
     /// IP-literal in brackets or a reg-name (which covers IPv4), then an optional port of
     /// digits. With `portRequired` (CONNECT's authority-form, RFC 9110 §9.3.6) the host must
