@@ -45,6 +45,8 @@ struct FleetPlan: Codable {
     var sourceAddresses: [String]
     /// A CPU the worker's event loop runs on only (`--pin-cpu`).
     var pinCPU: Int?
+    /// The process that started the worker: the worker ends when it is gone.
+    var parentPid: Int32?
 
     var settings: ClientSettings {
         var settings = ClientSettings(
@@ -79,10 +81,7 @@ final class LocalFleet: ClientFleet {
                     return ClientSession(
                         index: index, ladder: kind.ladder, cursor: plan.startCursor, targets: targets, stats: stats[k],
                         settings: settings, loop: loop,
-                        makeBootstrap: { loop in
-                            let bootstrap = ClientBootstrap(group: loop)
-                            return source.map { bootstrap.bind(to: $0) } ?? bootstrap
-                        })
+                        makeBootstrap: { loop in bindingSource(ClientBootstrap(group: loop), to: source) })
                 }
             }
         }.wait()
@@ -92,6 +91,9 @@ final class LocalFleet: ClientFleet {
         let all = sessions.flatMap { $0 }
         var next = 0
         while next < all.count {
+            // Connects held up by a full listen queue (SYNs dropped, retried after 1, 3, 7 s...)
+            // count against the deadline too.
+            guard Date() < deadline else { throw LoadError("clients not ready: \(next) of \(all.count) connecting at the deadline") }
             let batch = all[next..<min(all.count, next + 200)]
             try loop.flatSubmit { [loop] in EventLoopFuture.andAllComplete(batch.map { $0.start() }, on: loop) }.wait()
             next += batch.count
@@ -178,6 +180,8 @@ final class WorkerFleet: ClientFleet {
     }
 
     func stop() {
+        // All of them close their clients at once, then each is waited for.
+        for worker in workers { worker.endInput() }
         for worker in workers { worker.stop() }
     }
 }
@@ -194,6 +198,13 @@ struct WorkerReply: Codable {
 /// input, one JSON answer line each on standard output — `start SECONDS` (connect, wait until
 /// every client works), `behind GOAL`, `finish LAST`; end of input stops the clients.
 func runFleetWorker(plan: FleetPlan) throws {
+    // A worker whose parent is gone (killed while it was connecting, say) ends too.
+    let parent = plan.parentPid ?? getppid()
+    Thread {
+        while getppid() == parent { Thread.sleep(forTimeInterval: 0.5) }
+        FileHandle.standardError.write(Data("feed-load worker \(getpid()): the parent process ended\n".utf8))
+        exit(1)
+    }.start()
     let group = clientEventLoopGroup(pinCPU: plan.pinCPU)
     defer { try? group.syncShutdownGracefully() }
     let fleet = try LocalFleet(plan: plan, loop: group.next())
@@ -237,6 +248,8 @@ final class WorkerProcess {
     init(plan: FleetPlan) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var plan = plan
+        plan.parentPid = getpid()
         process.arguments = ["--worker-plan", String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)]
         let toWorker = Pipe()
         let fromWorker = Pipe()
@@ -257,9 +270,14 @@ final class WorkerProcess {
         return Data(line)
     }
 
-    /// Ends its input (the worker closes its clients and exits), then waits for it.
-    func stop() {
+    /// Ends its input: the worker closes its clients and exits.
+    func endInput() {
         try? input.close()
+    }
+
+    /// Ends its input, then waits for it (30 s at most, then SIGTERM).
+    func stop() {
+        endInput()
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning {
@@ -305,6 +323,21 @@ final class LineReader {
             buffer += chunk[0..<n]
         }
     }
+}
+
+/// `bootstrap` whose sockets bind to `source` (any port) before connecting. With
+/// `IP_BIND_ADDRESS_NO_PORT` (Linux) the port is chosen at connect time by the whole address
+/// pair, as an unbound connect does: without it `bind` searches the address's ports for a
+/// free one on every call, and with tens of thousands bound that search took the clients'
+/// event loop whole (a 100,000-client run stalled at 85,000).
+func bindingSource(_ bootstrap: ClientBootstrap, to source: SocketAddress?) -> ClientBootstrap {
+    guard let source else { return bootstrap }
+    #if os(Linux)
+    let bindAddressNoPort = ChannelOptions.Types.SocketOption(level: .ip, name: NIOBSDSocket.Option(rawValue: 24))
+    return bootstrap.channelOption(bindAddressNoPort, value: 1).bind(to: source)
+    #else
+    return bootstrap.bind(to: source)
+    #endif
 }
 
 /// The one event loop of the clients, on `cpu` only when given (`--pin-cpu`).

@@ -215,8 +215,7 @@ struct FeedLoadCommand: ParsableCommand {
                     index: index, ladder: [technique], cursor: 0, targets: [target], stats: stats, settings: settings,
                     loop: loop,
                     makeBootstrap: { loop in
-                        let bootstrap = ClientBootstrap(group: loop)
-                        return sources.isEmpty ? bootstrap : bootstrap.bind(to: sources[index % sources.count])
+                        bindingSource(ClientBootstrap(group: loop), to: sources.isEmpty ? nil : sources[index % sources.count])
                     })
             }
         }.wait()

@@ -9,7 +9,8 @@
 #
 #   CLIENTS=100000 bash Tests/Scripts/feed-scaleout-report.sh            # WebSocket only
 #   CLIENTS=100000 MIXED=1 bash Tests/Scripts/feed-scaleout-report.sh    # a quarter per technique
-#   INSTANCES=6 WORKERS=6 UPDATES=10 POLL_MS=1000 SETTLE_MS=300000 ...   (POLL_MS: short polling's interval)
+#   INSTANCES=6 WORKERS=6 UPDATES=10 POLL_MS=1000 SETTLE_MS=300000 PING_MS=120000 ...
+#   (POLL_MS: short polling's interval; PING_MS: the servers' WebSocket ping interval)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLIENTS="${CLIENTS:-100000}"
@@ -18,6 +19,10 @@ WORKERS="${WORKERS:-6}"
 UPDATES="${UPDATES:-10}"
 POLL_MS="${POLL_MS:-1000}"
 SETTLE_MS="${SETTLE_MS:-300000}"
+# The servers' WebSocket ping interval, which is also the time a pong may take: load workers
+# with ~17,000 connections each on two shared cores can be further behind than 30 s while
+# everyone connects, and would be closed for a late pong.
+PING_MS="${PING_MS:-120000}"
 out=Spec/realtime
 swift build -c release --product wirecodec-feed-server 2>&1 | tail -1
 swift build -c release --product wirecodec-feed-load 2>&1 | tail -1
@@ -41,6 +46,7 @@ stop_all() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     bash Tests/Scripts/postgres.sh stop >/dev/null 2>&1 || true
+    rm -rf "$state"
 }
 trap stop_all EXIT
 
@@ -50,7 +56,7 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 server_pids=()
 for i in $(seq 1 "$INSTANCES"); do
     "$bin/wirecodec-feed-server" --host 127.0.0.1 --port "$port" --reuse-port --postgres "$db" \
-        --long-poll-timeout-ms 25000 --heartbeat-ms 15000 --web-socket-ping-ms 30000 >"$state/instance-$i.log" 2>&1 &
+        --long-poll-timeout-ms 25000 --heartbeat-ms 15000 --web-socket-ping-ms "$PING_MS" >"$state/instance-$i.log" 2>&1 &
     pids+=("$!")
     server_pids+=(--server-pid "$!")
     for _ in $(seq 1 600); do
@@ -76,7 +82,8 @@ part="$(mktemp)"
     echo "PostgreSQL ($(bash Tests/Scripts/postgres.sh psql -tAc 'SHOW server_version' | head -1)), clients over $WORKERS load processes and source addresses"
     echo "127.0.0.2–127.0.0.$((WORKERS + 1)), one publisher; $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD)."
     echo "Made by \`CLIENTS=$CLIENTS INSTANCES=$INSTANCES WORKERS=$WORKERS UPDATES=$UPDATES${MIXED:+ MIXED=$MIXED POLL_MS=$POLL_MS} bash Tests/Scripts/feed-scaleout-report.sh\`;"
-    echo "server CPU and memory are the sum over the instances (PostgreSQL's not included)."
+    echo "WebSocket pings every $PING_MS ms. Server CPU and memory are the sum over the instances (PostgreSQL's"
+    echo "not included); bytes per update include the handshakes (the cluster mode counts from the start)."
     echo
     echo "$table"
 } >"$part"

@@ -168,4 +168,28 @@ import Testing
         #expect(result.status == 64, "\(result.status) \(result.stderr)")
         #expect(result.stderr.contains("--workers needs --target"), "\(result.stderr)")
     }
+
+    /// A worker process of the load tool whose parent is gone (killed while its workers were
+    /// still connecting, in a 100,000-client run) ends on its own instead of holding its
+    /// connections: here its parent shell exits at once while the worker's input stays open.
+    @Test func aLoadWorkerWhoseParentDiedEnds() throws {
+        let plan = #"{"kinds":["websocket"],"clients":1,"firstIndex":0,"runClients":1,"startCursor":0,"targets":["http://127.0.0.1:9/"],"pollIntervalMs":1000,"longPollTimeoutMs":1000,"deflate":false,"streamProbeMs":1000,"sourceAddresses":[],"parentPid":%d}"#
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // (An asynchronous command's input would be /dev/null, its end at once: redirected.)
+        shell.arguments = ["-c", #"exec 3<&0; "$0" --worker-plan "$(printf "$1" $$)" <&3 3<&- & echo $!"#, Paths.executable("wirecodec-feed-load").path, plan]
+        let input = Pipe()
+        let output = Pipe()
+        shell.standardInput = input
+        shell.standardOutput = output
+        try shell.run()
+        defer { try? input.fileHandleForWriting.close() }
+        shell.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), "\(text)")
+        defer { if !hasEnded(pid) { kill(pid, SIGKILL) } }
+        let deadline = Date().addingTimeInterval(10)
+        while !hasEnded(pid) && Date() < deadline { usleep(50_000) }
+        #expect(hasEnded(pid), "the worker outlived its parent")
+    }
 }
