@@ -54,6 +54,7 @@ let package = Package(
         .executableTarget(
             name: "e2e-wirecodec-handlers",
             dependencies: [
+                .product(name: "WireCodec", package: "WireCodec"),
                 .product(name: "WireCodecNIO", package: "WireCodec"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

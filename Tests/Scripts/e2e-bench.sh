@@ -125,6 +125,14 @@ for workload in $workloads; do
                 fi
                 ;;
             e2e.http.hello-100c)
+                # wrk counts status codes only: check the body once first.
+                body=$(curl -s --max-time 5 "http://127.0.0.1:$port/" || true)
+                if [ "$body" != "Hello, World!" ]; then
+                    log "$subject: GET / answered '$body', not 'Hello, World!'"
+                    row "$workload" "$subject" null null null null
+                    stop_server
+                    continue
+                fi
                 taskset -c "$load_cpu" wrk -t1 -c100 -d1s "http://127.0.0.1:$port/" > /dev/null 2>&1 || true
                 taskset -c "$load_cpu" wrk -t1 -c100 -d"${seconds}s" --latency "http://127.0.0.1:$port/" > "$work/wrk.out" 2>&1 || true
                 rate=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' "$work/wrk.out")

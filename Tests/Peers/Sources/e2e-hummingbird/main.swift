@@ -41,7 +41,7 @@ let app = Application(
     configuration: .init(address: .hostname("127.0.0.1", port: port)),
     onServerRunning: { channel in
         print("listening \(channel.localAddress?.port ?? port)")
-        fflush(stdout)
+        fflush(nil)
     },
     eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: threads))
 )

@@ -86,6 +86,7 @@ var measuring = false
 var latencies: [UInt32] = []  // tenths of a microsecond
 latencies.reserveCapacity(1 << 22)
 
+@MainActor
 func startConnection(index: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { fail("socket: errno \(errno)") }
@@ -105,6 +106,7 @@ func startConnection(index: Int) {
 }
 
 /// Writes what the connection has to send (and what an earlier write left over).
+@MainActor
 func flush(_ client: Client) {
     if client.pending.isEmpty {
         client.connection.withOutbound { span in
@@ -131,6 +133,7 @@ func flush(_ client: Client) {
     }
 }
 
+@MainActor
 func sendMessage(_ client: Client) {
     do {
         try client.connection.sendMessage(.text, payload.span)
@@ -141,6 +144,7 @@ func sendMessage(_ client: Client) {
     flush(client)
 }
 
+@MainActor
 func drop(_ client: Client) {
     errors += 1
     if client.open { openCount -= 1 }
@@ -151,6 +155,7 @@ func drop(_ client: Client) {
 
 var readBuffer = [UInt8](repeating: 0, count: 1 << 16)
 
+@MainActor
 func readable(_ client: Client) {
     while true {
         let count = readBuffer.withUnsafeMutableBytes { read(client.fd, $0.baseAddress, $0.count) }
@@ -173,13 +178,22 @@ func readable(_ client: Client) {
                 client.open = true
                 openCount += 1
                 if mode == "ws-echo" { sendMessage(client) }
-            case .text, .binary:
+            case .text(let text):
                 let elapsed = now() &- client.sentAt
+                // Only a reply that is the message sent counts; anything else ends the run.
+                var reply = text
+                let same = reply.withUTF8 { received in
+                    received.count == payload.count
+                        && payload.withUnsafeBufferPointer { $0.isEmpty || memcmp(received.baseAddress!, $0.baseAddress!, $0.count) == 0 }
+                }
+                guard same else { fail("connection \(client.fd): the reply differs from the message sent") }
                 if measuring {
                     completed += 1
                     latencies.append(UInt32(truncatingIfNeeded: min(elapsed / 100, UInt64(UInt32.max))))
                 }
                 sendMessage(client)
+            case .binary:
+                fail("connection \(client.fd): a binary reply to a text message")
             case .closed:
                 drop(client)
                 return
@@ -198,7 +212,8 @@ var events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 512)
 
 /// Runs the loop until `deadline` (monotonic ns), starting connections while fewer than
 /// `target` exist (at most 256 handshakes in flight).
-func runLoop(until deadline: UInt64, target: Int) {
+@MainActor
+func runLoop(until deadline: UInt64, target: Int, untilOpen: Bool = false) {
     while true {
         while started < target && started - openCount - errors < 256 {
             startConnection(index: started)
@@ -206,7 +221,7 @@ func runLoop(until deadline: UInt64, target: Int) {
         }
         let time = now()
         if time >= deadline { return }
-        if mode == "ws-idle" && openCount == target && deadline == UInt64.max { return }
+        if untilOpen && openCount &+ errors >= target { return }
         let timeout = Int32(min((deadline - time) / 1_000_000, 100))
         let ready = epoll_wait(epoll, events, 512, timeout)
         if ready < 0 {
@@ -242,9 +257,12 @@ func runLoop(until deadline: UInt64, target: Int) {
 
 signal(SIGPIPE, SIG_IGN)
 if mode == "ws-echo" {
-    let begin = now()
-    runLoop(until: begin + UInt64(warmup) * 1_000_000_000, target: connectionCount)
+    // Every connection open first (at most 30 s: a loaded machine is slow to accept), then
+    // the warm-up, then the measured seconds.
+    runLoop(until: now() + 30_000_000_000, target: connectionCount, untilOpen: true)
     guard openCount == connectionCount else { fail("only \(openCount) of \(connectionCount) connections opened") }
+    runLoop(until: now() + UInt64(warmup) * 1_000_000_000, target: connectionCount)
+    guard openCount == connectionCount else { fail("\(connectionCount - openCount) connections closed during the warm-up") }
     measuring = true
     let start = now()
     runLoop(until: start + UInt64(seconds) * 1_000_000_000, target: connectionCount)
@@ -255,12 +273,13 @@ if mode == "ws-echo" {
         guard !latencies.isEmpty else { return 0 }
         return Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 10
     }
+    if errors > 0 { fail("\(errors) connections failed or were closed during the run") }
     let rate = Double(completed) / elapsed
     print("{\"messages_per_s\":\(Int(rate.rounded())),\"p50_us\":\(percentile(0.5)),\"p99_us\":\(percentile(0.99)),\"errors\":\(errors)}")
 } else {
-    runLoop(until: .max, target: connectionCount)
+    runLoop(until: .max, target: connectionCount, untilOpen: true)
     print("READY \(openCount)")
-    fflush(stdout)
+    fflush(nil)
     runLoop(until: now() + UInt64(hold) * 1_000_000_000, target: connectionCount)
     if errors > 0 { fail("\(errors) connections failed") }
 }

@@ -37,6 +37,6 @@ app.webSocket("ws", maxFrameSize: WebSocketMaxFrameSize(integerLiteral: 1 << 20)
 
 try await app.startup()
 print("listening \(app.http.server.shared.localAddress?.port ?? port)")
-fflush(stdout)
+fflush(nil)
 try await app.running?.onStop.get()
 try await app.asyncShutdown()

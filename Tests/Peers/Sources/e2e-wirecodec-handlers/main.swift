@@ -7,6 +7,7 @@
 import HTTPTypes
 import NIOCore
 import NIOPosix
+import WireCodec
 import WireCodecNIO
 
 #if canImport(Glibc)
@@ -64,9 +65,9 @@ final class EchoHandler: ChannelInboundHandler {
 
 let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
 let bootstrap = ServerBootstrap(group: group)
-    .serverChannelOption(.backlog, 4096)
-    .serverChannelOption(.socketOption(.so_reuseaddr), 1)
-    .childChannelOption(.socketOption(.tcp_nodelay), 1)
+    .serverChannelOption(.backlog, value: 4096)
+    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
     .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandlers([
@@ -79,5 +80,5 @@ let bootstrap = ServerBootstrap(group: group)
 
 let channel = try bootstrap.bind(host: "127.0.0.1", port: port).wait()
 print("listening \(channel.localAddress?.port ?? port)")
-fflush(stdout)
+fflush(nil)
 try channel.closeFuture.wait()

@@ -26,7 +26,7 @@ let server = WireServer(
     eventLoopGroup: MultiThreadedEventLoopGroup(numberOfThreads: threads),
     onListening: { address in
         print("listening \(address.port ?? port)")
-        fflush(stdout)
+        fflush(nil)
     },
     http: { _, response in
         try await response.send(HTTPResponse(status: .ok, headerFields: [.contentType: "text/plain"]), body: "Hello, World!")
