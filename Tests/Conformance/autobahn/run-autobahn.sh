@@ -21,11 +21,15 @@
 #   --hibernate          both programs put their deflate streams to sleep after every message
 #                        (--hibernate-after-every-message): the forced-hibernation run (issue 19)
 #   --write-spec         write the summaries to Spec/conformance/autobahn-{server,client}.md
+#                        (with --tls: autobahn-{server,client}-wss.md, the plain ones untouched)
+#   --note TEXT          one more line for the summaries' header (repeatable)
 #   --outdir DIR         reports and logs (default .build/autobahn)
 #   --timeout SECONDS    limit per role (default 3600)
 #
-# The full run whose result is committed:
-#   Tests/Conformance/autobahn/run-autobahn.sh --full --write-spec
+# The full runs whose results are committed (one role at a time, two at most side by side):
+#   Tests/Conformance/autobahn/run-autobahn.sh --full --write-spec -c release --role server
+#   Tests/Conformance/autobahn/run-autobahn.sh --full --write-spec -c release --role client
+#   (and the same with --tls for wss://; give each its own --outdir when they run together)
 #
 # Passing means, in each role: every selected case ran, none is FAILED or UNIMPLEMENTED, and
 # no close is FAILED, WRONG CODE or UNCLEAN (summarize.py). NON-STRICT and INFORMATIONAL pass
@@ -46,6 +50,7 @@ outdir="$root/.build/autobahn"
 timeout=3600
 tls=0
 hibernate_args=()
+extra_notes=()
 python3="${PYTHON3:-python3}"
 agent_server="wirecodec-echo-server"
 agent_client="wirecodec-autobahn-client"
@@ -65,6 +70,7 @@ while [[ $# -gt 0 ]]; do
         --timeout) timeout="$2"; shift 2 ;;
         --tls) tls=1; shift ;;
         --hibernate) hibernate_args=(--hibernate-after-every-message); shift ;;
+        --note) extra_notes+=("$2"); shift 2 ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
@@ -116,12 +122,18 @@ port_open() { "$python3" -c 'import socket,sys; s=socket.socket(); s.settimeout(
 
 summary_notes() { # role seconds
     local commit; commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    local flags="--full --write-spec"
-    [[ $tls == 1 ]] && flags+=" --tls --role $1"
-    printf '%s\n' --note "Run: \`Tests/Conformance/autobahn/run-autobahn.sh $flags\` ($mode run, $configuration build, commit $commit, $(date -u +%Y-%m-%d), wall time ${2} s for this role)."
+    local dirty=""
+    [[ -n "$(git -C "$root" status --porcelain --untracked-files=no -- Sources Package.swift 2>/dev/null)" ]] && dirty=" with uncommitted changes under Sources/"
+    local flags="--$mode --write-spec -c $configuration --role $1"
+    [[ $mode == custom ]] && flags="--cases \"$cases\" --write-spec -c $configuration --role $1"
+    [[ $tls == 1 ]] && flags+=" --tls"
+    [[ ${#hibernate_args[@]} -gt 0 ]] && flags+=" --hibernate"
+    printf '%s\n' --note "Run: \`Tests/Conformance/autobahn/run-autobahn.sh $flags\` ($mode run, $configuration build, commit $commit$dirty, $(date -u '+%Y-%m-%d %H:%M') UTC at the end, wall time ${2} s for this role; $(nproc) cores shared with other work)."
     [[ $tls == 1 && $1 == server ]] && printf '%s\n' --note "Transport: wss:// (TLS through swift-nio-ssl; a test CA and certificate made by Tests/Scripts/make-test-cert.sh; Autobahn's Twisted client over pyOpenSSL)."
     [[ $tls == 1 && $1 == client ]] && printf '%s\n' --note "Transport: wss:// (Autobahn's Twisted server over pyOpenSSL with a certificate of a test CA made by Tests/Scripts/make-test-cert.sh; our WebSocketClient over swift-nio-ssl trusting that CA with --ca-cert, hostname verification on)."
-    printf '%s\n' --note "Peer: Autobahn|Testsuite ($("$wstest" -a 2>/dev/null | tr '\n' ' ' | sed 's/ *$//')) on CPython 2.7, over loopback."
+    printf '%s\n' --note "Peer: Autobahn|Testsuite ($("$wstest" -a 2>/dev/null | tr '\n' ' ' | sed 's/ *$//')) on CPython $("$(dirname "$wstest")/python" -c 'import platform; print(platform.python_version())' 2>/dev/null || echo 2.7), over loopback."
+    local note
+    for note in ${extra_notes[@]+"${extra_notes[@]}"}; do printf '%s\n' --note "$note"; done
 }
 
 total_pass=0
@@ -261,14 +273,15 @@ for d in dirs:
 json.dump(merged, open(os.path.join(out, "index.json"), "w"), indent=1)
 PY
     local args=("$dir" --agent "$agent" --role "$role" --expect "$expected")
+    local notes=()
+    while IFS= read -r line; do notes+=("$line"); done < <(summary_notes "$role" "$seconds")
+    local suffix="" over=""
+    [[ $tls == 1 ]] && { suffix="-wss"; over=" over wss://"; }
+    args+=("${notes[@]}" --title "Autobahn|Testsuite: WireCodec as the $role ($agent)$over")
     if [[ $write_spec == 1 ]]; then
+        # ws:// and wss:// runs have files of their own (Spec/transport.md TR-A-7, Spec/client.md WSC-8).
         mkdir -p "$root/Spec/conformance"
-        local notes=()
-        while IFS= read -r line; do notes+=("$line"); done < <(summary_notes "$role" "$seconds")
-        local suffix="" over=""
-        [[ $tls == 1 ]] && { suffix="-wss"; over=" over wss://"; }
-        args+=(--markdown "$root/Spec/conformance/autobahn-$role$suffix.md" "${notes[@]}"
-               --title "Autobahn|Testsuite: WireCodec as the $role ($agent)$over")
+        args+=(--markdown "$root/Spec/conformance/autobahn-$role$suffix.md")
     else
         args+=(--markdown "$dir/summary.md")
     fi

@@ -140,6 +140,8 @@ def main(argv=None):
     if missing:
         print("  MISSING %d of %d expected cases" % (missing, args.expect))
     print("RESULT: %s" % ("FAIL" if failed else "PASS"))
+    strict = strict_problems(behavior, closing)
+    print("STRICT: %s" % ("yes" if not strict and not failed else "no (%s)" % (strict or "failed")))
 
     if args.markdown:
         write_markdown(args, cases, behavior, closing, sections, notes, nine, problems, missing, passed, failed)
@@ -159,6 +161,10 @@ def write_markdown(args, cases, behavior, closing, sections, notes, nine, proble
                "(FAILED, UNIMPLEMENTED, or a FAILED/WRONG CODE/UNCLEAN close)."
                % ("PASS" if not failed else "FAIL", len(cases),
                   "" if not args.expect else " of %d expected" % args.expect, passed, failed))
+    strict = strict_problems(behavior, closing)
+    out.append("")
+    out.append("**Strict (no FAILED, NON-STRICT or UNIMPLEMENTED case, no NON-STRICT or failing close): %s**"
+               % ("yes" if not strict and not failed else "no — " + (strict or "see the verdict")))
     out.append("")
     out.append("| | " + " | ".join(BEHAVIORS) + " |")
     out.append("|---|" + "---:|" * len(BEHAVIORS))
@@ -216,6 +222,13 @@ def write_markdown(args, cases, behavior, closing, sections, notes, nine, proble
         out.append("")
     with open(args.markdown, "w") as f:
         f.write("\n".join(out))
+
+
+def strict_problems(behavior, closing):
+    """What stands between a passing run and a strict one (issues 15-17 ask for no NON-STRICT)."""
+    parts = ["%d %s" % (behavior[k], k) for k in ["NON-STRICT", "UNIMPLEMENTED", "FAILED"] if behavior.get(k)]
+    parts += ["%d close %s" % (closing[k], k) for k in ["NON-STRICT"] + sorted(BAD_CLOSE) if closing.get(k)]
+    return ", ".join(parts)
 
 
 def cell(text):
