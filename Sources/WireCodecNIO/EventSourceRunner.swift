@@ -100,7 +100,7 @@ public struct EventSourceRunner: Sendable {
 
     /// One connection: request out, bytes in, until the client leaves `keepOpen`. Returns
     /// whether `body` asked to stop.
-    private func attempt(
+    func attempt(
         _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ client: inout EventSourceClient,
         now: () -> WireInstant, _ body: (EventSourceEvent) async throws -> Next
     ) async throws -> Bool {
@@ -110,7 +110,18 @@ public struct EventSourceRunner: Sendable {
             var reader = inbound.makeAsyncIterator()
             while true {
                 let request = client.takeOutbound()
-                if !request.isEmpty { try await outbound.write(raw.allocator.buffer(bytes: request)) }
+                if !request.isEmpty {
+                    do {
+                        try await outbound.write(raw.allocator.buffer(bytes: request))
+                    } catch {
+                        // The channel closed before the request was queued: a TLS handshake
+                        // that failed on the event loop before this task ran, or a peer that
+                        // hung up at once. The writer only says "I/O on closed channel"; the
+                        // read below reports why (the error the channel caught, or the end of
+                        // the stream), as it does when the close comes after the write.
+                        try Task.checkCancellation()
+                    }
+                }
                 while let event = client.nextEvent() {
                     if try await body(event) == .stop {
                         client.close()
