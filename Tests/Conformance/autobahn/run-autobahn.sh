@@ -36,6 +36,9 @@
 # and are listed with Autobahn's reason. Exit 0 only if every role passed; the last line is
 # "autobahn: N passed, M failed" over both roles.
 set -uo pipefail
+# One brace group: bash reads all of it before running any, so that editing or checking out
+# this file during a run (they take an hour) cannot change the run.
+{
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 here="$root/Tests/Conformance/autobahn"
@@ -93,6 +96,11 @@ esac
 
 wstest="$("$here/install-autobahn.sh")" || die "could not install Autobahn|Testsuite"
 cd "$root"
+# What the summaries name: the checkout as the run starts (with --bin/--no-build, build the
+# programs from this commit yourself).
+run_commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+run_dirty=""
+[[ -n "$(git -C "$root" status --porcelain --untracked-files=no -- Sources Package.swift 2>/dev/null)" ]] && run_dirty=" with uncommitted changes under Sources/"
 if [[ $build == 1 ]]; then
     echo "run-autobahn: swift build -c $configuration (echo server, autobahn client)"
     swift build -c "$configuration" --product wirecodec-echo-server 2>&1 | grep -E "error|warning: |Compiling|Build complete" | tail -3
@@ -121,9 +129,7 @@ free_port() { "$python3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.
 port_open() { "$python3" -c 'import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))))' "$1"; }
 
 summary_notes() { # role seconds
-    local commit; commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    local dirty=""
-    [[ -n "$(git -C "$root" status --porcelain --untracked-files=no -- Sources Package.swift 2>/dev/null)" ]] && dirty=" with uncommitted changes under Sources/"
+    local commit="$run_commit" dirty="$run_dirty"
     local flags="--$mode --write-spec -c $configuration --role $1"
     [[ $mode == custom ]] && flags="--cases \"$cases\" --write-spec -c $configuration --role $1"
     [[ $tls == 1 ]] && flags+=" --tls"
@@ -307,3 +313,4 @@ fi
 echo "run-autobahn: $SECONDS s in all (install, build and both roles)"
 echo "autobahn: $total_pass passed, $total_fail failed"
 exit $status
+}
