@@ -125,7 +125,31 @@ cleanup() { for pid in ${groups[@]+"${groups[@]}"}; do stop_group "$pid"; done; 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { "$python3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A port for the fuzzingserver, which listens on every interface: one below the kernel's
+# ephemeral range (outgoing connections never take those; a load test with thousands of
+# clients on this machine left no free port in the range for a while), free on 0.0.0.0 as
+# Twisted binds it (SO_REUSEADDR).
+free_port() {
+    "$python3" - <<'PY'
+import random, socket
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+for _ in range(200):
+    port = random.randint(max(1024, low - 12000), low - 1)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("0.0.0.0", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+PY
+}
 port_open() { "$python3" -c 'import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))))' "$1"; }
 
 summary_notes() { # role seconds
