@@ -81,17 +81,8 @@ final class FeedCluster {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let fd = output.fileHandleForReading.fileDescriptor
         while true {
-            var line = Data()
-            var byte: UInt8 = 0
-            while byte != 0x0A {
-                let n = read(fd, &byte, 1)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                line.append(byte)
-            }
-            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = String(decoding: readLine(from: output), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if text.isEmpty {
                 stop()
                 throw ClusterError.launcherFailed(try String(contentsOf: state.appendingPathComponent("instance-1.log"), encoding: .utf8))

@@ -7,7 +7,6 @@ final class PythonPeerProcess {
     let process = Process()
     let port: Int
     private let output: Pipe
-    private var firstLine = Data()
 
     static let python = Paths.which("python3")
 
@@ -29,14 +28,7 @@ final class PythonPeerProcess {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let fd = output.fileHandleForReading.fileDescriptor
-        var byte: UInt8 = 0
-        while byte != 0x0A {
-            let n = read(fd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            firstLine.append(byte)
-        }
+        let firstLine = readLine(from: output)
         let object = try JSONSerialization.jsonObject(with: firstLine) as? [String: Any]
         guard let port = object?["listening"] as? Int else {
             process.terminate()

@@ -137,17 +137,7 @@ final class EchoServerProcess {
         process.standardError = FileHandle.nullDevice
         try process.run()
         // First line: "wirecodec-echo-server: listening on http://127.0.0.1:PORT/ ..."
-        // POSIX reads: FileHandle.availableData traps on EINTR (other tests' children exit).
-        var line = Data()
-        let fd = output.fileHandleForReading.fileDescriptor
-        var byte: UInt8 = 0
-        while byte != 0x0A {
-            let n = read(fd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = String(decoding: readLine(from: output), as: UTF8.self)
         guard let range = text.range(of: "127.0.0.1:"),
             let port = Int(text[range.upperBound...].prefix { $0.isNumber })
         else {
@@ -188,3 +178,19 @@ final class EchoServerProcess {
 }
 
 enum EchoServerError: Error { case noPort(String) }
+
+/// The next line a child writes to `pipe` (through its newline; shorter at end of file).
+/// POSIX reads, a byte at a time so that nothing after the line is consumed:
+/// `FileHandle.availableData` traps on EINTR (other tests' children exit).
+func readLine(from pipe: Pipe) -> Data {
+    let fd = pipe.fileHandleForReading.fileDescriptor
+    var line = Data()
+    var byte: UInt8 = 0
+    while byte != 0x0A {
+        let n = read(fd, &byte, 1)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        line.append(byte)
+    }
+    return line
+}
