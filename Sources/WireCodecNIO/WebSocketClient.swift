@@ -323,12 +323,6 @@ final class WebSocketClientEventReader: @unchecked Sendable {
         nextInbound = { try await box.next() }
     }
 
-    /// Over a channel whose handler does not hold failures (an HTTP/2 stream).
-    init(_ base: NIOAsyncChannelInboundStream<WebSocketEvent>.AsyncIterator) {
-        let box = IteratorBox(base)
-        nextInbound = { try await box.next().map { .event($0) } }
-    }
-
     var closure: WebSocketClosure? { state.withLock { $0.closure } }
 
     func next() async throws -> WebSocketEvent? {

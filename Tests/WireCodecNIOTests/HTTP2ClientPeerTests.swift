@@ -4,6 +4,7 @@ import NIOPosix
 import Testing
 import WireCodec
 import WireCodecNIO
+import WireCodecTLS
 
 /// Our RFC 8441 client (``HTTP2ClientConnection``) against a server nobody here wrote: Python
 /// `h2` + `wsproto` (Tests/Conformance/http2/h2_ws_server.py), over HTTP/2 by prior knowledge.
@@ -108,6 +109,41 @@ import WireCodecNIO
         }
         try? await connection.channel.close()
         #expect(peer.stop().filter { $0["event"] as? String == "request" }.isEmpty)
+    }
+
+    /// ``WebSocketClient`` over HTTP/2 when the server sends a valid message, a bad frame and a
+    /// ping in one DATA frame (Autobahn 3.2 on a stream): the application's answer to the
+    /// message goes out before the close with 1002, as over HTTP/1.1
+    /// (`WebSocketClientFailureTests`).
+    @Test func aMessageBeforeABadFrameIsEchoedBeforeTheCloseOverHTTP2() async throws {
+        guard requirePeer(PythonPeerProcess.hasH2Peers && TestCertificates.opensslAvailable, "openssl and python3 with h2 and wsproto")
+        else { return }
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        let peer = try PythonPeerProcess(
+            script: "h2_ws_server.py", arguments: ["--cert", certificates.chain, "--key", certificates.key, "--bad-frame"])
+        var configuration = WebSocketClient.Configuration()
+        configuration.httpVersion = .http2
+        configuration.connection.security = try TLSClientSecurity(additionalTrustRootsPEMFiles: [certificates.ca])
+        let client = try WebSocketClient(url: "wss://localhost:\(peer.port)/bad", configuration: configuration)
+        let (closure, version) = try await client.withConnection { connection in
+            for try await event in connection.events {
+                if case .text(let text) = event { try await connection.send(.text(text)) }
+            }
+            return (connection.closure, connection.httpVersion)
+        }
+        let log = peer.stop()
+        #expect(version == .http2)
+        guard case .protocolError(let error)? = closure?.cause else {
+            Issue.record("client closure: \(String(describing: closure))")
+            return
+        }
+        #expect(error.code == .reservedBitsSet)
+        let seen = log.filter { ["message", "closed"].contains($0["event"] as? String) }
+        #expect(seen.count == 2, "\(log)")
+        #expect(seen.first?["event"] as? String == "message" && seen.first?["text"] as? String == "Hello", "the echo first: \(log)")
+        #expect(seen.last?["event"] as? String == "closed", "\(log)")
+        #expect((seen.last?["close"] as? [String: Any])?["code"] as? Int == 1002, "\(log)")
     }
 }
 

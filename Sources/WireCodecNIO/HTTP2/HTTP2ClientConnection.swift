@@ -104,27 +104,49 @@ public final class HTTP2ClientConnection: Sendable {
     public func openWebSocket(
         _ handshake: WebSocketExtendedConnectClientHandshake, configuration: WebSocketConfiguration = .init()
     ) async throws -> WebSocketOpening {
+        let opened = try await openWebSocketStream(handshake, configuration: configuration) { stream in
+            try stream.pipeline.syncOperations.addHandler(WebSocketClientErrorFilter(), position: .last)
+            return try NIOAsyncChannel<WebSocketEvent, WebSocketOutboundEvent>(wrappingChannelSynchronously: stream)
+        }
+        switch opened {
+        case .accepted(let webSocket, let negotiation): return .accepted(webSocket, negotiation)
+        case .rejected(let response, let body): return .rejected(response, body)
+        }
+    }
+
+    /// ``openWebSocket(_:configuration:)`` for ``WebSocketClient``, whose application takes
+    /// the events from its own task: a protocol error waits until it has taken the messages
+    /// before it (``WebSocketClientInbound/failureHeld(release:)``), as over HTTP/1.1.
+    func openWebSocketHoldingFailures(
+        _ handshake: WebSocketExtendedConnectClientHandshake, configuration: WebSocketConfiguration
+    ) async throws -> ExtendedConnectAnswer<WebSocketClientInbound> {
+        try await openWebSocketStream(handshake, configuration: configuration, holdsFailures: true) { stream in
+            try stream.pipeline.syncOperations.addHandler(WebSocketClientInboundBridge(), position: .last)
+            return try NIOAsyncChannel<WebSocketClientInbound, WebSocketOutboundEvent>(wrappingChannelSynchronously: stream)
+        }
+    }
+
+    /// Sends the extended CONNECT on a new stream; on a valid 200 the stream switches to a
+    /// ``WebSocketHandler`` and `wrap` adds the application's side, all within the read that
+    /// brought the answer, so that no event of DATA sent with it goes past an empty pipeline.
+    private func openWebSocketStream<Inbound: Sendable>(
+        _ handshake: WebSocketExtendedConnectClientHandshake, configuration: WebSocketConfiguration, holdsFailures: Bool = false,
+        wrap: @escaping @Sendable (any Channel) throws -> NIOAsyncChannel<Inbound, WebSocketOutboundEvent>
+    ) async throws -> ExtendedConnectAnswer<Inbound> {
         guard try await supportsExtendedConnect() else { throw HTTP2ClientError(.extendedConnectNotSupported) }
-        let answer = channel.eventLoop.makePromise(of: ExtendedConnectAnswer.self)
+        let answer = channel.eventLoop.makePromise(of: ExtendedConnectAnswer<Inbound>.self)
         let stream = try await multiplexer.openStream { stream in
             stream.eventLoop.makeCompletedFuture {
                 let pipeline = stream.pipeline.syncOperations
                 try pipeline.addHandler(HTTP2FramePayloadToHTTPClientCodec())
                 try pipeline.addHandler(
-                    ExtendedConnectClientHandler(handshake: handshake, configuration: configuration, answer: answer))
+                    ExtendedConnectClientHandler(
+                        handshake: handshake, configuration: configuration, holdsFailures: holdsFailures, wrap: wrap, answer: answer))
                 return stream
             }
         }
         stream.writeAndFlush(HTTPRequestPart.head(handshake.request), promise: nil)
-        switch try await answer.futureResult.get() {
-        case .accepted(let negotiation):
-            let asyncChannel = try await stream.eventLoop.submit {
-                try NIOAsyncChannel<WebSocketEvent, WebSocketOutboundEvent>(wrappingChannelSynchronously: stream)
-            }.get()
-            return .accepted(asyncChannel, negotiation)
-        case .rejected(let response, let body):
-            return .rejected(response, body)
-        }
+        return try await answer.futureResult.get()
     }
 
     /// Opens a stream for one HTTP request (a poll, an event stream): write the request parts,
@@ -197,8 +219,9 @@ final class SettingsWatcher: ChannelInboundHandler, Sendable {
     }
 }
 
-enum ExtendedConnectAnswer: Sendable {
-    case accepted(WebSocketNegotiation)
+/// What the server answered to an extended CONNECT, with the stream's async channel on a 200.
+enum ExtendedConnectAnswer<Inbound: Sendable>: Sendable {
+    case accepted(NIOAsyncChannel<Inbound, WebSocketOutboundEvent>, WebSocketNegotiation)
     case rejected(HTTPResponse, ByteBuffer)
 }
 
@@ -206,21 +229,26 @@ enum ExtendedConnectAnswer: Sendable {
 /// codec and itself with a ``WebSocketStreamAdapter`` and a ``WebSocketHandler`` (DATA that
 /// came with the answer goes to the connection first), all within the read, so no frame is
 /// lost between the two.
-final class ExtendedConnectClientHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class ExtendedConnectClientHandler<Inbound: Sendable>: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPResponsePart
 
     private let handshake: WebSocketExtendedConnectClientHandshake
     private let configuration: WebSocketConfiguration
-    private let answer: EventLoopPromise<ExtendedConnectAnswer>
+    private let holdsFailures: Bool
+    private let wrap: (any Channel) throws -> NIOAsyncChannel<Inbound, WebSocketOutboundEvent>
+    private let answer: EventLoopPromise<ExtendedConnectAnswer<Inbound>>
     private var rejection: (HTTPResponse, ByteBuffer)?
-    static let maxRejectionBody = 64 << 10
+    static var maxRejectionBody: Int { 64 << 10 }
 
     init(
-        handshake: WebSocketExtendedConnectClientHandshake, configuration: WebSocketConfiguration,
-        answer: EventLoopPromise<ExtendedConnectAnswer>
+        handshake: WebSocketExtendedConnectClientHandshake, configuration: WebSocketConfiguration, holdsFailures: Bool,
+        wrap: @escaping (any Channel) throws -> NIOAsyncChannel<Inbound, WebSocketOutboundEvent>,
+        answer: EventLoopPromise<ExtendedConnectAnswer<Inbound>>
     ) {
         self.handshake = handshake
         self.configuration = configuration
+        self.holdsFailures = holdsFailures
+        self.wrap = wrap
         self.answer = answer
     }
 
@@ -264,12 +292,15 @@ final class ExtendedConnectClientHandler: ChannelInboundHandler, RemovableChanne
         try pipeline.addHandler(
             WebSocketStreamAdapter(endStreamTimeout: TimeAmount(configuration.closingTimeout)),
             position: .after(context.handler))
-        try pipeline.addHandler(WebSocketHandler(connection: connection, overStream: true), position: .last)
-        // A peer's protocol error is a `.closed` event (its close frame queued), not a failure.
-        try pipeline.addHandler(WebSocketClientErrorFilter(), position: .last)
+        let webSocket = WebSocketHandler(connection: connection, overStream: true)
+        webSocket.holdsFailureForConsumer = holdsFailures
+        try pipeline.addHandler(webSocket, position: .last)
+        // The application's side (a peer's protocol error is a `.closed` event, its close
+        // frame queued, not a failure) before any DATA that came with the answer is read.
+        let asyncChannel = try wrap(context.channel)
         pipeline.removeHandler(codec, promise: nil)
         pipeline.removeHandler(context: context, promise: nil)
-        answer.succeed(.accepted(negotiation))
+        answer.succeed(.accepted(asyncChannel, negotiation))
     }
 
     func channelInactive(context: ChannelHandlerContext) {

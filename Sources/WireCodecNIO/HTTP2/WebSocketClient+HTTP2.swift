@@ -53,7 +53,7 @@ extension WebSocketClient {
             timedOut.store(true, ordering: .relaxed)
             channel.close(promise: nil)
         }
-        let opened: (NIOAsyncChannel<WebSocketEvent, WebSocketOutboundEvent>, WebSocketNegotiation)
+        let opened: (NIOAsyncChannel<WebSocketClientInbound, WebSocketOutboundEvent>, WebSocketNegotiation)
         do {
             let connection: HTTP2ClientConnection
             switch try await negotiated.result() {
@@ -69,7 +69,9 @@ extension WebSocketClient {
                 try? await channel.close()
                 return .unavailable("the server's HTTP/2 SETTINGS do not allow extended CONNECT (RFC 8441)")
             }
-            switch try await connection.openWebSocket(handshake, configuration: configuration.webSocket) {
+            // The application takes the events from its own task: a protocol error waits until
+            // it has taken the messages before it (and answered them), as over HTTP/1.1.
+            switch try await connection.openWebSocketHoldingFailures(handshake, configuration: configuration.webSocket) {
             case .accepted(let webSocket, let negotiation):
                 timer.cancel()
                 opened = (webSocket, negotiation)

@@ -3,6 +3,13 @@
 
     h2_ws_server.py --cert server.pem --key server.key [--deflate] [--no-connect-protocol]
     h2_ws_server.py --plaintext [--deflate] [--no-connect-protocol]     (h2c, prior knowledge)
+    h2_ws_server.py ... --bad-frame
+
+With --bad-frame the server sends, right after its 200 and in one DATA frame, a text message
+"Hello", a text frame with RSV2 set (a protocol error without an extension that defines it) and
+a ping (Autobahn 3.2 over HTTP/2), then echoes nothing: it logs each message it receives
+(`{"event": "message", ...}`) and the close, so a test can check that the client answered the
+message before closing with 1002.
 
 TLS on a free loopback port with ALPN `h2` and `http/1.1`. Over HTTP/2 its SETTINGS carry
 SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (unless --no-connect-protocol); an extended CONNECT with
@@ -80,6 +87,8 @@ def serve_h2(sock, args, peer):
                 h2s.conn.send_headers(event.stream_id, answer_fields)
                 h2s.flush()
                 streams[event.stream_id] = WebSocketStream(event.stream_id, client_side=False, deflate=deflate)
+                if args.bad_frame:
+                    h2s.send(event.stream_id, b"\x81\x05Hello" + b"\xa1\x00" + b"\x89\x00")
             elif isinstance(event, h2.events.DataReceived):
                 stream = streams.get(event.stream_id)
                 if stream is None or stream.reset is not None:
@@ -89,10 +98,19 @@ def serve_h2(sock, args, peer):
                 out = stream.receive(event.data)
                 while stream.messages:
                     kind, data = stream.messages.pop(0)
+                    if args.bad_frame:
+                        log({"event": "message", "stream": event.stream_id, "kind": kind,
+                             "text": data if kind == "text" else None})
+                        continue
                     out += stream.ws.send(TextMessage(data=data) if kind == "text" else BytesMessage(data=data))
                 closed = stream.close is not None
+                if closed and args.bad_frame:
+                    # Logged before the answer goes out: the client's test reads the log once
+                    # its closing handshake is over.
+                    log({"event": "closed", "alpn": "h2", "stream": event.stream_id, "close": stream.close,
+                         "client_end_stream_first": stream.peer_ended})
                 h2s.send(event.stream_id, out, end_stream=closed)
-                if closed:
+                if closed and not args.bad_frame:
                     log({"event": "closed", "alpn": "h2", "stream": event.stream_id, "close": stream.close,
                          "client_end_stream_first": stream.peer_ended})
             elif isinstance(event, h2.events.StreamEnded):
@@ -193,6 +211,8 @@ def main():
     ap.add_argument("--deflate", action="store_true")
     ap.add_argument("--no-connect-protocol", action="store_true")
     ap.add_argument("--subprotocol")
+    ap.add_argument("--bad-frame", action="store_true",
+                    help="send a message, a frame with RSV2 set and a ping; log what comes back, echo nothing")
     ap.add_argument("--seconds", type=float, default=300, help="stop after this long")
     args = ap.parse_args()
     context = None
