@@ -8,7 +8,9 @@ Three panels with the clients per technique on a log axis: server CPU per delive
 broadcast latency p99 (ms), server memory per client (KB); one line per technique, the
 targets of issue 19 dashed. Rows whose label has a variant in parentheses ("19000 clients
 (no deflate)", "100000 clients (6 processes)") are drawn as separate points of their
-technique's colour, one marker shape per variant (named in the legend). Plain SVG, no
+technique's colour, one marker shape per variant (named in the legend); a mixed run's
+points ("mixed" in the variant: every technique against the same servers) stand at the run's
+total clients, since its server CPU and memory are shared by all of them. Plain SVG, no
 plotting library.
 """
 import json
@@ -57,6 +59,14 @@ def main():
         if v and v not in variants:
             variants.append(v)
     shape_of = {v: SHAPES[i % len(SHAPES)] for i, v in enumerate(variants)}
+    # A mixed run's rows (one per technique, one label) stand at the run's total clients.
+    totals = {}
+    for r in rows:
+        if "mixed" in variant(r):
+            totals[r["label"]] = totals.get(r["label"], 0) + r["clients"]
+    for r in rows:
+        if r.get("label") in totals:
+            r["clients"] = totals[r["label"]]
     W, H = 1040, 360 + 18 * len(variants)
     pw, ph = 280, 220
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (W, H),
