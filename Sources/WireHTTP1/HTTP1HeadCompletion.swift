@@ -32,11 +32,13 @@ extension HTTP1Parser {
     /// fields say, and a client ignores them (RFC 9112 §6.3 rules 1–2): they are neither
     /// read nor checked. Known once the start line is parsed.
     var framingFieldsIgnored: Bool {
-        guard kind == .response else { return false }
-        let status = start.status
-        let request = expectedIndex < expected.count ? expected[expectedIndex] : .other
-        return status < 200 || status == 204 || status == 304 || request == .head
-            || (request == .connect && status < 300)
+        @inline(__always) get {
+            guard kind == .response else { return false }
+            let status = start.status
+            let request = expectedIndex < expected.count ? expected[expectedIndex] : .other
+            return status < 200 || status == 204 || status == 304 || request == .head
+                || (request == .connect && status < 300)
+        }
     }
 
     /// The end of a head whose framing fields `f` say what follows; `base` is the stream

@@ -29,7 +29,8 @@ extension HTTP1Parser {
         // `self.storage` keeps it alive and is not replaced before this returns: no retain.
         unowned(unsafe) let s = storage
         let isRequest = kind == .request
-        let framingIgnored = framingFieldsIgnored
+        // (A request never ignores them: no call, no copy of the parser for the getter.)
+        let framingIgnored = isRequest ? false : framingFieldsIgnored
         var capacity = Swift.min(s.fieldCapacity, limits.maxFieldCount)
         var framing = HTTP1FramingFields()
         var fieldCount = 0
@@ -47,7 +48,12 @@ extension HTTP1Parser {
         }
         guard end > 0 else { return nil }
         s.fieldCount = fieldCount
-        s.append(p, count: end)
+        // `s.append(p, count: end)` with plain accesses to its fields (a method call on `s`
+        // would retain it; growing is the rare case).
+        let start = s.byteCount
+        if start &+ end > s.byteCapacity { s.growBytes(minimum: start &+ end) }
+        (s.bytes + start).update(from: p, count: end)
+        s.byteCount = start &+ end
         if section.leadingEmptyBytes != 0 { section = HTTP1SectionProgress() }
         return HTTP1ParseStep(consumed: end, event: try completeHead(framing, base: streamOffset))
     }

@@ -1,25 +1,46 @@
 import WireCore
 
+#if arch(x86_64)
+// The compiler's own x86 SIMD intrinsics (a Clang module shipped with every toolchain; no
+// library, no I/O): `pmovmskb`, one bit per lane, which Swift's SIMD types do not expose.
+import _Builtin_intrinsics.intel
+#endif
+
 // Byte scanners over raw memory, SIMD where lines are long. Every function has a scalar
 // twin used by the tests to check the vector path at every alignment.
 //
-// Vector idioms (see STYLE.md): compare with `SIMD16<UInt8>(repeating:)`, read the lane
-// mask through `unsafeBitCast(_, to: SIMD2<UInt64>.self)`, first lane = trailing zeros / 8.
+// Vector idioms (see STYLE.md): compare with `SIMD16<UInt8>(repeating:)`, turn the lane mask
+// into one bit per lane (`laneBits`: `pmovmskb` on x86-64, a multiply elsewhere), first lane =
+// trailing zeros.
 
 @usableFromInline
 enum Scan {
-    /// The lane bits of a 16-lane mask (eight per lane) as one integer: a zero test is one
-    /// vector compare, and the first lane is its trailing zero count divided by eight.
+    /// One bit per lane of a 16-lane mask (bit `i` set when lane `i` is): a zero test is one
+    /// instruction, and the first lane is the trailing zero count.
     @inline(__always)
-    static func bits(_ mask: SIMDMask<SIMD16<Int8>>) -> UInt128 {
-        unsafeBitCast(mask, to: UInt128.self)
+    static func laneBits(_ mask: SIMDMask<SIMD16<Int8>>) -> UInt32 {
+        #if arch(x86_64)
+        UInt32(truncatingIfNeeded: _mm_movemask_epi8(unsafeBitCast(mask, to: SIMD2<Int64>.self)))
+        #else
+        laneBitsPortable(mask)
+        #endif
+    }
+
+    /// ``laneBits(_:)`` without intrinsics: each half's lanes (0x00 or 0xFF) keep one distinct
+    /// bit each, and a multiply sums them into the top byte. The tests compare both.
+    @inline(__always)
+    static func laneBitsPortable(_ mask: SIMDMask<SIMD16<Int8>>) -> UInt32 {
+        let halves = unsafeBitCast(mask, to: SIMD2<UInt64>.self)
+        let low = ((halves[0] & 0x8040_2010_0804_0201) &* 0x0101_0101_0101_0101) &>> 56
+        let high = ((halves[1] & 0x8040_2010_0804_0201) &* 0x0101_0101_0101_0101) &>> 56
+        return UInt32(truncatingIfNeeded: low | high &<< 8)
     }
 
     /// The index of the first lane set in a 16-lane mask, or `nil`.
     @inline(__always)
     static func firstLane(_ mask: SIMDMask<SIMD16<Int8>>) -> Int? {
-        let b = bits(mask)
-        return b == 0 ? nil : b.trailingZeroBitCount &>> 3
+        let b = laneBits(mask)
+        return b == 0 ? nil : b.trailingZeroBitCount
     }
 
     @inline(__always)
@@ -41,24 +62,20 @@ enum Scan {
         if wide {
             // Two vectors per test while 32 bytes are readable: long values and targets.
             while i < end && i &+ 32 <= readable {
-                let m0 = bits(hit(load(p, i)))
-                let m1 = bits(hit(load(p, i &+ 16)))
-                if m0 | m1 != 0 {
-                    let lane = m0 != 0 ? m0.trailingZeroBitCount &>> 3 : 16 &+ m1.trailingZeroBitCount &>> 3
-                    return Swift.min(i &+ lane, end)
-                }
+                let m = laneBits(hit(load(p, i))) | laneBits(hit(load(p, i &+ 16))) &<< 16
+                if m != 0 { return Swift.min(i &+ m.trailingZeroBitCount, end) }
                 i &+= 32
             }
         }
         while i < end {
             if i &+ 16 <= readable {
-                let m = bits(hit(load(p, i)))
-                if m != 0 { return Swift.min(i &+ m.trailingZeroBitCount &>> 3, end) }
+                let m = laneBits(hit(load(p, i)))
+                if m != 0 { return Swift.min(i &+ m.trailingZeroBitCount, end) }
                 i &+= 16
             } else if readable >= 16 {
                 let base = readable &- 16
-                let m = bits(hit(load(p, base))) &>> UInt128(truncatingIfNeeded: (i &- base) &<< 3)
-                return m != 0 ? Swift.min(i &+ m.trailingZeroBitCount &>> 3, end) : end
+                let m = laneBits(hit(load(p, base))) &>> UInt32(truncatingIfNeeded: i &- base)
+                return m != 0 ? Swift.min(i &+ m.trailingZeroBitCount, end) : end
             } else {
                 while i < end {
                     if scalar(p[i]) { return i }

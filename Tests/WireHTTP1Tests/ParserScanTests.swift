@@ -149,3 +149,23 @@ private func isRegNameCharacter(_ b: UInt8) -> Bool {
         false
     }
 }
+
+extension ParserScanTests {
+    /// `laneBits` (`pmovmskb` on x86-64) and its portable twin give one bit per lane, bit `i`
+    /// for lane `i`, on random lane masks.
+    @Test func laneBitsMatchThePortablePath() {
+        var rng = SplitMix64(seed: 0x1A7E)
+        for _ in 0..<2000 {
+            let r = rng.next()
+            var lanes = SIMD16<UInt8>()
+            var expected: UInt32 = 0
+            for lane in 0..<16 where (r >> UInt64(lane)) & 1 != 0 {
+                lanes[lane] = 0x0A
+                expected |= 1 << UInt32(lane)
+            }
+            let mask = lanes .== SIMD16(repeating: 0x0A)
+            #expect(Scan.laneBits(mask) == expected)
+            #expect(Scan.laneBitsPortable(mask) == expected)
+        }
+    }
+}
