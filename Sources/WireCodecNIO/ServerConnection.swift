@@ -18,26 +18,33 @@ struct ServerConnection {
 
     var configuration: WireServer.Configuration { server.configuration }
 
-    func run() async throws {
+    /// Serves the connection's requests; returns `true` when the connection became a
+    /// WebSocket served from its event loop (the channel lives on without this task).
+    func run() async throws -> Bool {
         while let event = try await reader.next() {
             switch event {
             case .http(.request(let head)):
-                guard try await handle(head) else { return }
+                if let decide = server.webSocketHandler, Self.asksForWebSocket(head) {
+                    switch try await upgrade(head, decide: decide) {
+                    case .next: continue
+                    case .end: return false
+                    case .detached: return true
+                    }
+                }
+                guard try await handle(head) else { return false }
             case .http(.connectionClosed), .httpFailed:
-                return
+                return false
             case .http, .webSocketOpened, .webSocket, .webSocketFailureHeld, .stream:
                 continue
             }
         }
+        return false
     }
 
     // MARK: Requests
 
     /// Serves one request; returns whether the connection goes on.
     private func handle(_ head: HTTP1RequestHead) async throws -> Bool {
-        if let decide = server.webSocketHandler, Self.asksForWebSocket(head) {
-            return try await upgrade(head, decide: decide)
-        }
         let request: HTTPRequest
         do {
             request = try head.httpRequest(scheme: configuration.scheme)
@@ -134,17 +141,27 @@ struct ServerConnection {
         }
     }
 
+    /// What follows an Upgrade request on the connection.
+    enum AfterUpgrade {
+        /// The next request (the upgrade was refused).
+        case next
+        /// Nothing: the connection is closing (or its WebSocket ran and is over).
+        case end
+        /// The connection is a WebSocket served from its event loop; its task ends.
+        case detached
+    }
+
     /// An Upgrade request: validated here, decided by the application, and either answered
-    /// or switched and run. Returns whether HTTP goes on on this connection.
-    private func upgrade(_ head: HTTP1RequestHead, decide: WireServer.WebSocketUpgradeHandler) async throws -> Bool {
-        guard try await readToEnd() else { return false }
+    /// or switched and run.
+    private func upgrade(_ head: HTTP1RequestHead, decide: WireServer.WebSocketUpgradeHandler) async throws -> AfterUpgrade {
+        guard try await readToEnd() else { return .end }
         let policy = configuration.webSocketPolicy
         let handshake: WebSocketServerHandshake
         do {
             handshake = try WebSocketServerHandshake(validating: head, scheme: configuration.scheme, policy: policy)
         } catch {
             try await outbound.write(contentsOf: [.http(.response(error.response)), .http(.end(trailers: nil))])
-            return true
+            return .next
         }
         let decision: WebSocketUpgradeDecision
         do {
@@ -152,18 +169,25 @@ struct ServerConnection {
         } catch {
             server.logger.debug("upgrade handler failed", metadata: ["error": "\(error)"])
             try await sendPlain(.internalServerError, close: true)
-            return false
+            return .end
         }
         switch decision.kind {
         case .reject(let response, let body):
             try await outbound.write(contentsOf: ServerConnection.rejection(response, body: body))
-            return true
+            return .next
         case .accept(let subprotocol, let deflate, let fields, let webSocketConfiguration, let sendQueue, let handler):
+            if let serving = decision.eventLoopServing {
+                let outcome = try await switchToEventLoopWebSocket(
+                    handshake, subprotocol: subprotocol, deflate: deflate, headerFields: fields,
+                    webSocketConfiguration: webSocketConfiguration, sendQueue: sendQueue, serving: serving)
+                if outcome == .notAcceptable { try await sendPlain(.internalServerError, close: true) }
+                return outcome == .detached ? .detached : .end
+            }
             let outcome = try await switchToWebSocket(
                 handshake, subprotocol: subprotocol, deflate: deflate, headerFields: fields,
                 webSocketConfiguration: webSocketConfiguration, sendQueue: sendQueue, handler: handler)
             if outcome == .notAcceptable { try await sendPlain(.internalServerError, close: true) }
-            return false
+            return .end
         }
     }
 

@@ -35,6 +35,11 @@ enum ServerConnectionOutbound: Sendable {
     case switchToWebSocket(
         response: HTTPResponse, negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration,
         sendQueue: WebSocketSendQueueConfiguration)
+    /// As `switchToWebSocket`, for a WebSocket served from its event loop: the pipeline ends
+    /// with an ``EventLoopWebSocketBridge`` calling `serving`, and the connection's task ends.
+    case switchToEventLoopWebSocket(
+        response: HTTPResponse, negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration,
+        sendQueue: WebSocketSendQueueConfiguration, serving: EventLoopWebSocketServing)
     case webSocket(WebSocketOutboundEvent)
     /// Body bytes prepared once for many responses (``HTTP1Handler/WritePreparedBody``).
     case preparedBody(HTTPPreparedBody)
@@ -63,11 +68,16 @@ final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTP1OutboundEvent
 
     private let failure: ServerConnectionFailure
+    /// The connection's channel as its `NIOAsyncChannel` sees it (for a WebSocket served from
+    /// its event loop).
+    private let detachable: DetachableChannel?
     private var pendingSwitch:
-        (negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration, sendQueue: WebSocketSendQueueConfiguration)?
+        (negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration, sendQueue: WebSocketSendQueueConfiguration,
+         serving: EventLoopWebSocketServing?)?
 
-    init(failure: ServerConnectionFailure) {
+    init(failure: ServerConnectionFailure, detachable: DetachableChannel? = nil) {
         self.failure = failure
+        self.detachable = detachable
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -90,7 +100,10 @@ final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
         case .http(let event):
             write(context: context, event, promise: promise)
         case .switchToWebSocket(let response, let negotiation, let configuration, let sendQueue):
-            pendingSwitch = (negotiation, configuration, sendQueue)
+            pendingSwitch = (negotiation, configuration, sendQueue, nil)
+            write(context: context, .response(response), promise: promise)
+        case .switchToEventLoopWebSocket(let response, let negotiation, let configuration, let sendQueue, let serving):
+            pendingSwitch = (negotiation, configuration, sendQueue, serving)
             write(context: context, .response(response), promise: promise)
         case .preparedBody(let body):
             let written = context.eventLoop.makePromise(of: Void.self)
@@ -134,6 +147,12 @@ final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
             let pipeline = context.pipeline.syncOperations
             let http = try pipeline.handler(type: HTTP1Handler.self)
             pipeline.removeHandler(http, promise: nil)
+            if let serving = pending.serving, let detachable {
+                try switchToEventLoop(
+                    context: context, webSocket: WebSocketHandler(connection: connection, sendQueue: pending.sendQueue),
+                    leftover: switched.leftover, negotiation: pending.negotiation, serving: serving, detachable: detachable)
+                return
+            }
             let webSocket = WebSocketHandler(connection: connection, leftover: switched.leftover, sendQueue: pending.sendQueue)
             webSocket.holdsFailureForConsumer = true
             // The application hears of the switch before the first WebSocket event (a
@@ -149,6 +168,33 @@ final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
             failure.record(error)
             context.close(promise: nil)
         }
+    }
+
+    /// The switch for a WebSocket served from its event loop: the connection's task hears of
+    /// it (and ends), an ``EventLoopWebSocketBridge`` takes the events, the application's
+    /// `onOpen` runs once the handler is in place, before any message.
+    private func switchToEventLoop(
+        context: ChannelHandlerContext, webSocket: WebSocketHandler, leftover: [UInt8], negotiation: WebSocketNegotiation,
+        serving: EventLoopWebSocketServing, detachable: DetachableChannel
+    ) throws {
+        let pipeline = context.pipeline.syncOperations
+        // The callbacks take each message as it is delivered: a protocol error takes effect
+        // at once, as with the handler API.
+        webSocket.holdsFailureForConsumer = false
+        let reference = WebSocketHandlerReference(handler: webSocket, eventLoop: context.eventLoop)
+        context.fireChannelRead(wrapInboundOut(.webSocketOpened(reference)))
+        context.fireChannelReadComplete()
+        let bridge = EventLoopWebSocketBridge(
+            webSocket: EventLoopWebSocket(reference: reference, negotiation: negotiation), serving: serving,
+            detachable: detachable)
+        try pipeline.addHandler(bridge, position: .after(context.handler))
+        // This bridge leaves first: what the WebSocket writes from now on is bytes.
+        pipeline.removeHandler(context: context, promise: nil)
+        try pipeline.addHandler(webSocket, position: .before(bridge))
+        // `onOpen` (its sends, its broadcast group) before the first message: the bytes that
+        // followed the handshake are parsed after it, as if they had just arrived.
+        bridge.open()
+        webSocket.receiveLeftover(leftover)
     }
 }
 

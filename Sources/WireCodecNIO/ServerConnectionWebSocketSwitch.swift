@@ -35,6 +35,8 @@ enum WebSocketSwitchOutcome {
     case ended
     /// The WebSocket ran, and its handler is done.
     case ran
+    /// The WebSocket is open and served from its event loop (``EventLoopWebSocketBridge``).
+    case detached
 }
 
 extension ServerConnection {
@@ -55,6 +57,49 @@ extension ServerConnection {
         webSocketConfiguration: WebSocketConfiguration?, sendQueue: WebSocketSendQueueConfiguration?,
         handler: @escaping @Sendable (WebSocket) async throws -> Void
     ) async throws -> WebSocketSwitchOutcome {
+        guard let (agreed, acceptance) = try agree(handshake, subprotocol: subprotocol, deflate: deflate, headerFields: headerFields)
+        else { return .notAcceptable }
+        try await outbound.write(.switchToWebSocket(
+            response: acceptance.response, negotiation: acceptance.negotiation,
+            configuration: webSocketConfiguration ?? configuration.webSocket,
+            sendQueue: sendQueue ?? configuration.webSocketSendQueue))
+        guard let opened = try await awaitOpened() else { return .ended }
+        try await runWebSocket(request: agreed.request, negotiation: acceptance.negotiation, reference: opened, handler: handler)
+        return .ran
+    }
+
+    /// As ``switchToWebSocket(_:subprotocol:deflate:headerFields:webSocketConfiguration:sendQueue:handler:)``,
+    /// for a WebSocket served from its event loop: once the pipeline has switched, the
+    /// callbacks have it and this returns ``WebSocketSwitchOutcome/detached`` (HTTP/1.1 only).
+    func switchToEventLoopWebSocket<Handshake: ServerWebSocketHandshake>(
+        _ handshake: Handshake, subprotocol: String?, deflate: WebSocketUpgradeDecision.Deflate, headerFields: HTTPFields,
+        webSocketConfiguration: WebSocketConfiguration?, sendQueue: WebSocketSendQueueConfiguration?,
+        serving: EventLoopWebSocketServing
+    ) async throws -> WebSocketSwitchOutcome {
+        guard let (_, acceptance) = try agree(handshake, subprotocol: subprotocol, deflate: deflate, headerFields: headerFields)
+        else { return .notAcceptable }
+        try await outbound.write(.switchToEventLoopWebSocket(
+            response: acceptance.response, negotiation: acceptance.negotiation,
+            configuration: webSocketConfiguration ?? configuration.webSocket,
+            sendQueue: sendQueue ?? configuration.webSocketSendQueue, serving: serving))
+        return try await awaitOpened() == nil ? .ended : .detached
+    }
+
+    /// Waits for the pipeline's switch (``ServerConnectionEvent/webSocketOpened(_:)``); `nil`
+    /// when the connection ended first.
+    private func awaitOpened() async throws -> WebSocketHandlerReference? {
+        while let event = try await reader.next() {
+            if case .webSocketOpened(let reference) = event { return reference }
+            if case .httpFailed = event { return nil }
+        }
+        return nil
+    }
+
+    /// The handshake validated again under the decision's permessage-deflate choice, and its
+    /// acceptance; `nil` when the decision cannot be accepted.
+    private func agree<Handshake: ServerWebSocketHandshake>(
+        _ handshake: Handshake, subprotocol: String?, deflate: WebSocketUpgradeDecision.Deflate, headerFields: HTTPFields
+    ) throws -> (Handshake, Handshake.Acceptance)? {
         var policy = configuration.webSocketPolicy
         var agreed = handshake
         switch deflate {
@@ -72,22 +117,8 @@ extension ServerConnection {
             acceptance = try agreed.accept(subprotocol: subprotocol ?? agreed.selectedSubprotocol, headerFields: headerFields)
         } catch {
             server.logger.debug("upgrade not acceptable", metadata: ["error": "\(error)"])
-            return .notAcceptable
+            return nil
         }
-        try await outbound.write(.switchToWebSocket(
-            response: acceptance.response, negotiation: acceptance.negotiation,
-            configuration: webSocketConfiguration ?? configuration.webSocket,
-            sendQueue: sendQueue ?? configuration.webSocketSendQueue))
-        var opened: WebSocketHandlerReference?
-        while let event = try await reader.next() {
-            if case .webSocketOpened(let reference) = event {
-                opened = reference
-                break
-            }
-            if case .httpFailed = event { return .ended }
-        }
-        guard let opened else { return .ended }
-        try await runWebSocket(request: agreed.request, negotiation: acceptance.negotiation, reference: opened, handler: handler)
-        return .ran
+        return (agreed, acceptance)
     }
 }

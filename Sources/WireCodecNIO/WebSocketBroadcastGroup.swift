@@ -36,6 +36,22 @@ public final class WebSocketBroadcastGroup: Sendable {
     /// ``WebSocketHandler`` the group can reach (``WebSocketClient/connect(_:)``'s).
     public func add(_ webSocket: WebSocket, sendingFirst first: [WebSocketPreparedMessage] = []) {
         guard let reference = webSocket.outbound.reference else { return }
+        add(reference, sendingFirst: first)
+    }
+
+    /// Adds a WebSocket served from its event loop, after sending it `first`, as
+    /// the `WebSocket` variant does (at once when called on its event loop,
+    /// in its `onOpen` say).
+    public func add(_ webSocket: EventLoopWebSocket, sendingFirst first: [WebSocketPreparedMessage] = []) {
+        add(webSocket.reference, sendingFirst: first)
+    }
+
+    /// Removes a WebSocket served from its event loop (it also leaves when it closes).
+    public func remove(_ webSocket: EventLoopWebSocket) {
+        remove(webSocket.reference)
+    }
+
+    private func add(_ reference: WebSocketHandlerReference, sendingFirst first: [WebSocketPreparedMessage]) {
         let shard = shards.shard(for: reference.eventLoop)
         reference.execute { handler in
             guard handler.isOpenForBroadcast else { return }
@@ -48,6 +64,10 @@ public final class WebSocketBroadcastGroup: Sendable {
     /// Removes `webSocket` (broadcasts made after this call do not reach it).
     public func remove(_ webSocket: WebSocket) {
         guard let reference = webSocket.outbound.reference else { return }
+        remove(reference)
+    }
+
+    private func remove(_ reference: WebSocketHandlerReference) {
         let shard = shards.shard(for: reference.eventLoop)
         reference.execute { handler in shard.remove(handler) }
     }

@@ -122,6 +122,14 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
         process(context: context)
     }
 
+    /// Bytes that followed the opening handshake, given after the handler was added (once the
+    /// application has the WebSocket): parsed as if they had just been read.
+    func receiveLeftover(_ bytes: [UInt8]) {
+        guard let context, !bytes.isEmpty, context.channel.isActive else { return }
+        connection.receive(bytes.span)
+        process(context: context)
+    }
+
     public func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         process(context: context)

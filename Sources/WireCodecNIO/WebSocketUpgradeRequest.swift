@@ -89,6 +89,10 @@ public struct WebSocketUpgradeDecision: Sendable {
     }
 
     let kind: Kind
+    /// Set by ``acceptOnEventLoop(subprotocol:deflate:headerFields:configuration:sendQueue:onOpen:onMessage:onClose:)``:
+    /// over HTTP/1.1 the connection is served from its event loop (`kind`'s handler is what
+    /// an HTTP/2 stream runs instead).
+    var eventLoopServing: EventLoopWebSocketServing?
 
     /// Accepts: the server sends `101 Switching Protocols` and runs `handler` over the open
     /// WebSocket. When it returns, the server finishes the closing handshake (1000 if the

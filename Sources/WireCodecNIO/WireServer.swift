@@ -181,6 +181,7 @@ public final class WireServer: Service, Sendable {
                         self.logger.debug("accepting ended", metadata: ["error": "\(error)"])
                     }
                 }
+                await self.waitForDetachedConnections()
             } onGracefulShutdown: {
                 self.shutdownGracefully()
             }
@@ -301,10 +302,12 @@ public final class WireServer: Service, Sendable {
         let failure = ServerConnectionFailure()
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(HTTP1Handler(role: .server, configuration: configuration.http, timeouts: configuration.timeouts))
-        try pipeline.addHandler(HTTPPhaseBridge(failure: failure))
+        // Wrapped so that a WebSocket served from its event loop outlives the connection's task.
+        let detachable = DetachableChannel(channel)
+        try pipeline.addHandler(HTTPPhaseBridge(failure: failure, detachable: detachable))
         let asyncChannel = try NIOAsyncChannel<ServerConnectionEvent, ServerConnectionOutbound>(
-            wrappingChannelSynchronously: channel)
-        return AcceptedConnection(channel: asyncChannel, failure: failure)
+            wrappingChannelSynchronously: detachable)
+        return AcceptedConnection(channel: asyncChannel, detachable: detachable, failure: failure)
     }
 
     // MARK: Connections
@@ -338,26 +341,47 @@ public final class WireServer: Service, Sendable {
         return id
     }
 
+    /// Connections (and HTTP/2 streams) a shutdown would reach now.
+    var trackedConnections: Int { state.withLock { $0.connections.count } }
+
     func untrack(_ id: ObjectIdentifier) {
         state.withLock { _ = $0.connections.removeValue(forKey: id) }
     }
 
     private func serve(_ accepted: AcceptedConnection) async {
         let asyncChannel = accepted.channel
-        let context = ServerConnectionContext(channel: asyncChannel.channel)
+        let channel = accepted.detachable.base
+        let context = ServerConnectionContext(channel: channel)
         let id = track(context)
-        asyncChannel.channel.closeFuture.whenComplete { _ in context.cancelActivity() }
+        channel.closeFuture.whenComplete { _ in context.cancelActivity() }
+        var detached = false
         do {
-            try await asyncChannel.executeThenClose { inbound, outbound in
+            detached = try await asyncChannel.executeThenClose { inbound, outbound in
                 let connection = ServerConnection(
                     server: self, context: context, outbound: outbound,
                     reader: ServerConnectionReader(inbound.makeAsyncIterator()), failure: accepted.failure)
-                try await connection.run()
+                let detached = try await connection.run()
+                // A WebSocket served from its event loop: the channel stays open without us.
+                if detached { accepted.detachable.detach() }
+                return detached
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
         }
-        untrack(id)
+        if detached {
+            // Still reached by a shutdown until it closes.
+            channel.closeFuture.whenComplete { _ in self.untrack(id) }
+        } else {
+            untrack(id)
+        }
+    }
+
+    /// After the connections' tasks: the connections that outlive theirs (WebSockets served
+    /// from their event loop), until they close (a shutdown's 1001 handshake, or the end of
+    /// the grace period).
+    private func waitForDetachedConnections() async {
+        let remaining = state.withLock { $0.connections.values.map(\.channel) }
+        for channel in remaining { try? await channel.closeFuture.get() }
     }
 }
 
@@ -370,6 +394,8 @@ enum NegotiatedConnection: Sendable {
 /// An accepted connection: its async channel and where refused writes are recorded.
 struct AcceptedConnection: Sendable {
     let channel: NIOAsyncChannel<ServerConnectionEvent, ServerConnectionOutbound>
+    /// The channel itself (`channel.channel` is this wrapper around it).
+    let detachable: DetachableChannel
     let failure: ServerConnectionFailure
 }
 

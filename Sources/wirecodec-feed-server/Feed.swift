@@ -121,7 +121,7 @@ final class Feed: Service, Sendable {
 
     /// A member of a broadcast group that waits for the feed to reach its cursor.
     enum Member: Sendable {
-        case webSocket(WebSocket)
+        case webSocket(EventLoopWebSocket)
         case eventStream(ServerSentEventWriter)
     }
 
@@ -291,6 +291,16 @@ final class Feed: Service, Sendable {
     func forgetAhead(_ id: Int?) {
         guard let id else { return }
         state.withLock { _ = $0.aheadMembers.removeValue(forKey: id) }
+    }
+
+    /// A WebSocket went away: it no longer waits for its cursor (if it did; there are few).
+    func forgetAhead(_ webSocket: EventLoopWebSocket) {
+        state.withLock { state in
+            guard !state.aheadMembers.isEmpty else { return }
+            for (id, waiting) in state.aheadMembers {
+                if case .webSocket(let member) = waiting.member, member == webSocket { state.aheadMembers[id] = nil }
+            }
+        }
     }
 
     /// Where a long poll after `cursor` stands: the answer at once (items after it), or the

@@ -59,10 +59,11 @@ struct FeedServer: Sendable {
             guard upgrade.path == "/ws" else { return .reject(.notFound) }
             do {
                 let since = try decimal("since", upgrade.queryItem("since"))
-                return .accept { webSocket in
-                    let cursor = if let since { await source.resolve(cursor: since, in: feed) } else { Int?.none }
-                    try await streamItems(to: webSocket, since: cursor)
-                }
+                let cursor = if let since { await source.resolve(cursor: since, in: feed) } else { Int?.none }
+                // Served from the event loop: an idle subscriber holds no task.
+                return .acceptOnEventLoop(
+                    onOpen: { webSocket in streamItems(to: webSocket, since: cursor) },
+                    onClose: { webSocket, _ in stopStreaming(to: webSocket) })
             } catch {
                 // Clients see no body of a refused handshake: the reason goes in the status line.
                 let reason = (error as? FeedQueryError)?.reason ?? "\(error)"
@@ -232,19 +233,20 @@ struct FeedServer: Sendable {
     // MARK: WebSocket
 
     /// The backlog after `since`, then each new item as a text message; what the client sends
-    /// is read (so that its pings, pongs and close are handled) and ignored.
+    /// is ignored (its pings, pongs and close are the connection's business).
     /// The items go out from the feed's broadcast group, on the connection's event loop (each
     /// a prepared message: framed, and compressed with `server_no_context_takeover`, once
-    /// for every connection of its class); this task only reads until the close.
-    private func streamItems(to webSocket: WebSocket, since: Int?) async throws {
+    /// for every connection of its class); no task waits on the connection.
+    private func streamItems(to webSocket: EventLoopWebSocket, since: Int?) {
         feed.count { $0.webSockets += 1 }
-        let ahead = feed.join(.webSocket(webSocket), after: since)
-        defer {
-            feed.count { $0.webSockets -= 1 }
-            feed.forgetAhead(ahead)
-            feed.webSockets.remove(webSocket)
-        }
-        for try await _ in webSocket.inbound {}
+        feed.join(.webSocket(webSocket), after: since)
+    }
+
+    /// The WebSocket closed.
+    private func stopStreaming(to webSocket: EventLoopWebSocket) {
+        feed.count { $0.webSockets -= 1 }
+        feed.forgetAhead(webSocket)
+        feed.webSockets.remove(webSocket)
     }
 
     // MARK: Writing

@@ -83,6 +83,9 @@ final class HTTP2StreamBridge: ChannelDuplexHandler, RemovableChannelHandler {
                 sendQueue: sendQueue, promise: promise)
         case .preparedBody(let body):
             context.write(wrapOutboundOut(.body(body.bytes)), promise: promise)
+        case .switchToEventLoopWebSocket:
+            // Streams run their WebSocket as a task (``EventLoopWebSocketServing/runOnTask(_:)``).
+            promise?.fail(WebSocketUsageError(.notOpen))
         case .webSocket:
             promise?.fail(WebSocketUsageError(.notOpen))
         }

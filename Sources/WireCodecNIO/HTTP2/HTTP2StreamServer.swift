@@ -134,7 +134,7 @@ struct HTTP2StreamServer {
                 await endOfStream()
             case .ended:
                 return
-            case .ran:
+            case .ran, .detached:
                 // Our END_STREAM is out (or the stream was reset); wait for the client's, which
                 // the stream adapter bounds by the closing timeout.
                 try? await context.channel.closeFuture.get()

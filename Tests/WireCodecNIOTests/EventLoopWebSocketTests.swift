@@ -1,0 +1,207 @@
+import HTTPTypes
+import NIOCore
+import Synchronization
+import Testing
+import WireCodec
+@testable import WireCodecNIO
+
+/// WebSockets served from their event loop
+/// (``WebSocketUpgradeDecision/acceptOnEventLoop(subprotocol:deflate:headerFields:configuration:sendQueue:onOpen:onMessage:onClose:)``),
+/// in-process over loopback: the callbacks and their order, sends from the event loop and
+/// from a task, close codes both ways, a protocol error, broadcast groups, and what the
+/// server does with connections that no task holds: tracked until they close, 1001 on a
+/// graceful shutdown, closed at the end of the grace period, `run()` waiting for them.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct EventLoopWebSocketTests {
+    /// What the callbacks saw, in order.
+    enum Seen: Sendable, Equatable {
+        case open(onEventLoop: Bool)
+        case message(WebSocketMessage, onEventLoop: Bool)
+        case close(WebSocketClosure, onEventLoop: Bool)
+    }
+
+    /// A server whose `/ws` WebSockets are served from their event loop and report to `seen`;
+    /// `onOpen` sends "welcome", `onMessage` echoes (and closes with 1008 on "close please").
+    static func start(
+        _ configuration: WireServer.Configuration = WireServerTests.configuration,
+        group: WebSocketBroadcastGroup? = nil,
+        seen: AsyncStream<Seen>.Continuation
+    ) async throws -> RunningServer {
+        try await WireServerTests.start(configuration, webSocket: { upgrade in
+            guard upgrade.path == "/ws" else { return .reject(.notFound) }
+            return .acceptOnEventLoop(
+                onOpen: { webSocket in
+                    seen.yield(.open(onEventLoop: webSocket.eventLoop.inEventLoop))
+                    webSocket.send(.text("welcome"))
+                    group?.add(webSocket)
+                },
+                onMessage: { webSocket, message in
+                    seen.yield(.message(message, onEventLoop: webSocket.eventLoop.inEventLoop))
+                    if message == .text("close please") {
+                        webSocket.close(code: .policyViolation, reason: "as asked")
+                    } else {
+                        webSocket.send(message)
+                    }
+                },
+                onClose: { webSocket, closure in
+                    seen.yield(.close(closure, onEventLoop: webSocket.eventLoop.inEventLoop))
+                })
+        })
+    }
+
+    /// Open, messages both ways (text and a 300 KB binary), the client's close code and
+    /// reason; every callback on the event loop, once, in order; the connection tracked while
+    /// open and forgotten once closed, with no task left on it.
+    @Test func messagesBothWaysAndTheClientsClose() async throws {
+        let (seen, report) = AsyncStream<Seen>.makeStream()
+        var configuration = WireServerTests.configuration
+        configuration.webSocketPolicy.subprotocols = ["chat.v2"]
+        let running = try await Self.start(configuration, seen: report)
+        let client = try await WebSocketTestClient(port: running.port, path: "/ws", subprotocols: ["chat.v2"])
+        #expect(try await client.next() == .accepted(WebSocketNegotiation(subprotocol: "chat.v2")))
+        #expect(try await client.next() == .text("welcome"))
+        try await client.send(.text("hello"))
+        #expect(try await client.next() == .text("hello"))
+        let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try await client.send(.binary(big))
+        #expect(try await client.next() == .binary(big))
+        #expect(running.server.trackedConnections == 1)
+        try await client.send(.close(WebSocketCloseCode(4321), reason: "bye"))
+        guard case .closed(let clientSide)? = try await client.next() else { Issue.record("no close"); return }
+        #expect(clientSide.code == WebSocketCloseCode(4321), "the close is echoed")
+        var events = seen.makeAsyncIterator()
+        #expect(await events.next() == .open(onEventLoop: true))
+        #expect(await events.next() == .message(.text("hello"), onEventLoop: true))
+        #expect(await events.next() == .message(.binary(ByteBuffer(bytes: big)), onEventLoop: true))
+        guard case .close(let closure, let onEventLoop)? = await events.next() else { Issue.record("no onClose"); return }
+        #expect(onEventLoop)
+        #expect(closure.code == WebSocketCloseCode(4321) && closure.reason == "bye" && closure.wasClean)
+        try await waitUntil { running.server.trackedConnections == 0 }
+        try await running.stop()
+        report.finish()
+        #expect(await events.next() == nil, "onClose once, nothing after it")
+    }
+
+    /// The server closes (1008 from `onMessage`; 1000 from a task through `outbound`); a
+    /// message that came in the handshake's own write reaches `onMessage` after `onOpen`;
+    /// a protocol error is answered with its close code after the echo of the message
+    /// before it (as with the handler API).
+    @Test func closesFromTheServerEarlyBytesAndAProtocolError() async throws {
+        let (seen, report) = AsyncStream<Seen>.makeStream()
+        let running = try await Self.start(seen: report)
+        var events = seen.makeAsyncIterator()
+
+        let asked = try await WebSocketTestClient(port: running.port, path: "/ws")
+        #expect(try await asked.next() == .accepted(WebSocketNegotiation()))
+        #expect(try await asked.next() == .text("welcome"))
+        try await asked.send(.text("close please"))
+        guard case .closed(let byServer)? = try await asked.next() else { Issue.record("no close"); return }
+        #expect(byServer.received?.code == .policyViolation && byServer.received?.reason == "as asked")
+        #expect(await events.next() == .open(onEventLoop: true))
+        #expect(await events.next() == .message(.text("close please"), onEventLoop: true))
+        guard case .close(let closed, _)? = await events.next() else { Issue.record("no onClose"); return }
+        #expect(closed.code == .policyViolation && closed.cause == .closeAnswered)
+
+        // The handshake, a text frame and a bad frame (RSV2) in one write (masked, key 0).
+        let raw = try await RawConnection(port: running.port)
+        try await raw.send(Array(
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
+            + [0x81, 0x85, 0, 0, 0, 0] + Array("Hello".utf8) + [0xA1, 0x80, 0, 0, 0, 0])
+        let answer = try await raw.readToEnd()
+        let bytes = raw.received
+        let headEnd = try #require(bytes.firstRange(of: Array("\r\n\r\n".utf8))).upperBound
+        let frames = Array(bytes[headEnd...])
+        #expect(answer.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"), "\(answer)")
+        #expect(frames == [0x81, 7] + Array("welcome".utf8) + [0x81, 5] + Array("Hello".utf8) + [0x88, 2, 0x03, 0xEA],
+                "welcome (onOpen), the echo, then the close with 1002: \(frames)")
+        #expect(await events.next() == .open(onEventLoop: true))
+        #expect(await events.next() == .message(.text("Hello"), onEventLoop: true))
+        guard case .close(let failed, _)? = await events.next(), case .protocolError(let error) = failed.cause else {
+            Issue.record("no protocol error")
+            return
+        }
+        #expect(error.code == .reservedBitsSet)
+        try await running.stop()
+    }
+
+    /// Sends from a task (``EventLoopWebSocket/outbound``) and broadcasts to a group of
+    /// WebSockets served from their event loop; a member that closed has left the group.
+    @Test func broadcastsAndSendsFromATask() async throws {
+        let (seen, report) = AsyncStream<Seen>.makeStream()
+        let group = WebSocketBroadcastGroup()
+        let handles = Mutex<[EventLoopWebSocket]>([])
+        let running = try await WireServerTests.start(webSocket: { _ in
+            .acceptOnEventLoop(
+                onOpen: { webSocket in
+                    handles.withLock { $0.append(webSocket) }
+                    group.add(webSocket, sendingFirst: [WebSocketPreparedMessage(text: "backlog")])
+                },
+                onClose: { _, closure in report.yield(.close(closure, onEventLoop: true)) })
+        })
+        let first = try await WebSocketTestClient(port: running.port, path: "/ws")
+        let second = try await WebSocketTestClient(port: running.port, path: "/ws")
+        for client in [first, second] {
+            #expect(try await client.next() == .accepted(WebSocketNegotiation()))
+            #expect(try await client.next() == .text("backlog"))
+        }
+        try await waitUntil { group.count == 2 }
+        let report1 = await group.broadcast(WebSocketPreparedMessage(text: "to all")).report()
+        #expect(report1.recipients == 2 && report1.sent == 2)
+        for client in [first, second] { #expect(try await client.next() == .text("to all")) }
+        let fromTask = try #require(handles.withLock { $0.first })
+        #expect(try await fromTask.outbound.send(text: "from a task") == .sent)
+        #expect(try await first.next() == .text("from a task"))
+        try await second.send(.close(.normalClosure, reason: ""))
+        guard case .closed? = try await second.next() else { Issue.record("no close"); return }
+        var events = seen.makeAsyncIterator()
+        guard case .close? = await events.next() else { Issue.record("no onClose"); return }
+        try await waitUntil { group.count == 1 }
+        let report2 = await group.broadcast(WebSocketPreparedMessage(text: "to one")).report()
+        #expect(report2.recipients == 1)
+        #expect(try await first.next() == .text("to one"))
+        try await first.send(.close(.normalClosure, reason: ""))
+        guard case .closed? = try await first.next() else { Issue.record("no close"); return }
+        try await running.stop()
+    }
+
+    /// A graceful shutdown sends 1001 to WebSockets that no task holds; a client that answers
+    /// closes cleanly; one that never answers is closed at the end of the grace period; the
+    /// server's `run()` returns only after both are closed, and `onClose` saw both.
+    @Test func aGracefulShutdownSends1001AndWaitsForTheClose() async throws {
+        let (seen, report) = AsyncStream<Seen>.makeStream()
+        var configuration = WireServerTests.configuration
+        configuration.shutdownGracePeriod = .milliseconds(500)
+        let running = try await Self.start(configuration, seen: report)
+        let answering = try await WebSocketTestClient(port: running.port, path: "/ws")
+        #expect(try await answering.next() == .accepted(WebSocketNegotiation()))
+        #expect(try await answering.next() == .text("welcome"))
+        let silent = try await RawConnection(port: running.port)
+        try await silent.send(
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        _ = try await silent.read(through: "welcome")
+        try await waitUntil { running.server.trackedConnections == 2 }
+        let start = ContinuousClock.now
+        let stopping = Task { try await running.stop() }
+        guard case .closed(let closure)? = try await answering.next() else { Issue.record("no close"); return }
+        #expect(closure.received?.code == .goingAway)
+        _ = try await silent.readToEnd()
+        #expect(silent.received.suffix(4) == [0x88, 2, 0x03, 0xE9], "a close with 1001, then the end")
+        try await stopping.value
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(400) && elapsed < .seconds(10), "run() returned after the grace period: \(elapsed)")
+        #expect(running.server.trackedConnections == 0)
+        report.finish()
+        var closes: [WebSocketClosure] = []
+        for await event in seen { if case .close(let closure, _) = event { closes.append(closure) } }
+        #expect(closes.count == 2)
+        #expect(closes.contains { $0.code == .goingAway && $0.wasClean }, "\(closes)")
+    }
+
+    /// Polls `condition` (state that changes on the event loop) for up to 5 s.
+    func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<500 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("condition not met in 5 s")
+    }
+}
