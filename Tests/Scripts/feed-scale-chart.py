@@ -28,7 +28,7 @@ PANELS = [
 ]
 
 
-SHAPES = ["square", "diamond", "triangle", "cross"]
+SHAPES = ["square", "diamond", "triangle", "cross", "plus", "circle"]
 
 
 def variant(row):
@@ -47,6 +47,11 @@ def marker(shape, cx, cy, color, title):
     if shape == "triangle":
         return '<polygon points="%.1f,%.1f %.1f,%.1f %.1f,%.1f" fill="none" stroke="%s" stroke-width="2">%s</polygon>' % (
             cx, cy - 5, cx + 5, cy + 4, cx - 5, cy + 4, color, t)
+    if shape == "plus":
+        return '<path d="M%.1f %.1fL%.1f %.1fM%.1f %.1fL%.1f %.1f" stroke="%s" stroke-width="2">%s</path>' % (
+            cx - 5, cy, cx + 5, cy, cx, cy - 5, cx, cy + 5, color, t)
+    if shape == "circle":
+        return '<circle cx="%.1f" cy="%.1f" r="5" fill="none" stroke="%s" stroke-width="2">%s</circle>' % (cx, cy, color, t)
     return '<path d="M%.1f %.1fL%.1f %.1fM%.1f %.1fL%.1f %.1f" stroke="%s" stroke-width="2">%s</path>' % (
         cx - 4, cy - 4, cx + 4, cy + 4, cx - 4, cy + 4, cx + 4, cy - 4, color, t)
 
@@ -106,7 +111,7 @@ def main():
         while e <= math.log10(hi) + 1e-9:
             yy = y(10 ** e)
             out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>' % (ox, yy, ox + pw, yy))
-            out.append('<text x="%d" y="%.1f" text-anchor="end" font-size="10">%g</text>' % (ox - 4, yy + 3, 10 ** e))
+            out.append('<text x="%d" y="%.1f" text-anchor="end" font-size="10">%s</text>' % (ox - 4, yy + 3, "{:,.0f}".format(10 ** e) if e >= 0 else "%g" % 10 ** e))
             e += 1
         for n in clients:
             out.append('<text x="%.1f" y="%d" text-anchor="middle" font-size="10">%s</text>' % (x(n), oy + ph + 14, "{:,}".format(n)))
