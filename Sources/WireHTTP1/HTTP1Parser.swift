@@ -186,6 +186,7 @@ public struct HTTP1Parser: Sendable {
 
     // MARK: - Dispatch
 
+    @inline(__always)
     mutating func dispatch(_ buffer: UnsafeBufferPointer<UInt8>) throws(HTTP1ParseError) -> HTTP1ParseStep {
         let count = buffer.count
         switch state {
