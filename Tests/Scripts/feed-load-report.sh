@@ -18,13 +18,63 @@ cd "$(dirname "$0")/../.."
 CLIENTS="${CLIENTS:-1000}"
 out=Spec/realtime
 mkdir -p "$out"
-swift build -c release --product wirecodec-feed-server 2>&1 | tail -1
-swift build -c release --product wirecodec-feed-load 2>&1 | tail -1
-bin="$(swift build -c release --show-bin-path)"
+# BIN=DIR: prebuilt release binaries in DIR (no build); SERVER=FILE: the feed server to start
+# (default: the one in the bin directory); SERVER_PIN=CPU: the server runs on that CPU only
+# (taskset; it still starts an event loop per core, NIO counting cores without the affinity),
+# e.g. SERVER_PIN=0 PIN=1 puts server and clients on a core each.
+if [[ -n "${BIN:-}" ]]; then
+    bin="$BIN"
+else
+    swift build -c release --product wirecodec-feed-server 2>&1 | tail -1
+    swift build -c release --product wirecodec-feed-load 2>&1 | tail -1
+    bin="$(swift build -c release --show-bin-path)"
+fi
+server="${SERVER:-$bin/wirecodec-feed-server}"
+if [[ -n "${SERVER_PIN:-}" ]]; then
+    wrapper="$(mktemp)"
+    trap 'rm -f "$wrapper"' EXIT
+    printf '#!/bin/sh\nexec taskset -c %s %q "$@"\n' "$SERVER_PIN" "$server" >"$wrapper"
+    chmod +x "$wrapper"
+    server="$wrapper"
+fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # The section of load.md that the many-connections runs own (kept by the other mode).
 section() { python3 Tests/Scripts/load-md-section.py "$@"; }
+
+# ADD=N: WebSocket at N clients without deflate and with the default deflate only, the rows
+# added to the many-connections section and load-scale.jsonl (the rows there stay); TAG="..."
+# names them in the labels ("N clients (TAG, no deflate)"), NOTE="..." is the text above them.
+if [[ -n "${ADD:-}" ]]; then
+    json="$out/load-scale.jsonl"
+    tag="${TAG:+$TAG, }"
+    tables=()
+    for run in "$ADD clients (${tag}no deflate)|--no-deflate" "$ADD clients (${tag}deflate)|"; do
+        IFS='|' read -r label arguments <<<"$run"
+        echo "feed-load-report: $label (10 updates, 1/s)" >&2
+        # shellcheck disable=SC2086
+        table="$("$bin/wirecodec-feed-load" --server "$server" --technique websocket --clients "$ADD" $arguments \
+            --updates 10 --interval-ms 1000 --web-socket-ping-ms 30000 --json-out "$json" \
+            --label "$label" ${PIN:+--pin-cpu "$PIN"} ${EXTRA:-})" || echo "feed-load-report: $label: incomplete or failed" >&2
+        tables+=("$table")
+    done
+    part="$(mktemp)"
+    {
+        printf '### %s clients%s\n\n' "$ADD" "${TAG:+ ($TAG)}"
+        [[ -n "${NOTE:-}" ]] && printf '%s\n\n' "$NOTE"
+        printf 'Made by `ADD=%s TAG="%s"%s%s bash Tests/Scripts/feed-load-report.sh` on %s, %s.\n\n' "$ADD" "${TAG:-}" \
+            "${PIN:+ PIN=$PIN}" "${SERVER_PIN:+ SERVER_PIN=$SERVER_PIN}" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+            "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($(nproc) cores)"
+        for table in "${tables[@]}"; do
+            printf '%s\n\n' "$table"
+        done
+    } >"$part"
+    section append "$out/load.md" "$part"
+    rm -f "$part"
+    python3 Tests/Scripts/feed-scale-chart.py "$json" "$out/load-scale.svg"
+    echo "feed-load-report: added to the many-connections section of $out/load.md, $json, $out/load-scale.svg" >&2
+    exit 0
+fi
 
 if [[ -n "${SCALE:-}" ]]; then
     json="$out/load-scale.jsonl"
@@ -46,7 +96,7 @@ if [[ -n "${SCALE:-}" ]]; then
         echo "feed-load-report: $label (10 updates, 1/s)" >&2
         # shellcheck disable=SC2086
         # A run that misses updates exits 1 but still prints its table: keep it, go on.
-        table="$("$bin/wirecodec-feed-load" $arguments --updates 10 --interval-ms 1000 \
+        table="$("$bin/wirecodec-feed-load" --server "$server" $arguments --updates 10 --interval-ms 1000 \
             --long-poll-timeout-ms 25000 --heartbeat-ms 15000 --web-socket-ping-ms 30000 --json-out "$json" \
             --label "$label" ${PIN:+--pin-cpu "$PIN"} ${EXTRA:-})" || echo "feed-load-report: $label: incomplete or failed" >&2
         tables+=("$table")
@@ -81,7 +131,7 @@ fi
 
 json="$out/load.jsonl"
 : >"$json"
-common=(--clients "$CLIENTS" --poll-interval-ms 1000 --long-poll-timeout-ms 25000 --heartbeat-ms 15000
+common=(--server "$server" --clients "$CLIENTS" --poll-interval-ms 1000 --long-poll-timeout-ms 25000 --heartbeat-ms 15000
         --web-socket-ping-ms 30000 --json-out "$json")
 if [[ "${FAST:-0}" == 1 ]]; then
     settings=("1 update/s|10|1000" "1 update/10 s|2|10000")
