@@ -94,7 +94,7 @@ import WireCodecTLS
             let close = try #require(entry["close"] as? [String: Any])
             #expect(close["reason"] as? String == "bye")
         }
-        #expect(!log.contains { $0["event"] as? String == "reset" || $0["event"] as? String == "error" })
+        #expect(!log.contains { $0["event"] as? String == "reset" || $0["event"] as? String == "error" }, "\(log)")
     }
 
     /// A server whose SETTINGS do not allow extended CONNECT gets none (RFC 8441 §3).

@@ -79,4 +79,27 @@ private final class Sink: ChannelInboundHandler, @unchecked Sendable {
         channel.embeddedEventLoop.advanceTime(by: .seconds(2))
         #expect(!channel.isActive)
     }
+
+    /// An application that closes its channel once it saw `.closed`, after our END_STREAM and
+    /// before the stream has ended, does not reset (CANCEL) a stream that is ending cleanly: the
+    /// close waits for the stream to end, at most the same timeout, then resets it.
+    @Test func aCloseAfterOurEndStreamWaitsForTheStreamToEnd() throws {
+        let channel = EmbeddedChannel(handlers: [WebSocketStreamAdapter(endStreamTimeout: .seconds(5)), Sink()])
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        channel.close(mode: .output, promise: nil)
+        #expect(try outboundData(channel).map(\.end) == [true])
+        try channel.writeInbound(data([], end: true))
+        let closed = ClosedFlag()
+        channel.close().whenComplete { _ in closed.value = true }
+        #expect(channel.isActive, "no reset while the stream ends by itself")
+        #expect(!closed.value)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(6))
+        #expect(!channel.isActive)
+        #expect(closed.value)
+    }
+}
+
+/// Set by a close promise on the embedded channel's (single) thread.
+private final class ClosedFlag: @unchecked Sendable {
+    var value = false
 }
