@@ -420,7 +420,9 @@ final class PsqlSession {
     }
 
     func send(_ sql: String) {
-        input.fileHandleForWriting.write(Data((sql + "\n").utf8))
+        ignoreBrokenPipes
+        // psql may have ended (the database restarted): EPIPE, not a trap.
+        try? input.fileHandleForWriting.write(contentsOf: Data((sql + "\n").utf8))
     }
 
     func finish() {

@@ -11,4 +11,12 @@ import Testing
         #expect(result.timedOut)
         #expect(Date().timeIntervalSince(started) < 15, "stopped soon after the timeout, not when it ended by itself")
     }
+
+    /// A child that exits without reading its input: the write fails with EPIPE, which must not
+    /// end the test process (`FileHandle.write(_:)` traps on it; the clean-clone test run of
+    /// 2026-12-06 18:28 died so).
+    @Test func aChildThatReadsNoInputDoesNotStopTheTests() throws {
+        let result = try runProcess("/bin/true", [], stdin: Data(count: 1 << 20), timeout: 30)
+        #expect(result.status == 0)
+    }
 }
