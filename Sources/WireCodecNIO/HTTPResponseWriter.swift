@@ -187,6 +187,11 @@ final class ResponseState: Sendable {
         var phase = Phase.head
         /// Broadcast groups write to this response from its event loop.
         var member: HTTPStreamMember?
+        /// The event loop completes this response (an event stream served there, a long poll
+        /// held there): the handler's task may end before it does.
+        var eventLoopResponse: (any EventLoopServedResponse)?
+        /// Held on the event loop: only the held-responses machinery answers it.
+        var heldOnEventLoop = false
     }
 
     private let inner = Mutex(Inner())
@@ -221,7 +226,21 @@ final class ResponseState: Sendable {
     /// Claims the whole response for an answer written from the event loop
     /// (``HTTPHeldResponses``); false when something was sent already.
     func claimHeld() -> Bool {
-        (try? claimHead(next: .finished)) != nil
+        (try? claimHead(next: .finished, held: true)) != nil
+    }
+
+    /// The response the event loop completes, if the handler handed it over.
+    var eventLoopResponse: (any EventLoopServedResponse)? { inner.withLock { $0.eventLoopResponse } }
+
+    /// Hands the response over to the event loop (`held`: a long poll, which the handler may
+    /// no longer answer itself); returns whether a graceful shutdown has reached the connection
+    /// (then quiesce `response` once it is in place).
+    func serveOnEventLoop(_ response: any EventLoopServedResponse, held: Bool = false) -> Bool {
+        inner.withLock {
+            $0.eventLoopResponse = response
+            if held { $0.heldOnEventLoop = true }
+        }
+        return connection.serveOnEventLoop(response)
     }
 
     func sendContinueIfNoResponse() async throws {
@@ -326,9 +345,9 @@ final class ResponseState: Sendable {
         try await write([.http(.end(trailers: trailers))])
     }
 
-    private func claimHead(next: Phase) throws(HTTPServerError) {
+    private func claimHead(next: Phase, held: Bool = false) throws(HTTPServerError) {
         try inner.withLock { (inner) throws(HTTPServerError) in
-            guard case .head = inner.phase else { throw HTTPServerError(.responseAlreadyStarted) }
+            guard case .head = inner.phase, held || !inner.heldOnEventLoop else { throw HTTPServerError(.responseAlreadyStarted) }
             inner.phase = next
         }
     }

@@ -18,39 +18,61 @@ struct ServerConnection {
 
     var configuration: WireServer.Configuration { server.configuration }
 
-    /// Serves the connection's requests; returns `true` when the connection became a
-    /// WebSocket served from its event loop (the channel lives on without this task).
-    func run() async throws -> Bool {
+    /// Where serving the connection's requests stopped.
+    enum Outcome {
+        /// The connection is over (or closing).
+        case ended
+        /// The connection became a WebSocket or an event stream served from its event loop: the
+        /// channel lives on without this task.
+        case detached
+        /// A response is held on the event loop (a long poll): call ``run()`` again once this
+        /// future is done, for the next request.
+        case parked(EventLoopFuture<Void>)
+    }
+
+    /// Serves the connection's requests until it ends, is detached or parks.
+    func run() async throws -> Outcome {
         while let event = try await reader.next() {
             switch event {
             case .http(.request(let head)):
                 if let decide = server.webSocketHandler, Self.asksForWebSocket(head) {
                     switch try await upgrade(head, decide: decide) {
                     case .next: continue
-                    case .end: return false
-                    case .detached: return true
+                    case .end: return .ended
+                    case .detached: return .detached
                     }
                 }
-                guard try await handle(head) else { return false }
+                switch try await handle(head) {
+                case .next: continue
+                case .end: return .ended
+                case .detached: return .detached
+                case .parked(let done): return .parked(done)
+                }
             case .http(.connectionClosed), .httpFailed:
-                return false
+                return .ended
             case .http, .webSocketOpened, .webSocket, .webSocketFailureHeld, .stream:
                 continue
             }
         }
-        return false
+        return .ended
+    }
+
+    /// What follows a request on the connection.
+    private enum AfterRequest {
+        case next, end, detached
+        case parked(EventLoopFuture<Void>)
     }
 
     // MARK: Requests
 
-    /// Serves one request; returns whether the connection goes on.
-    private func handle(_ head: HTTP1RequestHead) async throws -> Bool {
+    /// Serves one request; returns what follows on the connection.
+    private func handle(_ head: HTTP1RequestHead) async throws -> AfterRequest {
         let request: HTTPRequest
         do {
             request = try head.httpRequest(scheme: configuration.scheme)
         } catch {
             try? await sendPlain(HTTPResponse.Status(code: error.statusHint), close: true)
-            return false
+            return .end
         }
         let response = ResponseState(outbound: outbound, failure: failure, connection: context, isHEAD: request.method == .head)
         let body = RequestBodySource(reader: reader, expectsContinue: head.expectsContinue, response: response)
@@ -66,8 +88,25 @@ struct ServerConnection {
                 outcome.withLock { $0 = error }
             }
         }
-        guard try await complete(response, error: outcome.withLock { $0 }) else { return false }
-        return try await discardBody(body)
+        let error = outcome.withLock { $0 }
+        if let served = response.eventLoopResponse {
+            if let error { server.logger.debug("request handler failed", metadata: ["error": "\(error)"]) }
+            if served.isEventStream {
+                // The stream goes on without this task (the connection closes with it).
+                if context.channel.isActive, let stream = served as? EventLoopStreamCore,
+                    (try? await context.channel.eventLoop.submit { stream.detachIfOpen() }.get()) == true
+                {
+                    return .detached
+                }
+            } else {
+                // Held: the event loop answers; meanwhile the rest of the request is read, then
+                // the connection's task waits for the answer (no handler's task does).
+                guard try await discardBody(body) else { return .end }
+                return .parked(served.done)
+            }
+        }
+        guard try await complete(response, error: error) else { return .end }
+        return try await discardBody(body) ? .next : .end
     }
 
     /// Completes what the handler left: a `500` (or `413` for a body too large) when nothing

@@ -12,6 +12,8 @@ final class ServerConnectionContext: Sendable {
         var eventStream = false
         /// A graceful shutdown reached this connection.
         var quiescing = false
+        /// The response its event loop completes now (an event stream, a held long poll).
+        var eventLoopResponse: (any EventLoopServedResponse)?
     }
 
     private let state = Mutex(State())
@@ -47,6 +49,22 @@ final class ServerConnectionContext: Sendable {
         }
     }
 
+    /// The current response is completed by the event loop until it is done (a graceful
+    /// shutdown reaches it through ``EventLoopServedResponse/quiesce()``); returns whether a
+    /// shutdown has begun already.
+    func serveOnEventLoop(_ response: any EventLoopServedResponse) -> Bool {
+        let quiescing = state.withLock { state -> Bool in
+            state.eventLoopResponse = response
+            return state.quiescing
+        }
+        response.done.whenComplete { [self] _ in
+            state.withLock { state in
+                if state.eventLoopResponse === response { state.eventLoopResponse = nil }
+            }
+        }
+        return quiescing
+    }
+
     /// Cancels the current activity (the client went away, or the server is forcing an end).
     func cancelActivity() {
         state.withLock { $0.activity }?.cancel()
@@ -64,12 +82,13 @@ final class ServerConnectionContext: Sendable {
     /// Graceful shutdown: the HTTP handler closes the connection now if idle, or after the
     /// response in progress; a WebSocket sends its close (1001); an event stream ends now.
     func quiesce() {
-        let cancel = state.withLock { state -> Task<Void, Never>? in
+        let (cancel, response) = state.withLock { state -> (Task<Void, Never>?, (any EventLoopServedResponse)?) in
             state.quiescing = true
-            return state.eventStream ? state.activity : nil
+            return (state.eventStream ? state.activity : nil, state.eventLoopResponse)
         }
         channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         cancel?.cancel()
+        response?.quiesce()
     }
 
     /// The grace period is over: close, then cancel what runs (in this order, so that what a

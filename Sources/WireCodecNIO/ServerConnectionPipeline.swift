@@ -70,7 +70,7 @@ final class HTTPPhaseBridge: ChannelDuplexHandler, RemovableChannelHandler {
     private let failure: ServerConnectionFailure
     /// The connection's channel as its `NIOAsyncChannel` sees it (for a WebSocket served from
     /// its event loop).
-    private let detachable: DetachableChannel?
+    let detachable: DetachableChannel?
     private var pendingSwitch:
         (negotiation: WebSocketNegotiation, configuration: WebSocketConfiguration, sendQueue: WebSocketSendQueueConfiguration,
          serving: EventLoopWebSocketServing?)?

@@ -41,7 +41,7 @@ public final class ServerSentEventBroadcastGroup: Sendable {
         add(body.state, first)
     }
 
-    private func add(_ state: ResponseState, _ first: [HTTPPreparedBody]) {
+    func add(_ state: ResponseState, _ first: [HTTPPreparedBody]) {
         let member = state.streamMember()
         let shard = shards.shard(for: member.eventLoop)
         let maxBytesBehind = self.maxBytesBehind
@@ -55,7 +55,11 @@ public final class ServerSentEventBroadcastGroup: Sendable {
 
     /// Removes an event stream (broadcasts made after this call do not reach it).
     public func remove(_ stream: ServerSentEventWriter) {
-        let member = stream.state.streamMember()
+        remove(stream.state)
+    }
+
+    func remove(_ state: ResponseState) {
+        let member = state.streamMember()
         let shard = shards.shard(for: member.eventLoop)
         member.eventLoop.execute { shard.remove(member) }
     }
@@ -127,6 +131,10 @@ final class HTTPStreamMember: EventLoopShardMember, @unchecked Sendable {
     private var context: ChannelHandlerContext?
     private var ended = false
     private var bytesBehind = 0
+    /// Something was written since the last ``takeWroteSinceCheck()`` (a heartbeat's check).
+    private var wroteSinceCheck = false
+    /// The member was closed for falling too far behind.
+    private(set) var closedAsSlowConsumer = false
     var memberships: [EventLoopShards<HTTPStreamMember>.Shard] = []
 
     init(channel: any Channel) {
@@ -154,6 +162,7 @@ final class HTTPStreamMember: EventLoopShardMember, @unchecked Sendable {
             bytesBehind += body.count
             if bytesBehind > maxBytesBehind {
                 // Cannot drop events from a stream: close; the client resumes with Last-Event-ID.
+                closedAsSlowConsumer = true
                 end()
                 channel.close(promise: nil)
                 return .closedSlowConsumer
@@ -161,7 +170,14 @@ final class HTTPStreamMember: EventLoopShardMember, @unchecked Sendable {
         }
         ServerBridge.write(.preparedBody(body), context: context)
         if flush { context.flush() }
+        wroteSinceCheck = true
         return .written
+    }
+
+    /// Whether anything was written since the last call.
+    func takeWroteSinceCheck() -> Bool {
+        defer { wroteSinceCheck = false }
+        return wroteSinceCheck
     }
 
     func flush() {

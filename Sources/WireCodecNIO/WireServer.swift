@@ -360,10 +360,18 @@ public final class WireServer: Service, Sendable {
                 let connection = ServerConnection(
                     server: self, context: context, outbound: outbound,
                     reader: ServerConnectionReader(inbound.makeAsyncIterator()), failure: accepted.failure)
-                let detached = try await connection.run()
-                // A WebSocket served from its event loop: the channel stays open without us.
-                if detached { accepted.detachable.detach() }
-                return detached
+                var outcome = try await connection.run()
+                // A long poll held on the event loop: wait (in this small frame) for its answer,
+                // then serve the next request.
+                while case .parked(let answered) = outcome {
+                    try? await answered.get()
+                    outcome = try await connection.run()
+                }
+                // A WebSocket or an event stream served from its event loop: the channel stays
+                // open without us.
+                guard case .detached = outcome else { return false }
+                accepted.detachable.detach()
+                return true
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])

@@ -52,6 +52,9 @@ struct HTTP2StreamServer {
                 outcome.withLock { $0 = error }
             }
         }
+        // An event stream or a held long poll that the event loop completes: the stream's task
+        // waits for it (an HTTP/2 stream's task is not detached).
+        if let served = response.eventLoopResponse { try? await served.done.get() }
         try await complete(response, error: outcome.withLock { $0 })
         await endOfStream()
     }

@@ -1,0 +1,272 @@
+import HTTPTypes
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+import WireCodec
+@testable import WireCodecNIO
+
+/// Server-Sent Event streams and held long polls served from their connection's event loop
+/// (``HTTPResponseWriter/startEventStreamOnEventLoop(headerFields:maxBytesBehind:heartbeat:onClose:)``,
+/// ``HTTPHeldResponses/holdOnEventLoop(_:timeout:onEnd:answer:)``), in-process over loopback:
+/// the events in order from the handler, the event loop, another task and a broadcast group;
+/// the client going away; a reader that stops reading; a graceful shutdown; a long poll
+/// answered (or expired) from the event loop, then the next request on the same connection.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct EventLoopResponseTests {
+    /// What the callbacks saw.
+    enum Seen: Sendable, Equatable {
+        case handlerReturned
+        case streamClosed(EventLoopEventStreamEnd, onEventLoop: Bool)
+        case holdEnded(HTTPHeldResponses.HeldEnd, onEventLoop: Bool)
+    }
+
+    final class Shared: Sendable {
+        let group = ServerSentEventBroadcastGroup(maxBytesBehind: 1 << 30)
+        let streams = Mutex<[EventLoopEventStream]>([])
+        let held = Mutex(HTTPHeldResponses())
+        let seen: AsyncStream<Seen>
+        let report: AsyncStream<Seen>.Continuation
+        init() { (seen, report) = AsyncStream<Seen>.makeStream() }
+    }
+
+    /// `/events`: an event stream served from the event loop (backlog sent by the handler, then
+    /// the group's broadcasts); `/slow`: the same with a 64 KiB bound and no group; `/hold`: a
+    /// long poll held on the event loop (`204` when it expires after `timeout` ms); anything
+    /// else: `200` with the path as body.
+    static func start(_ shared: Shared, configuration: WireServer.Configuration = WireServerTests.configuration) async throws
+        -> RunningServer
+    {
+        try await WireServerTests.start(configuration, http: { request, response in
+            switch request.path {
+            case "/events", "/slow":
+                let slow = request.path == "/slow"
+                let stream = try await response.startEventStreamOnEventLoop(
+                    maxBytesBehind: slow ? 64 * 1024 : 256 * 1024,
+                    heartbeat: request.queryItem("heartbeat").flatMap { Int($0) }.map { .milliseconds($0) },
+                    onClose: { stream, end in shared.report.yield(.streamClosed(end, onEventLoop: stream.eventLoop.inEventLoop)) })
+                stream.send(data: "first", id: "1")
+                if !slow { shared.group.add(stream, sendingFirst: [HTTPPreparedBody("id: 2\ndata: backlog\n\n")]) }
+                shared.streams.withLock { $0.append(stream) }
+            case "/hold":
+                let timeout = request.queryItem("timeout").flatMap { Int($0) } ?? 10_000
+                shared.held.withLock { $0 }.holdOnEventLoop(
+                    response, timeout: .milliseconds(timeout),
+                    onEnd: { end in shared.report.yield(.holdEnded(end, onEventLoop: MultiThreadedEventLoopGroup.currentEventLoop != nil)) },
+                    answer: { expiry in
+                        var fields = HTTPFields()
+                        fields[.init("Expiry")!] = expiry == .timedOut ? "timed-out" : "shutting-down"
+                        return (HTTPResponse(status: .noContent, headerFields: fields), HTTPPreparedBody(ByteBuffer()))
+                    })
+            default:
+                try await response.send(HTTPResponse(status: .ok), body: String(request.path))
+                return
+            }
+            shared.report.yield(.handlerReturned)
+        })
+    }
+
+    static func get(_ path: String) -> String {
+        "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    }
+
+    /// Events from the handler, from the event loop's broadcast group and from another task
+    /// reach the client in the order they were sent, as chunks of one `text/event-stream`
+    /// response, after the handler has returned (no task waits on the stream); `finish()` ends
+    /// the chunked body and then the connection; `onClose` once, on the event loop; the
+    /// connection tracked until it closed.
+    @Test func eventsInOrderAfterTheHandlerReturnedThenFinish() async throws {
+        let shared = Shared()
+        let running = try await Self.start(shared)
+        var seen = shared.seen.makeAsyncIterator()
+        let client = try await RawConnection(port: running.port)
+        try await client.send(Self.get("/events"))
+        let head = try await client.read(through: "data: backlog\n\n")
+        #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(head)")
+        #expect(head.lowercased().contains("content-type: text/event-stream\r\n"))
+        #expect(head.lowercased().contains("transfer-encoding: chunked\r\n"))
+        #expect(await seen.next() == .handlerReturned)
+        try await waitUntil { shared.group.count == 1 }
+        _ = client.takeReceived()
+        #expect(await shared.group.broadcast(HTTPPreparedBody("id: 3\ndata: broadcast\n\n")).report().written == 1)
+        let stream = try #require(shared.streams.withLock { $0.first })
+        try await Task.detached { try await stream.send(data: "from a task", event: "note", id: "4").get() }.value
+        try await stream.comment("still here").get()
+        let body = try await client.read(through: ": still here\n")
+        #expect(body.contains("id: 3\ndata: broadcast\n\n"))
+        let order = ["data: broadcast", "from a task", ": still here"].map { marker in
+            body.utf8.firstRange(of: Array(marker.utf8)).map { body.utf8.distance(from: body.utf8.startIndex, to: $0.lowerBound) } ?? -1
+        }
+        #expect(order[0] >= 0 && order[0] < order[1] && order[1] < order[2], "in the order sent: \(body.debugDescription)")
+        #expect(running.server.trackedConnections == 1)
+        try await stream.finish().get()
+        let rest = try await client.readToEnd()
+        #expect(rest.hasSuffix("0\r\n\r\n"), "the chunked body ends, then the connection: \(rest.debugDescription)")
+        #expect(await seen.next() == .streamClosed(.finished, onEventLoop: true))
+        try await waitUntil { running.server.trackedConnections == 0 && shared.group.count == 0 }
+        // Sends after the end fail; the server serves other connections as before.
+        await #expect(throws: HTTPServerError.self) { try await stream.send(data: "late").get() }
+        let other = try await RawConnection(port: running.port)
+        try await other.send(Self.get("/plain"))
+        #expect(try await other.read(through: "/plain").hasPrefix("HTTP/1.1 200 OK"))
+        try await running.stop()
+    }
+
+    /// The client goes away: `onClose` says so, the stream leaves its group, the connection is
+    /// forgotten; a heartbeat comment keeps an idle stream's bytes flowing before that.
+    @Test func theClientGoesAwayAndHeartbeats() async throws {
+        let shared = Shared()
+        let running = try await Self.start(shared)
+        var seen = shared.seen.makeAsyncIterator()
+        let client = try await RawConnection(port: running.port)
+        try await client.send(Self.get("/events?heartbeat=50"))
+        _ = try await client.read(through: "data: backlog\n\n")
+        #expect(await seen.next() == .handlerReturned)
+        _ = client.takeReceived()
+        let beat = try await client.read(through: ":\n\n")
+        #expect(beat.hasSuffix("3\r\n:\n\n\r\n") || beat.contains(":\n\n"), "\(beat.debugDescription)")
+        try await waitUntil { shared.group.count == 1 && running.server.trackedConnections == 1 }
+        await client.close()
+        #expect(await seen.next() == .streamClosed(.connectionClosed, onEventLoop: true))
+        try await waitUntil { shared.group.count == 0 && running.server.trackedConnections == 0 }
+        let report = await shared.group.broadcast(HTTPPreparedBody("data: nobody\n\n")).report()
+        #expect(report.written == 0)
+        try await running.stop()
+    }
+
+    /// A client that stops reading: the stream is closed once more than its bound was written
+    /// while the connection was not writable (the server holds no more than that), and
+    /// `onClose` says it was a slow consumer.
+    @Test func aReaderThatStopsReadingIsClosedAtItsBound() async throws {
+        let shared = Shared()
+        var configuration = WireServerTests.configuration
+        configuration.configureConnection = { channel in
+            try channel.syncOptions?.setOption(ChannelOptions.socketOption(.so_sndbuf), value: 16 * 1024)
+        }
+        let running = try await Self.start(shared, configuration: configuration)
+        var seen = shared.seen.makeAsyncIterator()
+        let stalled = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(ChannelOptions.autoRead, value: false)
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4096)
+            .connect(host: "127.0.0.1", port: running.port).get()
+        defer { stalled.close(promise: nil) }
+        try await stalled.writeAndFlush(ByteBuffer(string: Self.get("/slow"))).get()
+        #expect(await seen.next() == .handlerReturned)
+        let stream = try #require(shared.streams.withLock { $0.first })
+        let event = HTTPPreparedBody("data: " + String(repeating: "x", count: 8 * 1024) + "\n\n")
+        var sent = 0
+        var failed = false
+        while sent < 64 * 1024 * 1024 && !failed {
+            do {
+                try await stream.send(event).get()
+                sent += event.count
+            } catch {
+                failed = true
+            }
+        }
+        #expect(failed, "the stream was closed")
+        #expect(sent < 4 * 1024 * 1024, "closed after \(sent) bytes")
+        #expect(await seen.next() == .streamClosed(.slowConsumer, onEventLoop: true))
+        try await waitUntil { running.server.trackedConnections == 0 }
+        try await running.stop()
+    }
+
+    /// A graceful shutdown ends streams served from the event loop at once and cleanly (the
+    /// chunked body finished, then the connection closed): `run()` returns well before the
+    /// grace period, and `onClose` says why.
+    @Test func aGracefulShutdownEndsTheStreamAtOnce() async throws {
+        let shared = Shared()
+        var configuration = WireServerTests.configuration
+        configuration.shutdownGracePeriod = .seconds(20)
+        let running = try await Self.start(shared, configuration: configuration)
+        var seen = shared.seen.makeAsyncIterator()
+        let client = try await RawConnection(port: running.port)
+        try await client.send(Self.get("/events"))
+        _ = try await client.read(through: "data: backlog\n\n")
+        #expect(await seen.next() == .handlerReturned)
+        try await waitUntil { running.server.trackedConnections == 1 }
+        let start = ContinuousClock.now
+        try await running.stop()
+        #expect(ContinuousClock.now - start < .seconds(10), "run() returned without waiting for the grace period")
+        let rest = try await client.readToEnd()
+        #expect(rest.hasSuffix("0\r\n\r\n"), "\(rest.debugDescription)")
+        #expect(await seen.next() == .streamClosed(.shutdown, onEventLoop: true))
+    }
+
+    /// A long poll held on the event loop: answered by `answerAll` (after the handler has
+    /// returned), then the next request on the same connection is served; a second hold
+    /// expires and gets the `answer` callback's response, and the connection goes on again; a
+    /// client that goes away is forgotten at once.
+    @Test func aHeldLongPollIsAnsweredThenTheConnectionGoesOn() async throws {
+        let shared = Shared()
+        let running = try await Self.start(shared)
+        var seen = shared.seen.makeAsyncIterator()
+        let client = try await RawConnection(port: running.port)
+        try await client.send(Self.get("/hold"))
+        #expect(await seen.next() == .handlerReturned)
+        let held = shared.held.withLock { $0 }
+        try await waitUntil { held.count == 1 }
+        let answered = await held.answerAll(
+            HTTPResponse(status: .ok, headerFields: [.contentType: "text/plain"]), body: HTTPPreparedBody("news\n")
+        ).answered()
+        #expect(answered == 1)
+        let answer = try await client.read(through: "news\n")
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n") && answer.lowercased().contains("content-length: 5\r\n"), "\(answer)")
+        #expect(await seen.next() == .holdEnded(.answered, onEventLoop: true))
+        _ = client.takeReceived()
+
+        // The same connection: a plain request, then a hold that expires.
+        try await client.send(Self.get("/next"))
+        #expect(try await client.read(through: "/next").hasPrefix("HTTP/1.1 200 OK"))
+        _ = client.takeReceived()
+        shared.held.withLock { $0 = HTTPHeldResponses() }
+        try await client.send(Self.get("/hold?timeout=100"))
+        #expect(await seen.next() == .handlerReturned)
+        let expired = try await client.read(through: "\r\n\r\n")
+        #expect(expired.hasPrefix("HTTP/1.1 204 No Content\r\n") && expired.lowercased().contains("expiry: timed-out"), "\(expired)")
+        #expect(await seen.next() == .holdEnded(.timedOut, onEventLoop: true))
+        _ = client.takeReceived()
+        try await client.send(Self.get("/again"))
+        #expect(try await client.read(through: "/again").hasPrefix("HTTP/1.1 200 OK"))
+
+        // A client that goes away while held.
+        let leaving = try await RawConnection(port: running.port)
+        try await leaving.send(Self.get("/hold"))
+        #expect(await seen.next() == .handlerReturned)
+        let held2 = shared.held.withLock { $0 }
+        try await waitUntil { held2.count == 1 }
+        await leaving.close()
+        #expect(await seen.next() == .holdEnded(.connectionClosed, onEventLoop: true))
+        #expect(held2.count == 0)
+        try await running.stop()
+    }
+
+    /// A graceful shutdown answers a held poll at once with the `answer` callback's response
+    /// (`Connection: close`), then the connection closes and `run()` returns.
+    @Test func aGracefulShutdownAnswersAHeldPoll() async throws {
+        let shared = Shared()
+        var configuration = WireServerTests.configuration
+        configuration.shutdownGracePeriod = .seconds(20)
+        let running = try await Self.start(shared, configuration: configuration)
+        var seen = shared.seen.makeAsyncIterator()
+        let client = try await RawConnection(port: running.port)
+        try await client.send(Self.get("/hold"))
+        #expect(await seen.next() == .handlerReturned)
+        try await waitUntil { shared.held.withLock { $0 }.count == 1 }
+        let start = ContinuousClock.now
+        try await running.stop()
+        #expect(ContinuousClock.now - start < .seconds(10))
+        let answer = try await client.readToEnd()
+        #expect(answer.hasPrefix("HTTP/1.1 204 No Content\r\n"), "\(answer)")
+        #expect(answer.lowercased().contains("expiry: shutting-down") && answer.lowercased().contains("connection: close"), "\(answer)")
+        #expect(await seen.next() == .holdEnded(.shuttingDown, onEventLoop: true))
+    }
+
+    /// Polls `condition` (state that changes on the event loop) for up to 5 s.
+    func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<500 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("condition not met in 5 s")
+    }
+}
