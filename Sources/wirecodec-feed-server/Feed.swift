@@ -123,6 +123,8 @@ final class Feed: Service, Sendable {
     enum Member: Sendable {
         case webSocket(EventLoopWebSocket)
         case eventStream(ServerSentEventWriter)
+        /// An event stream served from its event loop.
+        case eventLoopStream(EventLoopEventStream)
     }
 
     let options: Options
@@ -284,6 +286,8 @@ final class Feed: Service, Sendable {
             webSockets.add(webSocket, sendingFirst: backlog.map(\.prepared))
         case .eventStream(let stream):
             eventStreams.add(stream, sendingFirst: backlog.isEmpty ? [] : [Self.events(backlog)])
+        case .eventLoopStream(let stream):
+            eventStreams.add(stream, sendingFirst: backlog.isEmpty ? [] : [Self.events(backlog)])
         }
     }
 
@@ -299,6 +303,16 @@ final class Feed: Service, Sendable {
             guard !state.aheadMembers.isEmpty else { return }
             for (id, waiting) in state.aheadMembers {
                 if case .webSocket(let member) = waiting.member, member == webSocket { state.aheadMembers[id] = nil }
+            }
+        }
+    }
+
+    /// An event stream went away: it no longer waits for its cursor (if it did; there are few).
+    func forgetAhead(_ stream: EventLoopEventStream) {
+        state.withLock { state in
+            guard !state.aheadMembers.isEmpty else { return }
+            for (id, waiting) in state.aheadMembers {
+                if case .eventLoopStream(let member) = waiting.member, member == stream { state.aheadMembers[id] = nil }
             }
         }
     }

@@ -162,8 +162,9 @@ struct FeedServer: Sendable {
 
     /// Holds the request until an item after the cursor arrives, the timeout passes, or a
     /// graceful shutdown begins; the client going away cancels this task. Waiting after the
-    /// newest id (the usual case) the request is held in the feed's ``HTTPHeldResponses``:
-    /// the next append answers every such poll from the event loops with one shared body.
+    /// newest id (the usual case) the request is held on its event loop in the feed's
+    /// ``HTTPHeldResponses`` (this handler returns; only the connection waits): the next append
+    /// answers every such poll from the event loops with one shared body.
     private func longPoll(_ response: HTTPResponseWriter, since: Int?, timeout: Duration) async throws {
         let cursor = if let since { await source.resolve(cursor: since, in: feed) } else { feed.lastId }
         let asked = since ?? cursor
@@ -172,12 +173,18 @@ struct FeedServer: Sendable {
             return try await answerPoll(response, since: asked, resolved: cursor)
         case .hold(let held):
             feed.count { $0.longPollWaiters += 1 }
-            defer { feed.count { $0.longPollWaiters -= 1 } }
-            // Answered by the next append; else the timeout or the shutdown (then a 204 at once).
-            let outcome = try? await cancelWhenGracefulShutdown { try await held.hold(response, timeout: timeout) }
-            if outcome == .answered { return }
-            try Task.checkCancellation()  // the client went away: nothing to answer
-            return try await answerPoll(response, since: asked, resolved: cursor)
+            // Held on the event loop (no task waits for it): answered by the next append; else
+            // the timeout or the shutdown answers it there (a 204 at once); a client that goes
+            // away is forgotten.
+            let feed = self.feed
+            held.holdOnEventLoop(
+                response, timeout: timeout,
+                onEnd: { _ in feed.count { $0.longPollWaiters -= 1 } },
+                answer: { _ in
+                    let items = feed.items(after: cursor, limit: feed.options.maxBatch)
+                    return feed.pollAnswer(items[...], emptyCursor: cursor == asked ? asked : feed.lastId)
+                })
+            return
         case .ahead:
             break
         }
@@ -211,7 +218,14 @@ struct FeedServer: Sendable {
         var fields = HTTPFields()
         // Tells nginx-style proxies not to buffer the stream.
         fields[.xAccelBuffering] = "no"
-        let events = try await response.startEventStream(headerFields: fields)
+        // Served from the event loop: once this handler returns, no task waits on the stream.
+        let feed = self.feed
+        let events = try await response.startEventStreamOnEventLoop(headerFields: fields) { stream, _ in
+            feed.count { $0.eventStreams -= 1 }
+            feed.forgetAhead(stream)
+            feed.eventStreams.remove(stream)
+        }
+        feed.count { $0.eventStreams += 1 }
         var first: [UInt8] = []
         SSESerializer.writeRetry(milliseconds: 1000, into: &first)
         // `?ready=1`: at once, an event of its own type, so that a client can tell a working
@@ -219,20 +233,11 @@ struct FeedServer: Sendable {
         // `message` listeners never see it; it has no id, so the client's last event ID stays.
         // Its data: the newest id this instance holds.
         if ready { try! SSESerializer.writeEvent(data: String(feed.lastId), type: "feed-ready", into: &first) }
-        try await events.send(serialized: ByteBuffer(bytes: first))
+        events.send(serialized: ByteBuffer(bytes: first))
         // From here the feed's event loops write: the backlog, each new item's events (one
-        // shared buffer for every stream), the heartbeats. This task only waits for the end.
-        feed.count { $0.eventStreams += 1 }
-        let ahead = feed.join(.eventStream(events), after: since)
-        defer {
-            feed.count { $0.eventStreams -= 1 }
-            feed.forgetAhead(ahead)
-            feed.eventStreams.remove(events)
-        }
-        // Until the client goes away (this task is cancelled) or a graceful shutdown.
-        try? await cancelWhenGracefulShutdown {
-            while true { try await Task.sleep(for: .seconds(3600)) }
-        }
+        // shared buffer for every stream), the heartbeats, until the client goes away or a
+        // graceful shutdown ends the stream.
+        feed.join(.eventLoopStream(events), after: since)
     }
 
     // MARK: WebSocket
