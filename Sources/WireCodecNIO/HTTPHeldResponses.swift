@@ -188,10 +188,11 @@ public final class HTTPHeldResponses: Sendable {
     /// its response is sent (`Content-Length` set to the body's size unless given). Then the
     /// connection goes on with its next request (keep-alive), as after any response.
     ///
-    /// While it is held, the connection's task waits for the answer (no request handler's task
-    /// does): a held poll costs its connection and a small suspended task, about 20 KB less
-    /// than a handler that waits in ``hold(_:timeout:)``. A client that goes away is forgotten
-    /// at once. `onEnd` is called once on the event loop when the hold is over, with how.
+    /// While it is held, no task waits for it over HTTP/1.1: the connection's task ends, and
+    /// once the answer is written a new one serves the next request (a held poll costs its
+    /// connection, about 20 KB less than a handler that waits in ``hold(_:timeout:)``); over
+    /// HTTP/2 the stream's task waits. A client that goes away is forgotten at once. `onEnd`
+    /// is called once on the event loop when the hold is over, with how.
     ///
     /// - Parameters:
     ///   - response: the request's writer; the handler must not send on it afterwards.

@@ -195,14 +195,14 @@ final class ResponseState: Sendable {
     }
 
     private let inner = Mutex(Inner())
-    private let outbound: NIOAsyncChannelOutboundWriter<ServerConnectionOutbound>
+    private let outbound: ServerConnectionWriter
     private let failure: ServerConnectionFailure
     private let connection: ServerConnectionContext
     /// A HEAD request: heads only.
     private let isHEAD: Bool
 
     init(
-        outbound: NIOAsyncChannelOutboundWriter<ServerConnectionOutbound>, failure: ServerConnectionFailure,
+        outbound: ServerConnectionWriter, failure: ServerConnectionFailure,
         connection: ServerConnectionContext, isHEAD: Bool
     ) {
         self.outbound = outbound

@@ -12,11 +12,19 @@ import WireWebSocket
 struct ServerConnection {
     let server: WireServer
     let context: ServerConnectionContext
-    let outbound: NIOAsyncChannelOutboundWriter<ServerConnectionOutbound>
+    let outbound: ServerConnectionWriter
     let reader: ServerConnectionReader
     let failure: ServerConnectionFailure
 
     var configuration: WireServer.Configuration { server.configuration }
+
+    /// The same connection for a new task, after its `NIOAsyncChannel`'s scope has ended: the
+    /// same inbound stream, writes through the pipeline.
+    func takenUp(writingTo channel: any Channel) -> ServerConnection {
+        ServerConnection(
+            server: server, context: context, outbound: ServerConnectionWriter(direct: channel), reader: reader,
+            failure: failure)
+    }
 
     /// Where serving the connection's requests stopped.
     enum Outcome {

@@ -125,6 +125,8 @@ public final class WireServer: Service, Sendable {
     }
 
     private let state = Mutex(State())
+    /// Connections to serve again after a held long poll (``resume(_:after:)``).
+    private let resumptions = AsyncStream<ServerConnection>.makeStream()
 
     /// - Parameters:
     ///   - eventLoopGroup: where connections run (default: NIO's shared singleton group).
@@ -171,6 +173,12 @@ public final class WireServer: Service, Sendable {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
+                    group.addTask {
+                        // Each in a task that inherits this one's task-local values.
+                        for await connection in self.resumptions.stream {
+                            Task { await self.serveResumed(connection) }
+                        }
+                    }
                     do {
                         try await serverChannel.executeThenClose { inbound in
                             for try await negotiation in inbound {
@@ -180,6 +188,8 @@ public final class WireServer: Service, Sendable {
                     } catch {
                         self.logger.debug("accepting ended", metadata: ["error": "\(error)"])
                     }
+                    // From now on a resumed connection gets a task of its own.
+                    self.resumptions.continuation.finish()
                 }
                 await self.waitForDetachedConnections()
             } onGracefulShutdown: {
@@ -358,20 +368,29 @@ public final class WireServer: Service, Sendable {
         do {
             detached = try await asyncChannel.executeThenClose { inbound, outbound in
                 let connection = ServerConnection(
-                    server: self, context: context, outbound: outbound,
+                    server: self, context: context, outbound: ServerConnectionWriter(outbound),
                     reader: ServerConnectionReader(inbound.makeAsyncIterator()), failure: accepted.failure)
-                var outcome = try await connection.run()
-                // A long poll held on the event loop: wait (in this small frame) for its answer,
-                // then serve the next request.
-                while case .parked(let answered) = outcome {
-                    try? await answered.get()
-                    outcome = try await connection.run()
+                switch try await connection.run() {
+                case .ended:
+                    return false
+                case .detached:
+                    // A WebSocket or an event stream served from its event loop: the channel
+                    // stays open without us.
+                    accepted.detachable.detach()
+                    return true
+                case .parked(let answered):
+                    // A long poll held on the event loop: this task ends (its async frames with
+                    // it); once the poll is answered a new task serves the next request, reading
+                    // the same inbound stream and writing through the pipeline.
+                    guard (try? await channel.eventLoop.submit { Self.keepOpenAfterTask(accepted.detachable) }.get()) == true
+                    else {
+                        try? await answered.get()
+                        return false
+                    }
+                    accepted.detachable.detach()
+                    self.resume(connection.takenUp(writingTo: channel), after: answered)
+                    return true
                 }
-                // A WebSocket or an event stream served from its event loop: the channel stays
-                // open without us.
-                guard case .detached = outcome else { return false }
-                accepted.detachable.detach()
-                return true
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
@@ -381,6 +400,49 @@ public final class WireServer: Service, Sendable {
             channel.closeFuture.whenComplete { _ in self.untrack(id) }
         } else {
             untrack(id)
+        }
+    }
+
+    /// On the event loop: lets the connection's channel outlive its `NIOAsyncChannel`'s scope
+    /// (the close at the scope's end passes as done); false if it is closed already.
+    static func keepOpenAfterTask(_ detachable: DetachableChannel) -> Bool {
+        let channel = detachable.base
+        guard channel.isActive else { return false }
+        let pipeline = channel.pipeline.syncOperations
+        if (try? pipeline.handler(type: DetachedCloseFilter.self)) == nil {
+            guard (try? pipeline.addHandler(DetachedCloseFilter(detachable: detachable))) != nil else { return false }
+        }
+        return true
+    }
+
+    /// Serves `connection` again in a new task once `answered` is done (a long poll held on
+    /// the event loop was answered, or its connection closed). The task is made by the
+    /// server's task for such resumptions while the server accepts (so that the application's
+    /// handlers see the same task-local values, swift-service-lifecycle's graceful shutdown
+    /// among them), by a task of its own afterwards.
+    private func resume(_ connection: ServerConnection, after answered: EventLoopFuture<Void>) {
+        answered.whenComplete { _ in
+            if case .enqueued = self.resumptions.continuation.yield(connection) { return }
+            Task { await self.serveResumed(connection) }
+        }
+    }
+
+    /// A connection taken up again after a held long poll: its next requests, until it ends
+    /// (then it is closed), parks again, or is detached.
+    func serveResumed(_ connection: ServerConnection) async {
+        let channel = connection.context.channel
+        do {
+            switch try await connection.run() {
+            case .ended:
+                channel.close(promise: nil)
+            case .detached:
+                break
+            case .parked(let answered):
+                resume(connection, after: answered)
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+            channel.close(promise: nil)
         }
     }
 

@@ -16,7 +16,7 @@ import WireWebSocket
 struct HTTP2StreamServer {
     let server: WireServer
     let context: ServerConnectionContext
-    let outbound: NIOAsyncChannelOutboundWriter<ServerConnectionOutbound>
+    let outbound: ServerConnectionWriter
     let reader: ServerConnectionReader
     let failure: ServerConnectionFailure
     let progress: HTTP2StreamProgress

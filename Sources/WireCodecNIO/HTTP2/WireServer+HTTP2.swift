@@ -119,7 +119,7 @@ extension WireServer {
         do {
             try await stream.channel.executeThenClose { inbound, outbound in
                 let server = HTTP2StreamServer(
-                    server: self, context: context, outbound: outbound,
+                    server: self, context: context, outbound: ServerConnectionWriter(outbound),
                     reader: ServerConnectionReader(inbound.makeAsyncIterator()), failure: stream.failure,
                     progress: stream.progress, remoteAddress: remoteAddress)
                 try await server.run()
