@@ -45,15 +45,22 @@ section() { python3 Tests/Scripts/load-md-section.py "$@"; }
 # ADD=N: WebSocket at N clients without deflate and with the default deflate only, the rows
 # added to the many-connections section and load-scale.jsonl (the rows there stay); TAG="..."
 # names them in the labels ("N clients (TAG, no deflate)"), NOTE="..." is the text above them.
+# ADD_TECHNIQUES="sse long-polling": these techniques at N clients instead (one row each).
 if [[ -n "${ADD:-}" ]]; then
     json="$out/load-scale.jsonl"
     tag="${TAG:+$TAG, }"
     tables=()
-    for run in "$ADD clients (${tag}no deflate)|--no-deflate" "$ADD clients (${tag}deflate)|"; do
+    if [[ -n "${ADD_TECHNIQUES:-}" ]]; then
+        added=()
+        for technique in $ADD_TECHNIQUES; do added+=("$ADD clients (${tag}$technique)|--technique $technique"); done
+    else
+        added=("$ADD clients (${tag}no deflate)|--technique websocket --no-deflate" "$ADD clients (${tag}deflate)|--technique websocket")
+    fi
+    for run in "${added[@]}"; do
         IFS='|' read -r label arguments <<<"$run"
         echo "feed-load-report: $label (10 updates, 1/s)" >&2
         # shellcheck disable=SC2086
-        table="$("$bin/wirecodec-feed-load" --server "$server" --technique websocket --clients "$ADD" $arguments \
+        table="$("$bin/wirecodec-feed-load" --server "$server" --clients "$ADD" $arguments \
             --updates 10 --interval-ms 1000 --web-socket-ping-ms 30000 --json-out "$json" \
             --label "$label" ${PIN:+--pin-cpu "$PIN"} ${EXTRA:-})" || echo "feed-load-report: $label: incomplete or failed" >&2
         tables+=("$table")
@@ -62,7 +69,8 @@ if [[ -n "${ADD:-}" ]]; then
     {
         printf '### %s clients%s\n\n' "$ADD" "${TAG:+ ($TAG)}"
         [[ -n "${NOTE:-}" ]] && printf '%s\n\n' "$NOTE"
-        printf 'Made by `ADD=%s TAG="%s"%s%s bash Tests/Scripts/feed-load-report.sh` on %s, %s.\n\n' "$ADD" "${TAG:-}" \
+        printf 'Made by `ADD=%s%s TAG="%s"%s%s bash Tests/Scripts/feed-load-report.sh` on %s, %s.\n\n' "$ADD" \
+            "${ADD_TECHNIQUES:+ ADD_TECHNIQUES=\"$ADD_TECHNIQUES\"}" "${TAG:-}" \
             "${PIN:+ PIN=$PIN}" "${SERVER_PIN:+ SERVER_PIN=$SERVER_PIN}" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
             "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($(nproc) cores)"
         for table in "${tables[@]}"; do
