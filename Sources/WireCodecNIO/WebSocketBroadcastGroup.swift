@@ -55,7 +55,10 @@ public final class WebSocketBroadcastGroup: Sendable {
         let shard = shards.shard(for: reference.eventLoop)
         reference.execute { handler in
             guard handler.isOpenForBroadcast else { return }
-            for message in first { _ = handler.submitBroadcast(message, flush: false) }
+            for message in first {
+                var frames = WebSocketBroadcastFrames(message)
+                _ = handler.submitBroadcast(&frames)
+            }
             handler.flushBroadcast()
             shard.add(handler)
         }
@@ -85,9 +88,11 @@ public final class WebSocketBroadcastGroup: Sendable {
     public func broadcast(_ messages: [WebSocketPreparedMessage]) -> WebSocketBroadcast {
         WebSocketBroadcast(reports: shards.submitToEach { shard in
             var report = WebSocketBroadcastReport()
+            // The frames of each class as one buffer of this event loop, shared by its members.
+            var frames = messages.map(WebSocketBroadcastFrames.init)
             // A member may close (and leave) while we send: this iterates over a copy.
             for member in shard.members {
-                for message in messages { report.add(member.submitBroadcast(message, flush: false)) }
+                for index in frames.indices { report.add(member.submitBroadcast(&frames[index])) }
                 member.flushBroadcast()
             }
             return report
@@ -106,6 +111,30 @@ public struct WebSocketBroadcast: Sendable {
             if let report = try? await future.get() { total.add(report) }
         }
         return total
+    }
+}
+
+/// A broadcast's message with its frames as buffers, one per class of negotiated parameters,
+/// for the members of one event loop: made at the first member of each class, then written
+/// to every member of that class as the same buffer (its storage touched by this event
+/// loop only), without asking the message for them again.
+struct WebSocketBroadcastFrames {
+    let message: WebSocketPreparedMessage
+    /// Usually one or two classes (deflate or not): a short list.
+    private var buffers: [(frameClass: WebSocketFrameClass, buffer: ByteBuffer)] = []
+
+    init(_ message: WebSocketPreparedMessage) {
+        self.message = message
+    }
+
+    /// The frames of `frameClass`.
+    mutating func buffer(for frameClass: WebSocketFrameClass, allocator: ByteBufferAllocator) -> ByteBuffer {
+        for made in buffers where made.frameClass == frameClass { return made.buffer }
+        let bytes = message.frames(for: frameClass)
+        var buffer = allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        buffers.append((frameClass, buffer))
+        return buffer
     }
 }
 

@@ -52,6 +52,9 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var readPending = false
     private var closing = false
     private var lastWrite: EventLoopFuture<Void>?
+    /// The last write has no future (shared frames of a prepared message, written without a
+    /// promise): a close first writes an empty buffer and waits for that one.
+    private var lastWriteUnobserved = false
     private var timer: Scheduled<Void>?
     private var timerDeadline: UInt64 = .max
     /// Bytes were written since the last flush.
@@ -66,6 +69,9 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var closeQueued = false
     /// Our context while we are in a pipeline (for sends that come from outside it).
     private var context: ChannelHandlerContext?
+    /// Our channel while we are in a pipeline (a broadcast asks every member whether it is
+    /// writable: one hop fewer than through the context's pipeline).
+    private var channel: (any Channel)?
     /// Broadcast groups this connection belongs to (left when it closes).
     var memberships: [EventLoopShards<WebSocketHandler>.Shard] = []
     /// The next handlers hand the events to an application that takes them later (the
@@ -113,6 +119,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.channel = context.channel
         guard context.channel.isActive else { return }
         if !leftover.isEmpty {
             let bytes = leftover
@@ -156,6 +163,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
         failureTimer = nil
         leaveShards()
         self.context = nil
+        self.channel = nil
     }
 
     // MARK: Inbound
@@ -352,15 +360,46 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
                 // The connection's own bytes first, then the frames every connection of this
                 // class shares: one buffer, written as is.
                 writeOutbound(context: context, promise: nil)
-                let frames = message.transportForm(for: frameClass) { ByteBuffer(bytes: $0) }
-                lastWrite = context.write(wrapOutboundOut(frames))
-                unflushed = true
+                writeShared(message.transportForm(for: frameClass) { ByteBuffer(bytes: $0) }, context: context)
                 closeIfDone(context: context)
                 return
             }
         }
         writeOutbound(context: context, promise: nil)
         closeIfDone(context: context)
+    }
+
+    /// Writes frames shared with other connections, without a promise (a broadcast writes to
+    /// every member: no future is made and dropped per member).
+    private func writeShared(_ frames: ByteBuffer, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(frames), promise: nil)
+        lastWriteUnobserved = true
+        unflushed = true
+    }
+
+    /// A broadcast's message for this member, with its frames taken from `frames` (made once
+    /// per class for the members of one event loop): what ``submitBroadcast(_:flush:)`` does,
+    /// without looking the frames up in the message for every member. Never waits; the
+    /// policy applies when full. Does not flush.
+    func submitBroadcast(_ frames: inout WebSocketBroadcastFrames) -> WebSocketSendResult {
+        guard let context, let channel, !closeQueued else { return .notOpen }
+        guard sendQueue.isEmpty && roomWaiters.isEmpty && channel.isWritable else {
+            return submitBroadcast(frames.message, flush: false)
+        }
+        do {
+            guard let frameClass = try connection.send(frames.message) else {
+                // Encoded by the connection itself (context takeover).
+                writeOutbound(context: context, promise: nil)
+                closeIfDone(context: context)
+                return .sent
+            }
+            writeOutbound(context: context, promise: nil)
+            writeShared(frames.buffer(for: frameClass, allocator: channel.allocator), context: context)
+            closeIfDone(context: context)
+            return .sent
+        } catch {
+            return .notOpen
+        }
     }
 
     /// The refusal the connection would give to a send now (state only).
@@ -474,6 +513,7 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
         let future = context.write(wrapOutboundOut(buffer))
         if let promise { future.cascade(to: promise) }
         lastWrite = future
+        lastWriteUnobserved = false
         unflushed = true
         return true
     }
@@ -544,6 +584,13 @@ public final class WebSocketHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func close(context: ChannelHandlerContext, mode: CloseMode) {
         guard !closing else { return }
         closing = true
+        if lastWriteUnobserved {
+            // Writes complete in order: this empty one completes after the last real one.
+            lastWriteUnobserved = false
+            let barrier = context.eventLoop.makePromise(of: Void.self)
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: barrier)
+            lastWrite = barrier.futureResult
+        }
         context.flush()
         let channel = context.channel
         if let lastWrite {

@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 import WireCodec
@@ -161,6 +162,113 @@ import WireCodec
         try await first.send(.close(.normalClosure, reason: ""))
         guard case .closed? = try await first.next() else { Issue.record("no close"); return }
         try await running.stop()
+    }
+
+    /// One broadcast of several messages reaches members of every class of negotiated
+    /// parameters on one event loop, each message as its class frames it: uncompressed
+    /// (shared), deflate with `server_no_context_takeover` (compressed once, shared), deflate
+    /// with context takeover (each connection compresses its own), in order, several
+    /// broadcasts one after the other; raw members of the two shared classes see exactly their
+    /// frames whichever member comes first; a close sent right after a broadcast comes after
+    /// its messages.
+    @Test func broadcastsToMembersOfEveryClass() async throws {
+        let group = WebSocketBroadcastGroup()
+        let handles = Mutex<[String: EventLoopWebSocket]>([:])
+        var configuration = WireServerTests.configuration
+        // The members that stay open are closed at the end of a short grace period.
+        configuration.shutdownGracePeriod = .milliseconds(300)
+        // One event loop: every member in one shard, one set of buffers for all classes.
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let running = try await RunningServer.start { onListening in
+            WireServer(
+                configuration: configuration, eventLoopGroup: loop, onListening: onListening,
+                http: { _, response in try await response.send(HTTPResponse(status: .noContent)) },
+                webSocket: { upgrade in
+                    let deflate: WebSocketUpgradeDecision.Deflate = switch upgrade.path {
+                    case "/shared": .policy(PerMessageDeflateServerPolicy(serverNoContextTakeover: true))
+                    case "/own": .policy(PerMessageDeflateServerPolicy())
+                    default: .off
+                    }
+                    let path = String(upgrade.path)
+                    return .acceptOnEventLoop(deflate: deflate, onOpen: { webSocket in
+                        handles.withLock { $0[path] = webSocket }
+                        group.add(webSocket)
+                    })
+                })
+        }
+        // Raw members first and last, so that each shared class has a raw member made first
+        // for it in one of the orders the shard may take.
+        func rawMember(_ path: String) async throws -> RawConnection {
+            let raw = try await RawConnection(port: running.port)
+            try await raw.send(
+                "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+            let head = try await raw.read(through: "\r\n\r\n")
+            #expect(head.contains("permessage-deflate") == (path == "/shared"), "\(head)")
+            _ = raw.takeReceived()
+            return raw
+        }
+        let rawShared = try await rawMember("/shared")
+        var clients: [(path: String, client: WebSocketTestClient)] = []
+        for path in ["/plain", "/shared", "/own"] {
+            let client = try await WebSocketTestClient(port: running.port, path: path, deflate: true)
+            guard case .accepted(let negotiation)? = try await client.next() else { Issue.record("not accepted"); return }
+            #expect((negotiation.deflate != nil) == (path != "/plain"), "\(path): \(negotiation)")
+            #expect(negotiation.deflate?.serverNoContextTakeover ?? true == (path != "/own"), "\(path): \(negotiation)")
+            clients.append((path, client))
+        }
+        let rawPlain = try await rawMember("/plain")
+        try await waitUntil { group.count == 5 }
+
+        let long = String(repeating: "an update that compresses well; ", count: 40)
+        var sent: [String] = []
+        for round in 0..<3 {
+            let messages = ["\(round): \(long)", "\(round): short"]
+            let report = await group.broadcast(messages.map { WebSocketPreparedMessage(text: $0) }).report()
+            #expect(report.recipients == 10 && report.sent == 10, "\(report)")
+            sent += messages
+        }
+        for (path, client) in clients {
+            for text in sent { #expect(try await client.next() == .text(text), "\(path)") }
+        }
+        func frame(_ text: String) -> [UInt8] {
+            let payload = Array(text.utf8)
+            let length: [UInt8] = payload.count < 126 ? [UInt8(payload.count)] : [126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+            return [0x81] + length + payload
+        }
+        let plainFrames = sent.flatMap(frame)
+        #expect(try await rawPlain.read(until: { $0.count >= plainFrames.count }) == plainFrames)
+        // The shared deflate class: the long messages compressed (RSV1), far smaller; the short
+        // ones sent plain (too small to compress).
+        func completeFrames(_ bytes: [UInt8]) -> Int {
+            var count = 0, offset = 0
+            while offset + 2 <= bytes.count, offset + 2 + Int(bytes[offset + 1]) <= bytes.count {
+                offset += 2 + Int(bytes[offset + 1])
+                count += 1
+            }
+            return count
+        }
+        let sharedBytes = try await rawShared.read(until: { completeFrames($0) >= sent.count })
+        var offset = 0
+        for (index, text) in sent.enumerated() {
+            let first = sharedBytes[offset], length = Int(sharedBytes[offset + 1])
+            if index.isMultiple(of: 2) {
+                #expect(first == 0xC1 && length < 126, "a compressed text frame: \(first) \(length)")
+            } else {
+                #expect(Array(sharedBytes[offset..<(offset + 2 + length)]) == frame(text))
+            }
+            offset += 2 + length
+        }
+
+        // A close right after a broadcast: the message first.
+        let shared = try #require(handles.withLock { $0["/shared"] })
+        group.broadcast(WebSocketPreparedMessage(text: "last"))
+        shared.close(code: .goingAway)
+        let closing = try #require(clients.first { $0.path == "/shared" }?.client)
+        #expect(try await closing.next() == .text("last"))
+        guard case .closed(let closure)? = try await closing.next() else { Issue.record("no close"); return }
+        #expect(closure.received?.code == .goingAway)
+        try await running.stop()
+        try await loop.shutdownGracefully()
     }
 
     /// A graceful shutdown sends 1001 to WebSockets that no task holds; a client that answers
