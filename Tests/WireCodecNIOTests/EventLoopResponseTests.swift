@@ -240,6 +240,64 @@ import WireCodec
         try await running.stop()
     }
 
+    /// A connection taken up by a new task after a held poll serves what any connection does:
+    /// a request body read by the handler, a streamed response written through the pipeline
+    /// (200 KB, more than the socket takes at once), pipelined requests in order, then a
+    /// WebSocket upgrade whose handler echoes.
+    @Test func aConnectionTakenUpAfterAHeldPollServesBodiesStreamsAndAWebSocket() async throws {
+        let shared = Shared()
+        let running = try await WireServerTests.start(
+            http: { request, response in
+                switch request.path {
+                case "/hold":
+                    shared.held.withLock { $0 }.holdOnEventLoop(response, timeout: .milliseconds(50)) { _ in
+                        (HTTPResponse(status: .noContent), HTTPPreparedBody(ByteBuffer()))
+                    }
+                default:
+                    let body = try await request.body.collect(upTo: 1 << 20)
+                    let writer = try await response.start(HTTPResponse(status: .ok))
+                    try await writer.write("echo: ")
+                    try await writer.write(body)
+                    try await writer.finish()
+                }
+            },
+            webSocket: { _ in
+                .accept { webSocket in
+                    for try await message in webSocket.inbound { try await webSocket.outbound.send(message) }
+                }
+            })
+        let client = try await RawConnection(port: running.port)
+        try await client.send(Self.get("/hold"))
+        #expect(try await client.read(through: "\r\n\r\n").hasPrefix("HTTP/1.1 204 No Content\r\n"))
+        _ = client.takeReceived()
+        let big = String(repeating: "0123456789", count: 20_000)
+        try await client.send("POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(big.utf8.count)\r\n\r\n\(big)")
+        let echoed = try await client.read(through: "\r\n0\r\n\r\n")
+        #expect(echoed.hasPrefix("HTTP/1.1 200 OK\r\n") && echoed.lowercased().contains("transfer-encoding: chunked"))
+        #expect(echoed.contains("echo: ") && echoed.utf8.count > big.utf8.count, "\(echoed.utf8.count) bytes")
+        _ = client.takeReceived()
+        // Two pipelined requests, answered in order; then the held poll again on this connection.
+        try await client.send(
+            "POST /a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n\r\nA"
+                + "POST /b HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n\r\nB" + Self.get("/hold"))
+        let answers = try await client.read(through: "204 No Content\r\n")
+        let a = try #require(answers.utf8.firstRange(of: Array("\r\n1\r\nA\r\n".utf8)))
+        let b = try #require(answers.utf8.firstRange(of: Array("\r\n1\r\nB\r\n".utf8)))
+        #expect(a.lowerBound < b.lowerBound, "\(answers.debugDescription)")
+        _ = try await client.read(through: "\r\n\r\n")
+        _ = client.takeReceived()
+        // A WebSocket on the connection a new task took up.
+        try await client.send(
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        #expect(try await client.read(through: "\r\n\r\n").hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
+        _ = client.takeReceived()
+        try await client.send([0x81, 0x82, 0, 0, 0, 0] + Array("hi".utf8))
+        let frame = try await client.read(until: { $0.count >= 4 })
+        #expect(frame == [0x81, 2] + Array("hi".utf8))
+        await client.close()
+        try await running.stop()
+    }
+
     /// A graceful shutdown answers a held poll at once with the `answer` callback's response
     /// (`Connection: close`), then the connection closes and `run()` returns.
     @Test func aGracefulShutdownAnswersAHeldPoll() async throws {
