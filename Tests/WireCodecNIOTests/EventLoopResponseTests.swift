@@ -1,10 +1,12 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTPTypes
 import NIOPosix
 import Synchronization
 import Testing
 import WireCodec
 @testable import WireCodecNIO
+import WireCodecTLS
 
 /// Server-Sent Event streams and held long polls served from their connection's event loop
 /// (``HTTPResponseWriter/startEventStreamOnEventLoop(headerFields:maxBytesBehind:heartbeat:onClose:)``,
@@ -296,6 +298,62 @@ import WireCodec
         #expect(frame == [0x81, 2] + Array("hi".utf8))
         await client.close()
         try await running.stop()
+    }
+
+    /// Over HTTP/2 the same calls serve a stream (the stream's task waits for them): an event
+    /// stream's events from the handler and a broadcast group, its `finish()` as END_STREAM; a
+    /// held poll's expiry answer.
+    @Test func overHTTP2() async throws {
+        guard requirePeer(TestCertificates.opensslAvailable, "openssl") else { return }
+        let group = ServerSentEventBroadcastGroup()
+        let streams = Mutex<[EventLoopEventStream]>([])
+        let held = HTTPHeldResponses()
+        try await H2TestServer.with(
+            http: { request, response in
+                if request.path == "/hold" {
+                    held.holdOnEventLoop(response, timeout: .milliseconds(100)) { _ in
+                        (HTTPResponse(status: .noContent), HTTPPreparedBody(ByteBuffer()))
+                    }
+                    return
+                }
+                let stream = try await response.startEventStreamOnEventLoop()
+                stream.send(data: "first")
+                group.add(stream)
+                streams.withLock { $0.append(stream) }
+            }, webSocket: nil
+        ) { server in
+            let connection = try await server.connect()
+            let events = try await connection.openRequestStream()
+            try await events.executeThenClose { inbound, outbound in
+                try await outbound.write(.head(HTTPRequest(method: .get, scheme: "https", authority: "localhost", path: "/events")))
+                try await outbound.write(.end(nil))
+                var parts = inbound.makeAsyncIterator()
+                guard case .head(let head)? = try await parts.next() else { throw HTTP2ClientError(.noAnswer) }
+                #expect(head.status == .ok && head.headerFields[.contentType] == "text/event-stream")
+                guard case .body(let first)? = try await parts.next() else { throw HTTP2ClientError(.noAnswer) }
+                #expect(String(buffer: first) == "data: first\n\n")
+                try await waitUntil { group.count == 1 }
+                #expect(await group.broadcast(HTTPPreparedBody("data: two\n\n")).report().written == 1)
+                guard case .body(let second)? = try await parts.next() else { throw HTTP2ClientError(.noAnswer) }
+                #expect(String(buffer: second) == "data: two\n\n")
+                let stream = try #require(streams.withLock { $0.first })
+                try await stream.finish().get()
+                var ended = false
+                while let part = try await parts.next() {
+                    if case .end = part { ended = true }
+                }
+                #expect(ended, "END_STREAM after finish()")
+            }
+            let poll = try await connection.openRequestStream()
+            try await poll.executeThenClose { inbound, outbound in
+                try await outbound.write(.head(HTTPRequest(method: .get, scheme: "https", authority: "localhost", path: "/hold")))
+                try await outbound.write(.end(nil))
+                var parts = inbound.makeAsyncIterator()
+                guard case .head(let head)? = try await parts.next() else { throw HTTP2ClientError(.noAnswer) }
+                #expect(head.status == .noContent)
+            }
+            try? await connection.channel.close()
+        }
     }
 
     /// A graceful shutdown answers a held poll at once with the `answer` callback's response
