@@ -59,6 +59,9 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     private var reading = false
     /// Inside `channelRead`: events fired now reach the next handlers' `channelReadComplete`.
     private var inRead = false
+    /// The scheduled tick, and when it fires. It may fire before the connection's deadline
+    /// (which moves with every request): it then ticks and schedules the next one, so that
+    /// a keep-alive connection does not cancel and schedule a task per request.
     private var timer: Scheduled<Void>?
     private var timerDeadline: UInt64 = .max
     private var switchFired = false
@@ -66,6 +69,9 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     private var closing = false
     /// The last write's future, so that a close waits for it.
     private var lastWrite: EventLoopFuture<Void>?
+    /// The promises of the events whose bytes the connection holds until the next flush
+    /// (chained: the first one completes the others).
+    private var heldPromise: EventLoopPromise<Void>?
 
     /// - Parameters:
     ///   - configuration: the parser's limits and leniencies.
@@ -92,6 +98,7 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimer()
+        writeOutbound(context: context)
         // Whoever follows us reads now.
         if readPending {
             readPending = false
@@ -116,6 +123,10 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         connection.receiveEOF()
         deliverEvents(context: context)
         cancelTimer()
+        // Bytes still held cannot go out: their promises fail, as writes to a closed channel do.
+        connection.drainOutbound { _ in }
+        heldPromise?.fail(ChannelError.ioOnClosedChannel)
+        heldPromise = nil
         context.fireChannelInactive()
     }
 
@@ -186,7 +197,7 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
             if (try? connection.send(.response(HTTPResponse(status: status, headerFields: fields)))) != nil {
                 try? connection.send(.end(trailers: nil))
             }
-            writeOutbound(context: context, promise: nil)
+            writeOutbound(context: context)
             context.flush()
         }
         context.fireErrorCaught(error)
@@ -207,6 +218,8 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Outbound
 
+    /// The event's bytes stay in the connection until the next flush, so that a response
+    /// written as head, body and end reaches the channel as one buffer in one write.
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let event = unwrapOutboundIn(data)
         do {
@@ -215,8 +228,10 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
             promise?.fail(error)
             return
         }
-        writeOutbound(context: context, promise: promise)
+        hold(promise)
         if connection.ourState == .switchedProtocol {
+            // The 101 goes to the channel now: this handler leaves before the next flush.
+            writeOutbound(context: context)
             cancelTimer()
             // Server: the 101 is written. Hand over once this call has returned, so that the
             // handler that replaces us is not added from inside our own write.
@@ -247,7 +262,7 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         // The connection's own bytes (a head not yet written) go first.
-        writeOutbound(context: context, promise: nil)
+        writeOutbound(context: context)
         if let buffer = prepared.body.buffer(for: form) {
             let future = context.write(wrapOutboundOut(buffer))
             if let promise { future.cascade(to: promise) }
@@ -259,17 +274,38 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         runTimers(context: context)
     }
 
-    private func writeOutbound(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        let bytes = connection.takeOutbound()
-        guard !bytes.isEmpty else {
-            promise?.succeed(())
+    public func flush(context: ChannelHandlerContext) {
+        writeOutbound(context: context)
+        context.flush()
+    }
+
+    /// Joins `promise` to the bytes the connection holds (it completes when they are
+    /// written); with nothing held, there is nothing to wait for.
+    private func hold(_ promise: EventLoopPromise<Void>?) {
+        guard let promise else { return }
+        if let held = heldPromise {
+            held.futureResult.cascade(to: promise)
+        } else if connection.outboundByteCount > 0 {
+            heldPromise = promise
+        } else {
+            promise.succeed(())
+        }
+    }
+
+    /// Writes the bytes the connection holds to the channel, as one buffer.
+    private func writeOutbound(context: ChannelHandlerContext) {
+        let count = connection.outboundByteCount
+        guard count > 0 else {
+            heldPromise?.succeed(())
+            heldPromise = nil
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        let future = context.write(wrapOutboundOut(buffer))
-        if let promise { future.cascade(to: promise) }
-        lastWrite = future
+        var buffer = context.channel.allocator.buffer(capacity: count)
+        connection.drainOutbound { buffer.writeBytes($0) }
+        let promise = heldPromise ?? context.eventLoop.makePromise(of: Void.self)
+        heldPromise = nil
+        context.write(wrapOutboundOut(buffer), promise: promise)
+        lastWrite = promise.futureResult
     }
 
     // MARK: Backpressure
@@ -326,17 +362,18 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
             schedule(context: context, at: until?.nanoseconds ?? .max)
         case .close(let timeout):
             cancelTimer()
-            writeOutbound(context: context, promise: nil)
+            writeOutbound(context: context)
             context.fireErrorCaught(timeout)
             close(context: context)
         }
     }
 
+    /// Makes sure a tick runs by `deadline` (`.max`: none needed). A tick already scheduled
+    /// for that instant or earlier stays: when it fires, `runTimers` schedules the next.
     private func schedule(context: ChannelHandlerContext, at deadline: UInt64) {
-        guard deadline != timerDeadline else { return }
+        guard deadline < timerDeadline else { return }
         cancelTimer()
         timerDeadline = deadline
-        guard deadline != .max else { return }
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(deadline)) { [self] in
             timer = nil
             timerDeadline = .max
@@ -360,16 +397,20 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func closeIfFinished(context: ChannelHandlerContext) {
-        let finished: Set<HTTP1PeerState> = [.mustClose, .closed, .error]
-        let ours = connection.ourState
-        guard ours == .mustClose || ours == .closed, finished.contains(connection.theirState) else { return }
-        close(context: context)
+        switch (connection.ourState, connection.theirState) {
+        case (.mustClose, .mustClose), (.mustClose, .closed), (.mustClose, .error),
+            (.closed, .mustClose), (.closed, .closed), (.closed, .error):
+            close(context: context)
+        default:
+            break
+        }
     }
 
     private func close(context: ChannelHandlerContext) {
         guard !closing else { return }
         closing = true
         cancelTimer()
+        writeOutbound(context: context)
         context.flush()
         let channel = context.channel
         if let lastWrite {

@@ -256,6 +256,16 @@ public struct HTTP1Connection: Sendable {
         return outbound
     }
 
+    /// How many bytes wait to be written (``takeOutbound()``).
+    package var outboundByteCount: Int { outbound.count }
+
+    /// Hands the bytes to write to `body` and removes them; unlike ``takeOutbound()`` the
+    /// buffer is neither copied nor reallocated (it keeps its capacity for the next message).
+    package mutating func drainOutbound(_ body: (UnsafeRawBufferPointer) -> Void) {
+        outbound.withUnsafeBytes(body)
+        outbound.removeAll(keepingCapacity: true)
+    }
+
     /// Both sides are `done`: start the next request/response pair on this connection.
     public mutating func startNextCycle() throws(HTTP1UsageError) {
         guard state.startNextCycle() else { throw HTTP1UsageError(.notDone) }

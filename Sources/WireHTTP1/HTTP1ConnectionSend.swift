@@ -140,19 +140,49 @@ extension HTTP1Connection {
             }
             response.headerFields[.transferEncoding] = nil
         }
-        let fields = response.headerFields
+        // One pass over the fields (no value is copied out): a subscript per name would join
+        // each name's values into a new string.
+        var framed = false
+        var saysClose = false
+        for field in response.headerFields {
+            let name = field.name
+            if name == .contentLength || name == .transferEncoding {
+                framed = true
+            } else if name == .connection, !saysClose {
+                saysClose = field.withUnsafeBytesOfValue { Self.list($0, hasElement: "close") }
+            }
+        }
         let mayHaveBody = !switching && status != 204 && status != 304 && answering != .head
-        if mayHaveBody && fields[.contentLength] == nil && fields[.transferEncoding] == nil {
+        if mayHaveBody && !framed {
             if answeringHTTP10 {
                 state.disableKeepAlive()
             } else {
                 response.headerFields[.transferEncoding] = "chunked"
             }
         }
-        if Self.hasToken("close", in: fields[values: .connection]) { state.disableKeepAlive() }
-        if !state.keepAlive && !Self.hasToken("close", in: fields[values: .connection]) {
+        if saysClose { state.disableKeepAlive() }
+        if !state.keepAlive && !saysClose {
             response.headerFields.append(HTTPField(name: .connection, value: "close"))
         }
+    }
+
+    /// Whether a comma-separated field value has `token` (lower case) as one of its elements,
+    /// optional whitespace around it and ASCII case ignored: ``hasToken(_:in:)`` for one value,
+    /// read in place.
+    static func list(_ value: UnsafeBufferPointer<UInt8>, hasElement token: StaticString) -> Bool {
+        let n = value.count
+        var start = 0
+        while start <= n {
+            var end = start
+            while end < n, value[end] != UInt8(ascii: ",") { end += 1 }
+            var s = start
+            var e = end
+            while s < e, value[s] == 0x20 || value[s] == 0x09 { s += 1 }
+            while e > s, value[e - 1] == 0x20 || value[e - 1] == 0x09 { e -= 1 }
+            if HTTP1Bytes.equalsLowercase(UnsafeBufferPointer(rebasing: value[s..<e]), token) { return true }
+            start = end + 1
+        }
+        return false
     }
 
     /// A client got bytes while no request of its own was outstanding (RFC 9112 §9.2): unless

@@ -114,6 +114,52 @@ import WireCodecNIO
         #expect(t.recorder.switched == latin1("\u{81}\u{2}hi"))
     }
 
+    /// A response written as head, body and end goes to the channel as one buffer at the
+    /// flush, and each event's promise completes once that buffer is written.
+    @Test func aResponseGoesOutAsOneBufferAtTheFlush() throws {
+        let t = try Harness(role: .server)
+        try t.receive("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        let loop = t.channel.embeddedEventLoop
+        let promises = (0..<3).map { _ in loop.makePromise(of: Void.self) }
+        let completions = Completions()
+        for (i, promise) in promises.enumerated() { promise.futureResult.whenSuccess { completions.done[i] = true } }
+        t.channel.write(HTTP1OutboundEvent.response(HTTPResponse(status: .ok, headerFields: [.contentLength: "2"])), promise: promises[0])
+        t.channel.write(HTTP1OutboundEvent.body(Array("hi".utf8)), promise: promises[1])
+        t.channel.write(HTTP1OutboundEvent.end(trailers: nil), promise: promises[2])
+        #expect(try t.channel.readOutbound(as: ByteBuffer.self) == nil, "nothing before the flush")
+        #expect(completions.done == [false, false, false])
+        t.channel.flush()
+        let buffer = try #require(try t.channel.readOutbound(as: ByteBuffer.self))
+        #expect(String(buffer: buffer) == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+        #expect(try t.channel.readOutbound(as: ByteBuffer.self) == nil, "one buffer")
+        #expect(completions.done == [true, true, true])
+        // The next request is read once the answer is complete.
+        try t.receive("GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(t.recorder.kinds == ["request GET /a", "end", "request GET /b", "end"])
+    }
+
+    /// An event that adds no bytes (the end of a Content-Length body), written when nothing
+    /// is held, completes at once, as before.
+    @Test func aWriteWithoutBytesCompletesAtOnce() throws {
+        let t = try Harness(role: .server)
+        try t.receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try t.respondHead(contentLength: 0)
+        let promise = t.channel.embeddedEventLoop.makePromise(of: Void.self)
+        t.channel.write(HTTP1OutboundEvent.end(trailers: nil), promise: promise)
+        #expect(throws: Never.self) { try promise.futureResult.wait() }
+    }
+
+    /// Held bytes that never reach a flush fail their promises when the channel closes
+    /// (no promise is left behind).
+    @Test func heldBytesFailTheirPromisesWhenTheChannelCloses() throws {
+        let t = try Harness(role: .server)
+        try t.receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        let promise = t.channel.embeddedEventLoop.makePromise(of: Void.self)
+        t.channel.write(HTTP1OutboundEvent.response(HTTPResponse(status: .ok, headerFields: [.contentLength: "0"])), promise: promise)
+        _ = try? t.channel.finish()
+        #expect(throws: (any Error).self) { try promise.futureResult.wait() }
+    }
+
     @Test func sendingWhatTheProtocolForbidsFailsTheWrite() throws {
         let t = try Harness(role: .server)
         let promise = t.channel.embeddedEventLoop.makePromise(of: Void.self)
@@ -123,6 +169,11 @@ import WireCodecNIO
 }
 
 // MARK: - Harness
+
+/// Which promises completed (written and read on the embedded event loop's thread).
+final class Completions: @unchecked Sendable {
+    var done = [false, false, false]
+}
 
 /// Counts the `read()` calls that reach the transport.
 final class ReadCounter: ChannelOutboundHandler {
@@ -189,6 +240,11 @@ struct Harness {
         try channel.writeOutbound(HTTP1OutboundEvent.response(HTTPResponse(status: .ok, headerFields: fields)))
         try channel.writeOutbound(HTTP1OutboundEvent.body(Array(body.utf8)))
         try channel.writeOutbound(HTTP1OutboundEvent.end(trailers: nil))
+    }
+
+    func respondHead(contentLength: Int) throws {
+        try channel.writeOutbound(
+            HTTP1OutboundEvent.response(HTTPResponse(status: .ok, headerFields: [.contentLength: String(contentLength)])))
     }
 
     /// Everything written to the transport so far, as ISO-8859-1 text.

@@ -68,6 +68,45 @@ import WireCodecNIO
         #expect(!t.channel.isActive)
     }
 
+    /// Keep-alive: each response restarts the idle deadline from its end, though the tick
+    /// scheduled for an earlier one is not moved (it fires early and schedules the next).
+    @Test func theIdleDeadlineRunsFromTheLastResponse() throws {
+        let t = try Harness(role: .server)
+        t.channel.read()
+        let loop = t.channel.embeddedEventLoop
+        for path in ["/a", "/b", "/c"] {
+            try Self.receiveAndReadAgain(t, "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+            try t.respond(body: path)
+            loop.advanceTime(by: .seconds(50))
+            #expect(t.channel.isActive, "50 s after the response to \(path)")
+        }
+        loop.advanceTime(by: .seconds(9))
+        loop.run()
+        #expect(t.channel.isActive)
+        loop.advanceTime(by: .seconds(1))
+        loop.run()
+        #expect(!t.channel.isActive, "60 s after the last response")
+        #expect((t.recorder.errors.first as? HTTP1Timeout)?.kind == .idle)
+    }
+
+    /// A request head begun after an idle tick was scheduled gets its own, earlier, deadline.
+    @Test func aHeadDeadlineEarlierThanTheScheduledTickIsScheduled() throws {
+        let t = try Harness(role: .server)
+        t.channel.read()
+        let loop = t.channel.embeddedEventLoop
+        try Self.receiveAndReadAgain(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try t.respond(body: "ok")
+        // Idle tick at 60 s; a head begins at 10 s: its deadline is 40 s.
+        loop.advanceTime(by: .seconds(10))
+        try Self.receiveAndReadAgain(t, "GET /slow HTTP/1.1\r\n")
+        loop.advanceTime(by: .seconds(29))
+        #expect(t.channel.isActive)
+        loop.advanceTime(by: .seconds(1))
+        loop.run()
+        #expect(!t.channel.isActive)
+        #expect((t.recorder.errors.first as? HTTP1Timeout)?.kind == .requestHead)
+    }
+
     /// Nobody asked for a read (the application is applying backpressure): the client is
     /// not blamed for the silence.
     @Test func noDeadlineFiresWhileTheApplicationHoldsReads() throws {

@@ -232,6 +232,43 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(throws: HTTP1UsageError(.connectionClosed)) { try p.client.send(.request(get("/"))) }
     }
 
+    /// A response's own `close` option ends keep-alive in any list form (one element among
+    /// others, any case, whitespace around it, in a second `Connection` line) and is never
+    /// doubled; `closed`, `close-ish` or an empty list element are other options.
+    @Test(arguments: [
+        ("close", true), ("Keep-Alive ,  CLOSE", true), (" \tclose\t, upgrade-x", true), (",,close,,", true),
+        ("closed", false), ("close-ish, keep-alive", false), ("", false), ("clo se", false),
+    ])
+    func aResponsesCloseOptionEndsKeepAlive(value: String, closes: Bool) throws {
+        var server = HTTP1Connection(role: .server)
+        server.receive(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n").span)
+        _ = try server.nextEvent()
+        _ = try server.nextEvent()
+        var fields: HTTPFields = [.contentLength: "0"]
+        fields.append(HTTPField(name: .connection, value: "x-first"))
+        fields.append(HTTPField(name: .connection, value: value))
+        try server.send(.response(HTTPResponse(status: .ok, headerFields: fields)))
+        try server.send(.end())
+        #expect(server.ourState == (closes ? .mustClose : .done))
+        let head = String(decoding: server.takeOutbound(), as: UTF8.self)
+        // The application's two lines and no third (keep-alive stays on when they do not close).
+        #expect(head.split(separator: "\r\n").filter { $0.hasPrefix("Connection: ") }.count == 2, "\(head)")
+    }
+
+    /// The connection adds chunked framing only to a response that has no framing field.
+    @Test func aResponseWithoutFramingFieldsIsChunkedAndOneWithThemIsNot() throws {
+        for (fields, lines) in [(HTTPFields(), 1), ([.contentLength: "0"], 0), ([.transferEncoding: "chunked"], 1)] as [(HTTPFields, Int)] {
+            var server = HTTP1Connection(role: .server)
+            server.receive(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n").span)
+            _ = try server.nextEvent()
+            _ = try server.nextEvent()
+            try server.send(.response(HTTPResponse(status: .ok, headerFields: fields)))
+            let head = String(decoding: server.takeOutbound(), as: UTF8.self)
+            #expect(head.split(separator: "\r\n").filter { $0 == "Transfer-Encoding: chunked" }.count == lines, "\(head)")
+            #expect(server.ourState == .sendBody)
+        }
+    }
+
     @Test func closeDelimitedResponse() throws {
         // Our server answering HTTP/1.0 without framing: until close, Connection: close added.
         var server = HTTP1Connection(role: .server)
