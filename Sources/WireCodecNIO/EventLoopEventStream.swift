@@ -126,7 +126,7 @@ extension HTTPResponseWriter {
     /// `Cache-Control: no-store`, your fields), and the returned stream is written without a
     /// task. Return from the handler after this (join a ``ServerSentEventBroadcastGroup``, send
     /// the backlog): over HTTP/1.1 the connection's task then ends and the connection is the
-    /// stream's until it ends (about 30 KB less memory per idle stream than a handler that
+    /// stream's until it ends (about 25 KB less memory per idle stream than a handler that
     /// waits); over HTTP/2 the stream's task waits for it.
     ///
     /// The stream ends when the application finishes it, when its connection closes, when a
@@ -168,8 +168,8 @@ protocol EventLoopServedResponse: AnyObject, Sendable {
     /// Succeeds (on the event loop) when the response is over: written to its end, or its
     /// connection closed.
     var done: EventLoopFuture<Void> { get }
-    /// An event stream (the connection's task may end while it runs), not a held response
-    /// (the connection's task waits for it, then serves the next request).
+    /// An event stream (the connection closes when it ends), not a held response (once it is
+    /// done, the connection serves its next request).
     var isEventStream: Bool { get }
     /// A graceful shutdown reached the connection: end (a stream) or answer (a held poll) now.
     func quiesce()

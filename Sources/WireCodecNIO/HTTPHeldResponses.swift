@@ -190,7 +190,7 @@ public final class HTTPHeldResponses: Sendable {
     ///
     /// While it is held, no task waits for it over HTTP/1.1: the connection's task ends, and
     /// once the answer is written a new one serves the next request (a held poll costs its
-    /// connection, about 20 KB less than a handler that waits in ``hold(_:timeout:)``); over
+    /// connection, about 23 KB less than a handler that waits in ``hold(_:timeout:)``); over
     /// HTTP/2 the stream's task waits. A client that goes away is forgotten at once. `onEnd`
     /// is called once on the event loop when the hold is over, with how.
     ///
