@@ -59,6 +59,8 @@ final class FeedCluster {
     private(set) var nginxPid: Int32 = 0
     private(set) var proxies: [String: String] = [:]
     let state: URL
+    /// The launcher's standard error.
+    var launcherLog: URL { URL(fileURLWithPath: state.path + ".launcher.log") }
 
     static var nginxBinary: String? {
         Paths.which("nginx") ?? (FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") ? "/usr/sbin/nginx" : nil)
@@ -79,13 +81,20 @@ final class FeedCluster {
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        // The launcher's own messages (why it stopped) go beside the state directory, which
+        // `stop()` removes with both.
+        _ = FileManager.default.createFile(atPath: launcherLog.path, contents: nil)
+        let launcherErrors = try FileHandle(forWritingTo: launcherLog)
+        defer { try? launcherErrors.close() }
+        process.standardError = launcherErrors
         try process.run()
         while true {
             let text = String(decoding: readLine(from: output), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if text.isEmpty {
+                // Read before `stop()` removes them.
+                let report = failureReport()
                 stop()
-                throw ClusterError.launcherFailed(try String(contentsOf: state.appendingPathComponent("instance-1.log"), encoding: .utf8))
+                throw ClusterError.launcherFailed(report)
             }
             let words = text.split(separator: " ").map(String.init)
             if text == "feed-cluster: ready" { break }
@@ -137,6 +146,21 @@ final class FeedCluster {
         }
         if !hasEnded(pid) { Foundation.kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(at: state)
+        try? FileManager.default.removeItem(at: launcherLog)
+    }
+
+    /// What the launcher and the parts it started wrote: its standard error, every instance's
+    /// log, nginx's error log.
+    private func failureReport() -> String {
+        var logs = [("launcher", launcherLog)]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: state.path)) ?? []
+        for name in names.sorted() where name.hasPrefix("instance-") && name.hasSuffix(".log") {
+            logs.append((name, state.appendingPathComponent(name)))
+        }
+        logs.append(("nginx", state.appendingPathComponent("nginx/error.log")))
+        return logs.compactMap { name, url in
+            (try? String(contentsOf: url, encoding: .utf8)).map { "\(name):\n\($0)" }
+        }.joined(separator: "\n")
     }
 
     deinit { stop() }

@@ -12,6 +12,22 @@ import Testing
 
     static var peers: Bool { TestPostgres.available && FeedCluster.nginxBinary != nil }
 
+    // MARK: The launcher
+
+    /// A launcher that fails says why: the error carries its own output and the instances'
+    /// logs, read before the state directory is removed (an instance refusing its arguments
+    /// here; a port taken between choosing and binding it, say, in a parallel test run).
+    @Test func aLauncherThatFailsReportsWhy() throws {
+        guard requirePeer(FeedCluster.nginxBinary != nil, "nginx") else { return }
+        do {
+            let cluster = try FeedCluster(postgres: nil, instances: 1, serverArguments: ["--no-such-option"])
+            cluster.stop()
+            Issue.record("the launcher started with an instance that refuses its arguments")
+        } catch ClusterError.launcherFailed(let report) {
+            #expect(report.contains("no-such-option"), "\(report)")
+        }
+    }
+
     // MARK: Ordering in the log
 
     /// Why single-writer ordering: with ids from a plain sequence, a transaction that took id 1

@@ -112,26 +112,46 @@ free=0
 if [ "$port" = 0 ]; then free=1; port="$(free_port)"; fi
 upstreams=""
 ports=()
+# A port chosen by free_port can be taken by another process before the instance or nginx
+# binds it (parallel tests): with free ports, a part that stops on "in use" gets new ones.
+new_port() {
+    local p
+    p="$(free_port)"
+    while [[ " ${ports[*]} $port " == *" $p "* ]]; do p="$(free_port)"; done
+    echo "$p"
+}
+start_instance() {  # index (1-based), port
+    "$bin/wirecodec-feed-server" --host 127.0.0.1 --port "$2" "${source_args[@]}" "${server_args[@]}" >"$state/instance-$1.log" 2>&1 &
+    pids+=("$!")
+    instance_pids[$(($1 - 1))]=$!
+    ports[$(($1 - 1))]=$2
+}
+instance_pids=()
 # All at once (each reads the log's history before it listens), then each waited for.
 for i in $(seq 1 "$instances"); do
-    if [ "$free" -eq 1 ]; then
-        p="$(free_port)"
-        while [[ " ${ports[*]} $port " == *" $p "* ]]; do p="$(free_port)"; done
-    else
-        p=$((port + i))
-    fi
-    "$bin/wirecodec-feed-server" --host 127.0.0.1 --port "$p" "${source_args[@]}" "${server_args[@]}" >"$state/instance-$i.log" 2>&1 &
-    pids+=("$!")
-    ports+=("$p")
+    if [ "$free" -eq 1 ]; then p="$(new_port)"; else p=$((port + i)); fi
+    start_instance "$i" "$p"
 done
 for i in $(seq 1 "$instances"); do
-    log="$state/instance-$i.log" pid="${pids[$((i - 1))]}" p="${ports[$((i - 1))]}"
-    for _ in $(seq 1 600); do
-        grep -q "listening on" "$log" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
-        sleep 0.05
+    log="$state/instance-$i.log"
+    for attempt in 1 2 3 4 5; do
+        pid="${instance_pids[$((i - 1))]}"
+        for _ in $(seq 1 600); do
+            grep -q "listening on" "$log" 2>/dev/null && break
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        grep -q "listening on" "$log" && break
+        if [ "$free" -eq 1 ] && [ "$attempt" -lt 5 ] && ! kill -0 "$pid" 2>/dev/null && grep -q "in use" "$log"; then
+            echo "feed-cluster: instance $i: port ${ports[$((i - 1))]} taken, trying another" >&2
+            start_instance "$i" "$(new_port)"
+            continue
+        fi
+        echo "feed-cluster: instance $i did not start" >&2
+        cat "$log" >&2
+        exit 1
     done
-    grep -q "listening on" "$log" || { echo "feed-cluster: instance $i did not start" >&2; cat "$log" >&2; exit 1; }
+    pid="${instance_pids[$((i - 1))]}" p="${ports[$((i - 1))]}"
     say "instance $i pid $pid http://127.0.0.1:$p/"
     upstreams+="    server 127.0.0.1:$p max_fails=1 fail_timeout=5s;"$'\n'
 done
@@ -143,96 +163,113 @@ mkdir -p "$conf/tmp"
 for t in body proxy fastcgi uwsgi scgi; do mkdir -p "$conf/tmp/$t"; done
 # Workers run as `nobody` when nginx starts as root.
 chmod -R a+rwx "$conf/tmp"
-awk -v upstreams="$upstreams" -v port="$port" -v timeout="$read_timeout" '
-    /^ *server 127\.0\.0\.1:808[0-9] / { if (!done) { printf "%s", upstreams; done = 1 } next }
-    /^ *listen 127\.0\.0\.1:8080;/ { sub(/8080/, port) }
-    /^ *# proxy_read_timeout 60s;/ && timeout != "" { print "    proxy_read_timeout " timeout ";"; next }
-    { print }
-' "$here/nginx-feed.conf" >"$conf/feed.conf"
+for nginx_attempt in 1 2 3 4 5; do
+    awk -v upstreams="$upstreams" -v port="$port" -v timeout="$read_timeout" '
+        /^ *server 127\.0\.0\.1:808[0-9] / { if (!done) { printf "%s", upstreams; done = 1 } next }
+        /^ *listen 127\.0\.0\.1:8080;/ { sub(/8080/, port) }
+        /^ *# proxy_read_timeout 60s;/ && timeout != "" { print "    proxy_read_timeout " timeout ";"; next }
+        { print }
+    ' "$here/nginx-feed.conf" >"$conf/feed.conf"
 
-fallback_servers=""
-fallback_ports=()
-if [ "$fallback" -eq 1 ]; then
-    for name in no-upgrade no-upgrade-buffered-sse no-upgrade-no-sse; do fallback_ports+=("$name:$(free_port)"); done
-    compressing_port="$(free_port)"
-    fallback_servers="$(cat <<EOF
-    # Degraded proxies, as met in the wild (not for production).
-    server {
-        # Does not pass Upgrade: a WebSocket handshake reaches the instance as a plain GET (426).
-        listen 127.0.0.1:${fallback_ports[0]#*:};
-        proxy_http_version 1.1;
-        proxy_set_header Host \$http_host;
-        proxy_set_header Connection "";
-        location / { proxy_pass http://wirecodec_feed; proxy_buffering off; }
-    }
-    server {
-        # No Upgrade either, and it compresses responses on the way (the next server block)
-        # and decompresses them for clients that did not ask for gzip: complete answers pass,
-        # but an event stream's bytes, head included, stay in the compressor's buffers —
-        # the classic way an intermediary swallows Server-Sent Events.
-        listen 127.0.0.1:${fallback_ports[1]#*:};
-        proxy_http_version 1.1;
-        proxy_set_header Host \$http_host;
-        proxy_set_header Connection "";
-        location / {
-            proxy_pass http://127.0.0.1:$compressing_port;
-            proxy_set_header Accept-Encoding gzip;
-            gunzip on;
-            proxy_buffering off;
+    fallback_servers=""
+    fallback_ports=()
+    if [ "$fallback" -eq 1 ]; then
+        for name in no-upgrade no-upgrade-buffered-sse no-upgrade-no-sse; do fallback_ports+=("$name:$(free_port)"); done
+        compressing_port="$(free_port)"
+        fallback_servers="$(cat <<EOF
+        # Degraded proxies, as met in the wild (not for production).
+        server {
+            # Does not pass Upgrade: a WebSocket handshake reaches the instance as a plain GET (426).
+            listen 127.0.0.1:${fallback_ports[0]#*:};
+            proxy_http_version 1.1;
+            proxy_set_header Host \$http_host;
+            proxy_set_header Connection "";
+            location / { proxy_pass http://wirecodec_feed; proxy_buffering off; }
         }
-    }
-    server {
-        listen 127.0.0.1:$compressing_port;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        gzip on;
-        gzip_types text/event-stream application/json;
-        gzip_proxied any;
-        gzip_min_length 0;
-        location / {
-            proxy_pass http://wirecodec_feed;
-            proxy_buffering on;
-            proxy_ignore_headers X-Accel-Buffering;
+        server {
+            # No Upgrade either, and it compresses responses on the way (the next server block)
+            # and decompresses them for clients that did not ask for gzip: complete answers pass,
+            # but an event stream's bytes, head included, stay in the compressor's buffers —
+            # the classic way an intermediary swallows Server-Sent Events.
+            listen 127.0.0.1:${fallback_ports[1]#*:};
+            proxy_http_version 1.1;
+            proxy_set_header Host \$http_host;
+            proxy_set_header Connection "";
+            location / {
+                proxy_pass http://127.0.0.1:$compressing_port;
+                proxy_set_header Accept-Encoding gzip;
+                gunzip on;
+                proxy_buffering off;
+            }
         }
-    }
-    server {
-        # No Upgrade, and event streams refused.
-        listen 127.0.0.1:${fallback_ports[2]#*:};
-        proxy_http_version 1.1;
-        proxy_set_header Host \$http_host;
-        proxy_set_header Connection "";
-        location = /events { return 403; }
-        location / { proxy_pass http://wirecodec_feed; }
+        server {
+            listen 127.0.0.1:$compressing_port;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            gzip on;
+            gzip_types text/event-stream application/json;
+            gzip_proxied any;
+            gzip_min_length 0;
+            location / {
+                proxy_pass http://wirecodec_feed;
+                proxy_buffering on;
+                proxy_ignore_headers X-Accel-Buffering;
+            }
+        }
+        server {
+            # No Upgrade, and event streams refused.
+            listen 127.0.0.1:${fallback_ports[2]#*:};
+            proxy_http_version 1.1;
+            proxy_set_header Host \$http_host;
+            proxy_set_header Connection "";
+            location = /events { return 403; }
+            location / { proxy_pass http://wirecodec_feed; }
+        }
+EOF
+    )"
+    fi
+
+    cat >"$conf/nginx.conf" <<EOF
+    worker_processes 1;
+    worker_rlimit_nofile 20000;
+    pid $conf/nginx.pid;
+    error_log $conf/error.log notice;
+    events { worker_connections 16384; }
+    http {
+        access_log off;
+        client_body_temp_path $conf/tmp/body;
+        proxy_temp_path $conf/tmp/proxy;
+        fastcgi_temp_path $conf/tmp/fastcgi;
+        uwsgi_temp_path $conf/tmp/uwsgi;
+        scgi_temp_path $conf/tmp/scgi;
+        include $conf/feed.conf;
+    $fallback_servers
     }
 EOF
-)"
-fi
-
-cat >"$conf/nginx.conf" <<EOF
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid $conf/nginx.pid;
-error_log $conf/error.log notice;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    client_body_temp_path $conf/tmp/body;
-    proxy_temp_path $conf/tmp/proxy;
-    fastcgi_temp_path $conf/tmp/fastcgi;
-    uwsgi_temp_path $conf/tmp/uwsgi;
-    scgi_temp_path $conf/tmp/scgi;
-    include $conf/feed.conf;
-$fallback_servers
-}
-EOF
-nginx="$(nginx_bin)"
-"$nginx" -p "$conf" -c "$conf/nginx.conf" -g 'daemon off;' 2>>"$conf/error.log" &
-nginx_pid=$!
-pids+=("$nginx_pid")
-for _ in $(seq 1 200); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
-    kill -0 "$nginx_pid" 2>/dev/null || { cat "$conf/error.log" >&2; exit 1; }
-    sleep 0.05
+    nginx="$(nginx_bin)"
+    : >"$conf/error.log"
+    "$nginx" -p "$conf" -c "$conf/nginx.conf" -g 'daemon off;' 2>>"$conf/error.log" &
+    nginx_pid=$!
+    pids+=("$nginx_pid")
+    # nginx retries a port it cannot bind for a few seconds, saying so in its log each time.
+    for _ in $(seq 1 200); do
+        grep -q "in use" "$conf/error.log" && break
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+        kill -0 "$nginx_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    # (the connection above may also have reached whoever holds the port)
+    sleep 0.3
+    if kill -0 "$nginx_pid" 2>/dev/null && ! grep -q "in use" "$conf/error.log"; then break; fi
+    if [ "$free" -eq 1 ] && [ "$nginx_attempt" -lt 5 ] && grep -q "in use" "$conf/error.log"; then
+        echo "feed-cluster: nginx: a port was taken, trying others" >&2
+        kill -TERM "$nginx_pid" 2>/dev/null || true
+        wait "$nginx_pid" 2>/dev/null || true
+        port="$(new_port)"
+        continue
+    fi
+    cat "$conf/error.log" >&2
+    exit 1
 done
 say "nginx pid $nginx_pid http://127.0.0.1:$port/"
 for entry in "${fallback_ports[@]}"; do say "proxy ${entry%%:*} http://127.0.0.1:${entry#*:}/"; done
