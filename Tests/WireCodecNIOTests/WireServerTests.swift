@@ -107,6 +107,25 @@ import WireCodecTLS
         try await running.stop()
     }
 
+    /// A response the codec refuses (more body than its Content-Length) is recorded and closes
+    /// the connection: nothing of it is sent; other connections go on.
+    @Test func aResponseTheCodecRefusesClosesTheConnection() async throws {
+        let running = try await Self.start { request, response in
+            guard request.path == "/lie" else {
+                try await response.send(HTTPResponse(status: .ok), body: "fine")
+                return
+            }
+            try await response.send(HTTPResponse(status: .ok, headerFields: [.contentLength: "2"]), body: "hello")
+        }
+        let liar = try await RawConnection(port: running.port)
+        try await liar.send("GET /lie HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try await liar.readToEnd() == "")
+        let client = try await RawConnection(port: running.port)
+        try await client.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(try await client.readToEnd() == "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfine")
+        try await running.stop()
+    }
+
     /// A client waiting for `100 Continue` that gets a final answer instead (the handler did not
     /// want the body) may never send the body: the connection closes after the answer.
     @Test func anUnreadBodyBehind100ContinueClosesTheConnection() async throws {
