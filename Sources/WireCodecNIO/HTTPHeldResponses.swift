@@ -247,14 +247,13 @@ public final class HTTPHeldResponses: Sendable {
     }
 
     /// Answers every response held now, and every later hold, with `head` and `body`
-    /// (`Content-Length` set to the body's size unless given). Returns at once; the report
-    /// says how many were answered. A second call is ignored.
+    /// (`Content-Length` set to the body's size unless given, or the status has no body, as
+    /// `send` does). Returns at once; the report says how many were answered. A second call is
+    /// ignored.
     @discardableResult
     public func answerAll(_ head: HTTPResponse, body: HTTPPreparedBody) -> HTTPHeldResponsesAnswer {
         var head = head
-        if head.headerFields[.contentLength] == nil && head.headerFields[.transferEncoding] == nil {
-            head.headerFields[.contentLength] = String(body.count)
-        }
+        head.setContentLength(ofWholeBody: body.count)
         let response = head
         let all = state.withLock { state -> [Shard] in
             guard state.answer == nil else { return [] }
@@ -339,12 +338,7 @@ final class EventLoopHeldResponse: EventLoopServedResponse, @unchecked Sendable 
     /// On the event loop: the answer the application gives for an expiry goes out.
     func expire(_ expiry: HTTPHeldResponses.Expiry) {
         var (head, body) = answer(expiry)
-        let status = head.status.code
-        if status != 204 && status != 304 && head.headerFields[.contentLength] == nil
-            && head.headerFields[.transferEncoding] == nil
-        {
-            head.headerFields[.contentLength] = String(body.count)
-        }
+        head.setContentLength(ofWholeBody: body.count)
         let sent = state.answerHeld(head, body: body, channel: channel)
         end(sent ? (expiry == .timedOut ? .timedOut : .shuttingDown) : .connectionClosed)
     }

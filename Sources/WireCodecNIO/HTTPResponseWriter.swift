@@ -255,14 +255,10 @@ final class ResponseState: Sendable {
 
     func sendWhole(_ response: HTTPResponse, body: ByteBuffer) async throws {
         var response = response
-        let status = response.status.code
-        let mayHaveBody = status != 204 && status != 304 && status >= 200
-        if mayHaveBody && response.headerFields[.contentLength] == nil && response.headerFields[.transferEncoding] == nil {
-            response.headerFields[.contentLength] = String(body.readableBytes)
-        }
+        response.setContentLength(ofWholeBody: body.readableBytes)
         try claimHead(next: .finished)
         var events: [ServerConnectionOutbound] = [.http(.response(response))]
-        if mayHaveBody && !isHEAD && body.readableBytes > 0 { events.append(.http(.body([UInt8](body.readableBytesView)))) }
+        if response.statusMayHaveBody && !isHEAD && body.readableBytes > 0 { events.append(.http(.body([UInt8](body.readableBytesView)))) }
         events.append(.http(.end(trailers: nil)))
         try await write(events)
     }
@@ -368,5 +364,22 @@ final class ResponseState: Sendable {
             return inner.member
         }
         if let member { member.eventLoop.execute { member.end() } }
+    }
+}
+
+extension HTTPResponse {
+    /// Whether a response with this status may carry a body: not a 1xx, `204` or `304`
+    /// (RFC 9110 §6.4.1).
+    var statusMayHaveBody: Bool {
+        let code = status.code
+        return code >= 200 && code != 204 && code != 304
+    }
+
+    /// Frames a whole response whose body is `count` bytes: `Content-Length` set to it unless
+    /// the head frames the body already or its status has none (a `204` must not say
+    /// `Content-Length`, RFC 9110 §8.6).
+    mutating func setContentLength(ofWholeBody count: Int) {
+        guard statusMayHaveBody, headerFields[.contentLength] == nil, headerFields[.transferEncoding] == nil else { return }
+        headerFields[.contentLength] = String(count)
     }
 }

@@ -242,6 +242,26 @@ import WireCodecTLS
         try await running.stop()
     }
 
+    /// `answerAll` frames its body as every whole response is framed: `Content-Length` is
+    /// added for a status that may have a body, never to a `204` (RFC 9110 §8.6: a server
+    /// must not send it there).
+    @Test func answerAllAddsNoContentLengthToA204() async throws {
+        let shared = Shared()
+        let running = try await Self.start(shared)
+        var seen = shared.seen.makeAsyncIterator()
+        let client = try await RawConnection(port: running.port)
+        try await client.send(Self.get("/hold"))
+        #expect(await seen.next() == .handlerReturned)
+        let held = shared.held.withLock { $0 }
+        try await waitUntil { held.count == 1 }
+        #expect(await held.answerAll(HTTPResponse(status: .noContent), body: HTTPPreparedBody(ByteBuffer())).answered() == 1)
+        let answer = try await client.read(through: "\r\n\r\n")
+        #expect(answer.hasPrefix("HTTP/1.1 204 No Content\r\n"), "\(answer)")
+        #expect(!answer.lowercased().contains("content-length"), "\(answer)")
+        await client.close()
+        try await running.stop()
+    }
+
     /// A connection taken up by a new task after a held poll serves what any connection does:
     /// a request body read by the handler, a streamed response written through the pipeline
     /// (200 KB, more than the socket takes at once), pipelined requests in order, then a
