@@ -289,14 +289,10 @@ final class EventLoopStreamCore: EventLoopServedResponse, @unchecked Sendable {
     /// end (HTTP/1.1, the stream still open); the connection then closes with the stream. The
     /// close that the end of the task makes is kept from the channel.
     func detachIfOpen() -> Bool {
-        guard !over, channel.isActive, let context = ServerBridge.context(of: channel),
-            let bridge = context.handler as? HTTPPhaseBridge, let detachable = bridge.detachable
+        guard !over, let context = ServerBridge.context(of: channel),
+            let bridge = context.handler as? HTTPPhaseBridge, let detachable = bridge.detachable,
+            DetachedCloseFilter.install(for: detachable)
         else { return false }
-        do {
-            try channel.pipeline.syncOperations.addHandler(DetachedCloseFilter(detachable: detachable))
-        } catch {
-            return false
-        }
         detached = true
         return true
     }
@@ -311,6 +307,20 @@ final class DetachedCloseFilter: ChannelOutboundHandler, RemovableChannelHandler
 
     init(detachable: DetachableChannel) {
         self.detachable = detachable
+    }
+
+    /// On the event loop: lets the connection's channel outlive its `NIOAsyncChannel`'s scope
+    /// (the close at the scope's end passes as done), adding the filter unless the channel has
+    /// one already (a connection taken up again after a held poll); false if the channel is
+    /// closed already.
+    static func install(for detachable: DetachableChannel) -> Bool {
+        let channel = detachable.base
+        guard channel.isActive else { return false }
+        let pipeline = channel.pipeline.syncOperations
+        if (try? pipeline.handler(type: DetachedCloseFilter.self)) == nil {
+            guard (try? pipeline.addHandler(DetachedCloseFilter(detachable: detachable))) != nil else { return false }
+        }
+        return true
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {

@@ -382,7 +382,7 @@ public final class WireServer: Service, Sendable {
                     // A long poll held on the event loop: this task ends (its async frames with
                     // it); once the poll is answered a new task serves the next request, reading
                     // the same inbound stream and writing through the pipeline.
-                    guard (try? await channel.eventLoop.submit { Self.keepOpenAfterTask(accepted.detachable) }.get()) == true
+                    guard (try? await channel.eventLoop.submit { DetachedCloseFilter.install(for: accepted.detachable) }.get()) == true
                     else {
                         try? await answered.get()
                         return false
@@ -401,18 +401,6 @@ public final class WireServer: Service, Sendable {
         } else {
             untrack(id)
         }
-    }
-
-    /// On the event loop: lets the connection's channel outlive its `NIOAsyncChannel`'s scope
-    /// (the close at the scope's end passes as done); false if it is closed already.
-    static func keepOpenAfterTask(_ detachable: DetachableChannel) -> Bool {
-        let channel = detachable.base
-        guard channel.isActive else { return false }
-        let pipeline = channel.pipeline.syncOperations
-        if (try? pipeline.handler(type: DetachedCloseFilter.self)) == nil {
-            guard (try? pipeline.addHandler(DetachedCloseFilter(detachable: detachable))) != nil else { return false }
-        }
-        return true
     }
 
     /// Serves `connection` again in a new task once `answered` is done (a long poll held on
