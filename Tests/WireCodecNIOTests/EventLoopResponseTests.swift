@@ -396,13 +396,4 @@ import WireCodecTLS
         #expect(answer.lowercased().contains("expiry: shutting-down") && answer.lowercased().contains("connection: close"), "\(answer)")
         #expect(await seen.next() == .holdEnded(.shuttingDown, onEventLoop: true))
     }
-
-    /// Polls `condition` (state that changes on the event loop) for up to 5 s.
-    func waitUntil(_ condition: () -> Bool) async throws {
-        for _ in 0..<500 {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("condition not met in 5 s")
-    }
 }

@@ -303,13 +303,4 @@ import WireCodec
         #expect(closes.count == 2)
         #expect(closes.contains { $0.code == .goingAway && $0.wasClean }, "\(closes)")
     }
-
-    /// Polls `condition` (state that changes on the event loop) for up to 5 s.
-    func waitUntil(_ condition: () -> Bool) async throws {
-        for _ in 0..<500 {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("condition not met in 5 s")
-    }
 }

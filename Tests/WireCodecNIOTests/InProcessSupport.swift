@@ -9,6 +9,16 @@ import WireCodec
 import WireCodecNIO
 import WireCodecTLS
 
+/// Polls `condition` (state that changes on an event loop) every 10 ms for up to 5 s; the
+/// test records an issue if it never holds.
+func waitUntil(sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) async throws {
+    for _ in 0..<500 {
+        if condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("condition not met in 5 s", sourceLocation: sourceLocation)
+}
+
 /// A ``WireServer`` running inside the test process on a free loopback port.
 struct RunningServer: Sendable {
     let server: WireServer
