@@ -120,9 +120,8 @@ final class Feed: Service, Sendable {
     }
 
     /// A member of a broadcast group that waits for the feed to reach its cursor.
-    enum Member: Sendable {
+    enum Member: Sendable, Equatable {
         case webSocket(EventLoopWebSocket)
-        case eventStream(ServerSentEventWriter)
         /// An event stream served from its event loop.
         case eventLoopStream(EventLoopEventStream)
     }
@@ -264,18 +263,16 @@ final class Feed: Service, Sendable {
 
     /// Adds a WebSocket or an event stream to its broadcast group, with the items after
     /// `cursor` first (`nil`: only new items); a cursor ahead of this instance joins once the
-    /// feed reaches it (the id returned: ``forgetAhead(_:)`` it when the member goes away).
-    /// The member leaves when its connection closes or its response ends.
-    @discardableResult
-    func join(_ member: Member, after cursor: Int?) -> Int? {
+    /// feed reaches it (``forgetAhead(_:)`` the member if it goes away before). The member
+    /// leaves when its connection closes or its response ends.
+    func join(_ member: Member, after cursor: Int?) {
         state.withLock { state in
             if let cursor, cursor > state.lastId {
                 state.nextSubscriber += 1
                 state.aheadMembers[state.nextSubscriber] = (cursor, member)
-                return state.nextSubscriber
+                return
             }
             join(member, backlog: cursor.map { state.items(after: $0, limit: .max) } ?? [])
-            return nil
         }
     }
 
@@ -284,36 +281,16 @@ final class Feed: Service, Sendable {
         switch member {
         case .webSocket(let webSocket):
             webSockets.add(webSocket, sendingFirst: backlog.map(\.prepared))
-        case .eventStream(let stream):
-            eventStreams.add(stream, sendingFirst: backlog.isEmpty ? [] : [Self.events(backlog)])
         case .eventLoopStream(let stream):
             eventStreams.add(stream, sendingFirst: backlog.isEmpty ? [] : [Self.events(backlog)])
         }
     }
 
-    /// A member that waited for its cursor went away.
-    func forgetAhead(_ id: Int?) {
-        guard let id else { return }
-        state.withLock { _ = $0.aheadMembers.removeValue(forKey: id) }
-    }
-
-    /// A WebSocket went away: it no longer waits for its cursor (if it did; there are few).
-    func forgetAhead(_ webSocket: EventLoopWebSocket) {
+    /// A member went away: it no longer waits for its cursor (if it did; there are few).
+    func forgetAhead(_ member: Member) {
         state.withLock { state in
             guard !state.aheadMembers.isEmpty else { return }
-            for (id, waiting) in state.aheadMembers {
-                if case .webSocket(let member) = waiting.member, member == webSocket { state.aheadMembers[id] = nil }
-            }
-        }
-    }
-
-    /// An event stream went away: it no longer waits for its cursor (if it did; there are few).
-    func forgetAhead(_ stream: EventLoopEventStream) {
-        state.withLock { state in
-            guard !state.aheadMembers.isEmpty else { return }
-            for (id, waiting) in state.aheadMembers {
-                if case .eventLoopStream(let member) = waiting.member, member == stream { state.aheadMembers[id] = nil }
-            }
+            for (id, waiting) in state.aheadMembers where waiting.member == member { state.aheadMembers[id] = nil }
         }
     }
 

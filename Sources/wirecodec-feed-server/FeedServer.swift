@@ -226,7 +226,7 @@ struct FeedServer: Sendable {
         let feed = self.feed
         let events = try await response.startEventStreamOnEventLoop(headerFields: fields) { stream, _ in
             feed.count { $0.eventStreams -= 1 }
-            feed.forgetAhead(stream)
+            feed.forgetAhead(.eventLoopStream(stream))
             feed.eventStreams.remove(stream)
         }
         feed.count { $0.eventStreams += 1 }
@@ -259,7 +259,7 @@ struct FeedServer: Sendable {
     /// The WebSocket closed.
     private func stopStreaming(to webSocket: EventLoopWebSocket) {
         feed.count { $0.webSockets -= 1 }
-        feed.forgetAhead(webSocket)
+        feed.forgetAhead(.webSocket(webSocket))
         feed.webSockets.remove(webSocket)
     }
 
