@@ -138,12 +138,16 @@ import WireCodec
                 },
                 onClose: { _, closure in report.yield(.close(closure, onEventLoop: true)) })
         })
-        let first = try await WebSocketTestClient(port: running.port, path: "/ws")
-        let second = try await WebSocketTestClient(port: running.port, path: "/ws")
-        for client in [first, second] {
+        // One after the other, so that the first handle (`onOpen` sends the backlog) is the
+        // first client's: opened together, the server may open the second one first.
+        var clients: [WebSocketTestClient] = []
+        for _ in 0..<2 {
+            let client = try await WebSocketTestClient(port: running.port, path: "/ws")
             #expect(try await client.next() == .accepted(WebSocketNegotiation()))
             #expect(try await client.next() == .text("backlog"))
+            clients.append(client)
         }
+        let (first, second) = (clients[0], clients[1])
         try await waitUntil { group.count == 2 }
         let report1 = await group.broadcast(WebSocketPreparedMessage(text: "to all")).report()
         #expect(report1.recipients == 2 && report1.sent == 2)
