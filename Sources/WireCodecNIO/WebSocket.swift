@@ -194,6 +194,12 @@ final class WebSocketHandlerReference: Sendable {
         }
     }
 
+    /// Runs `body` with the handler on its event loop, queued even when already there: after
+    /// every task already queued on the loop (a broadcast's, say), in the order of the calls.
+    func enqueue(_ body: @escaping @Sendable (WebSocketHandler) -> Void) {
+        eventLoop.execute { [handler] in body(handler.value) }
+    }
+
     /// An application's send: at once, queued, or after waiting for room.
     func submit(_ item: WebSocketSendQueue.Item) async throws -> WebSocketSendResult {
         let handler = self.handler

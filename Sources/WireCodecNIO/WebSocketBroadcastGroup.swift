@@ -40,8 +40,8 @@ public final class WebSocketBroadcastGroup: Sendable {
     }
 
     /// Adds a WebSocket served from its event loop, after sending it `first`, as
-    /// the `WebSocket` variant does (at once when called on its event loop,
-    /// in its `onOpen` say).
+    /// the `WebSocket` variant does (also when called on its event loop, in its `onOpen`
+    /// say: the add then runs after the broadcasts already on their way to that loop).
     public func add(_ webSocket: EventLoopWebSocket, sendingFirst first: [WebSocketPreparedMessage] = []) {
         add(webSocket.reference, sendingFirst: first)
     }
@@ -51,9 +51,13 @@ public final class WebSocketBroadcastGroup: Sendable {
         remove(webSocket.reference)
     }
 
+    // Adds and removes are queued on the member's event loop even when called there, as
+    // broadcasts are: the loop runs them in the order they were made. (Run at once on the
+    // loop, an add would come before a broadcast made earlier but not run yet, which would
+    // then reach the new member after its backlog: that item twice.)
     private func add(_ reference: WebSocketHandlerReference, sendingFirst first: [WebSocketPreparedMessage]) {
         let shard = shards.shard(for: reference.eventLoop)
-        reference.execute { handler in
+        reference.enqueue { handler in
             guard handler.isOpenForBroadcast else { return }
             for message in first {
                 var frames = WebSocketBroadcastFrames(message)
@@ -72,7 +76,7 @@ public final class WebSocketBroadcastGroup: Sendable {
 
     private func remove(_ reference: WebSocketHandlerReference) {
         let shard = shards.shard(for: reference.eventLoop)
-        reference.execute { handler in shard.remove(handler) }
+        reference.enqueue { handler in shard.remove(handler) }
     }
 
     /// Sends `message` to every member. Returns at once; ``WebSocketBroadcast/report()`` waits

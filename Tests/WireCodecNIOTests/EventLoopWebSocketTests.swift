@@ -168,6 +168,49 @@ import WireCodec
         try await running.stop()
     }
 
+    /// A member added on its own event loop (in `onOpen`) with a backlog that holds an item
+    /// broadcast just before, whose broadcast task has not run yet on that loop, gets the
+    /// item once: the add comes after that broadcast, as the calls were made. (The add used to
+    /// run at once on the member's loop, before the queued broadcast, which then sent the item
+    /// again: a feed's WebSocket client saw an item twice when it joined right after an append.)
+    @Test func anAddOnTheMembersLoopComesAfterTheBroadcastsBeforeIt() async throws {
+        let group = WebSocketBroadcastGroup()
+        let opened = Atomic<Int>(0)
+        var configuration = WireServerTests.configuration
+        configuration.shutdownGracePeriod = .milliseconds(300)
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let running = try await RunningServer.start { onListening in
+            WireServer(
+                configuration: configuration, eventLoopGroup: loop, onListening: onListening,
+                http: { _, response in try await response.send(HTTPResponse(status: .noContent)) },
+                webSocket: { _ in
+                    .acceptOnEventLoop(onOpen: { webSocket in
+                        if opened.add(1, ordering: .relaxed).newValue == 1 {
+                            group.add(webSocket)
+                        } else {
+                            // As a feed does under its lock: publish an item, then let a
+                            // subscriber join with a backlog that holds it.
+                            group.broadcast(WebSocketPreparedMessage(text: "item 1"))
+                            group.add(webSocket, sendingFirst: [WebSocketPreparedMessage(text: "item 1")])
+                        }
+                    })
+                })
+        }
+        let first = try await WebSocketTestClient(port: running.port, path: "/ws")
+        #expect(try await first.next() == .accepted(WebSocketNegotiation()))
+        try await waitUntil { group.count == 1 }
+        let second = try await WebSocketTestClient(port: running.port, path: "/ws")
+        #expect(try await second.next() == .accepted(WebSocketNegotiation()))
+        #expect(try await first.next() == .text("item 1"))
+        try await waitUntil { group.count == 2 }
+        _ = await group.broadcast(WebSocketPreparedMessage(text: "item 2")).report()
+        #expect(try await second.next() == .text("item 1"))
+        #expect(try await second.next() == .text("item 2"), "item 1 once, then item 2")
+        #expect(try await first.next() == .text("item 2"))
+        try await running.stop()
+        try await loop.shutdownGracefully()
+    }
+
     /// One broadcast of several messages reaches members of every class of negotiated
     /// parameters on one event loop, each message as its class frames it: uncompressed
     /// (shared), deflate with `server_no_context_takeover` (compressed once, shared), deflate
