@@ -41,6 +41,20 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # The section of load.md that the many-connections runs own (kept by the other mode).
 section() { python3 Tests/Scripts/load-md-section.py "$@"; }
+machine="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($(nproc) cores)"
+
+# One many-connections run (10 updates, 1/s; the tool's defaults: long polls held 25 s, SSE
+# heartbeat 15 s), its row added to $json; prints its table. CLIENTS_ARG LABEL ARGUMENTS...
+# A run that misses updates exits 1 but still prints its table: keep it, go on.
+many_run() {
+    local clients="$1" label="$2"
+    shift 2
+    echo "feed-load-report: $label (10 updates, 1/s)" >&2
+    # shellcheck disable=SC2086
+    "$bin/wirecodec-feed-load" --server "$server" --clients "$clients" "$@" --updates 10 --interval-ms 1000 \
+        --web-socket-ping-ms 30000 --json-out "$json" --label "$label" ${PIN:+--pin-cpu "$PIN"} ${EXTRA:-} \
+        || echo "feed-load-report: $label: incomplete or failed" >&2
+}
 
 # ADD=N: WebSocket at N clients without deflate and with the default deflate only, the rows
 # added to the many-connections section and load-scale.jsonl (the rows there stay); TAG="..."
@@ -58,12 +72,8 @@ if [[ -n "${ADD:-}" ]]; then
     fi
     for run in "${added[@]}"; do
         IFS='|' read -r label arguments <<<"$run"
-        echo "feed-load-report: $label (10 updates, 1/s)" >&2
         # shellcheck disable=SC2086
-        table="$("$bin/wirecodec-feed-load" --server "$server" --clients "$ADD" $arguments \
-            --updates 10 --interval-ms 1000 --web-socket-ping-ms 30000 --json-out "$json" \
-            --label "$label" ${PIN:+--pin-cpu "$PIN"} ${EXTRA:-})" || echo "feed-load-report: $label: incomplete or failed" >&2
-        tables+=("$table")
+        tables+=("$(many_run "$ADD" "$label" $arguments)")
     done
     part="$(mktemp)"
     {
@@ -71,8 +81,7 @@ if [[ -n "${ADD:-}" ]]; then
         [[ -n "${NOTE:-}" ]] && printf '%s\n\n' "$NOTE"
         printf 'Made by `ADD=%s%s TAG="%s"%s%s bash Tests/Scripts/feed-load-report.sh` on %s, %s.\n\n' "$ADD" \
             "${ADD_TECHNIQUES:+ ADD_TECHNIQUES=\"$ADD_TECHNIQUES\"}" "${TAG:-}" \
-            "${PIN:+ PIN=$PIN}" "${SERVER_PIN:+ SERVER_PIN=$SERVER_PIN}" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-            "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($(nproc) cores)"
+            "${PIN:+ PIN=$PIN}" "${SERVER_PIN:+ SERVER_PIN=$SERVER_PIN}" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$machine"
         for table in "${tables[@]}"; do
             printf '%s\n\n' "$table"
         done
@@ -89,34 +98,28 @@ if [[ -n "${SCALE:-}" ]]; then
     : >"$json"
     runs=()
     for n in $SCALE; do
-        runs+=("$n clients|--technique long-polling sse websocket --clients $n")
+        runs+=("$n|$n clients|--technique long-polling sse websocket")
         largest=$n
     done
     if [[ "${VARIANTS:-1}" == 1 ]]; then
         # What the deflate choices cost at the largest number: none, and context takeover
         # (each connection compresses for itself) instead of server_no_context_takeover.
-        runs+=("$largest clients (no deflate)|--technique websocket --clients $largest --no-deflate")
-        runs+=("$largest clients (context takeover)|--technique websocket --clients $largest --server-arg=--deflate-context-takeover")
+        runs+=("$largest|$largest clients (no deflate)|--technique websocket --no-deflate")
+        runs+=("$largest|$largest clients (context takeover)|--technique websocket --server-arg=--deflate-context-takeover")
     fi
     tables=()
     for run in "${runs[@]}"; do
-        IFS='|' read -r label arguments <<<"$run"
-        echo "feed-load-report: $label (10 updates, 1/s)" >&2
+        IFS='|' read -r clients label arguments <<<"$run"
         # shellcheck disable=SC2086
-        # A run that misses updates exits 1 but still prints its table: keep it, go on.
-        table="$("$bin/wirecodec-feed-load" --server "$server" $arguments --updates 10 --interval-ms 1000 \
-            --long-poll-timeout-ms 25000 --heartbeat-ms 15000 --web-socket-ping-ms 30000 --json-out "$json" \
-            --label "$label" ${PIN:+--pin-cpu "$PIN"} ${EXTRA:-})" || echo "feed-load-report: $label: incomplete or failed" >&2
-        tables+=("$table")
+        tables+=("$(many_run "$clients" "$label" $arguments)")
     done
-    cpu="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($(nproc) cores)"
     part="$(mktemp)"
     {
         cat <<HEAD
 ## Many connections in one process
 
 \`wirecodec-feed-server\` (one process, every core) and \`wirecodec-feed-load\` (its clients on one
-event loop${PIN:+, pinned to CPU $PIN}) over loopback on one machine, release builds: $cpu, $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
+event loop${PIN:+, pinned to CPU $PIN}) over loopback on one machine, release builds: $machine, $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD).
 Made by \`SCALE="$SCALE" bash Tests/Scripts/feed-load-report.sh\` (raw: \`load-scale.jsonl\`).
 10 updates at one per second; WebSocket clients offer permessage-deflate and the server answers
 \`server_no_context_takeover\` (each item compressed once), except where the setting says
@@ -153,7 +156,6 @@ for setting in "${settings[@]}"; do
     tables+=("$("$bin/wirecodec-feed-load" "${common[@]}" --label "$label" --updates "$updates" --interval-ms "$interval")")
 done
 
-cpu="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') ($(nproc) cores)"
 commit="$(git rev-parse --short HEAD)"
 kept="$(section get "$out/load.md")"
 {
@@ -162,7 +164,7 @@ kept="$(section get "$out/load.md")"
 
 One live feed served four ways by \`wirecodec-feed-server\`, and $CLIENTS simulated clients per
 technique from \`wirecodec-feed-load\` (WireCodec's HTTP/1.1 and WebSocket machines over
-SwiftNIO), over loopback on one machine: $cpu, $(date -u +%Y-%m-%d), commit $commit.
+SwiftNIO), over loopback on one machine: $machine, $(date -u +%Y-%m-%d), commit $commit.
 Made by \`bash Tests/Scripts/feed-load-report.sh\` (raw results: \`load.jsonl\`; chart:
 \`load.svg\`). What the columns mean and what the numbers say: \`Spec/realtime.md\`.
 
