@@ -320,6 +320,9 @@ final class DetachedCloseFilter: ChannelOutboundHandler, RemovableChannelHandler
         if (try? pipeline.handler(type: DetachedCloseFilter.self)) == nil {
             guard (try? pipeline.addHandler(DetachedCloseFilter(detachable: detachable))) != nil else { return false }
         }
+        // The connection now waits (a stream between events, a held poll): what HTTP/1.1
+        // keeps for the next message is freed until it comes.
+        (try? pipeline.handler(type: HTTP1Handler.self))?.releaseIdleBuffers()
         return true
     }
 

@@ -308,6 +308,13 @@ public final class HTTP1Handler: ChannelDuplexHandler, RemovableChannelHandler {
         lastWrite = promise.futureResult
     }
 
+    /// Frees the buffers the connection keeps for the next message while nothing is buffered
+    /// (``HTTP1Connection/releaseIdleBuffers()``): for a connection that stays quiet for long,
+    /// an event stream or a held long poll served from the event loop.
+    func releaseIdleBuffers() {
+        connection.releaseIdleBuffers()
+    }
+
     // MARK: Backpressure
 
     public func read(context: ChannelHandlerContext) {

@@ -53,6 +53,10 @@ final class HTTP1HeadStorage: @unchecked Sendable {
     /// the parser before the head is handed out, read-only afterwards.
     @exclusivity(unchecked) @usableFromInline var info = HTTP1HeadInfo()
 
+    /// Held by idle parsers instead of their own storage (``HTTP1Parser/releaseIdleStorage()``):
+    /// shared, so never uniquely referenced, so never written (the next message gets a fresh one).
+    static let released = HTTP1HeadStorage(byteCapacity: 1, fieldCapacity: 1)
+
     init(byteCapacity: Int = 1024, fieldCapacity: Int = 32) {
         self.bytes = .allocate(capacity: byteCapacity)
         self.byteCount = 0

@@ -231,6 +231,15 @@ public struct HTTP1Parser: Sendable {
         }
     }
 
+    /// Between messages with nothing of the next one received: frees the head storage kept
+    /// for the next message (1,024 bytes and 32 field slots, about 1.6 KB) and the trailer
+    /// storage; the next message allocates them again. Otherwise nothing changes.
+    package mutating func releaseIdleStorage() {
+        guard isIdle, needsFreshStorage else { return }
+        storage = HTTP1HeadStorage.released
+        if needsFreshTrailers { trailerStorage = nil }
+    }
+
     mutating func beginNextMessage() {
         state = .startLine
         section = HTTP1SectionProgress()
