@@ -342,7 +342,9 @@ import WireCodec
         #expect(silent.received.suffix(4) == [0x88, 2, 0x03, 0xE9], "a close with 1001, then the end")
         try await stopping.value
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(400) && elapsed < .seconds(10), "run() returned after the grace period: \(elapsed)")
+        // At least the grace period (the silent client never closes); the upper bound only
+        // tells "returned" from "hung", loose enough for a loaded machine.
+        #expect(elapsed >= .milliseconds(400) && elapsed < .seconds(60), "run() returned after the grace period: \(elapsed)")
         #expect(running.server.trackedConnections == 0)
         report.finish()
         var closes: [WebSocketClosure] = []

@@ -263,7 +263,8 @@ import WireCodecTLS
         }
         #expect(closure.received?.code == .protocolError)
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(9), "\(elapsed)")
+        // The closing timeout, not the handler's end (30 s): a bound a loaded machine keeps.
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(25), "\(elapsed)")
         await client.raw.close()
         try await running.stop()
     }
@@ -355,7 +356,8 @@ import WireCodecTLS
         try await Task.sleep(for: .milliseconds(100))
         let start = ContinuousClock.now
         try await running.stop()
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // The grace period, not the handler's 60 s: a bound a loaded machine keeps.
+        #expect(ContinuousClock.now - start < .seconds(40))
         let answer = try await client.readToEnd()
         #expect(answer == "", "\(answer)")
     }
