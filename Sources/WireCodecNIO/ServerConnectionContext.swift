@@ -5,6 +5,9 @@ import Synchronization
 /// application task running on it (a request handler or a WebSocket handler).
 final class ServerConnectionContext: Sendable {
     let channel: any Channel
+    /// Where its activities run (``WireServer/Configuration/runsTasksOnEventLoop``); `nil`:
+    /// Swift's global concurrent executor.
+    let taskExecutor: (any TaskExecutor)?
 
     private struct State: Sendable {
         var activity: Task<Void, Never>?
@@ -18,8 +21,9 @@ final class ServerConnectionContext: Sendable {
 
     private let state = Mutex(State())
 
-    init(channel: any Channel) {
+    init(channel: any Channel, taskExecutor: (any TaskExecutor)?) {
         self.channel = channel
+        self.taskExecutor = taskExecutor
     }
 
     var isQuiescing: Bool { state.withLock { $0.quiescing } }
@@ -32,7 +36,7 @@ final class ServerConnectionContext: Sendable {
         // here: the mark is reset before it starts, and a shutdown that came in between is
         // applied once it is recorded.
         state.withLock { $0.eventStream = false }
-        let task = Task { await operation() }
+        let task = Task(executorPreference: taskExecutor) { await operation() }
         let endNow = state.withLock { state -> Bool in
             state.activity = task
             return state.quiescing && state.eventStream

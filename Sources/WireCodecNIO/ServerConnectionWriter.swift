@@ -32,7 +32,7 @@ struct ServerConnectionWriter: Sendable {
         case .direct(let channel):
             guard !events.isEmpty else { return }
             let loop = channel.eventLoop
-            try await loop.flatSubmit { () -> EventLoopFuture<Void> in
+            let write: @Sendable () -> EventLoopFuture<Void> = {
                 guard channel.isActive, let context = ServerBridge.context(of: channel) else {
                     return loop.makeFailedFuture(ChannelError.ioOnClosedChannel)
                 }
@@ -42,7 +42,9 @@ struct ServerConnectionWriter: Sendable {
                 }
                 context.flush()
                 return written.futureResult
-            }.get()
+            }
+            // A task running on the loop (WireServer.Configuration.runsTasksOnEventLoop) writes at once.
+            try await (loop.inEventLoop ? write() : loop.flatSubmit(write)).get()
         }
     }
 }

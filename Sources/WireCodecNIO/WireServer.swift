@@ -27,7 +27,8 @@ public import WireWebSocket
 /// - Each request goes to the HTTP handler with its body as an async sequence and a
 ///   ``HTTPResponseWriter``; requests on a connection are answered in order (pipelining).
 ///   The handler runs in its own task, cancelled when the connection closes (a client that
-///   goes away while a long poll is held).
+///   goes away while a long poll is held), on the connection's event loop (so it must not
+///   block its thread) unless ``Configuration/runsTasksOnEventLoop`` is off.
 /// - An Upgrade request to WebSocket goes to the WebSocket handler once the server has
 ///   validated it (RFC 6455 §4.2.1, the `Origin` policy); without a WebSocket handler it is
 ///   an ordinary request.
@@ -91,6 +92,24 @@ public final class WireServer: Service, Sendable {
         /// handlers serve both, WebSockets through extended CONNECT (RFC 8441). Limits and
         /// windows: ``HTTP2Configuration``.
         public var http2: HTTP2Configuration = .init()
+        /// Whether a connection's tasks run on the connection's own event loop: the server's
+        /// task reading it and the application's handlers (HTTP, WebSocket upgrade decision,
+        /// WebSocket, HTTP/2 streams) have that loop as their task executor preference
+        /// (SE-0417), inherited by the child tasks they make (`async let`, task groups).
+        ///
+        /// Default `true`: a request's events, its handler and its response stay on the loop's
+        /// thread, with no thread of Swift's global pool woken to read the request and none to
+        /// write the response (measured in Spec/performance/e2e.md: the async API's server CPU
+        /// per hello-world request and per 20-byte WebSocket echo).
+        ///
+        /// The price: a handler that **blocks** its thread (synchronous file or database I/O, a
+        /// lock held for long, a long computation) blocks the event loop, and every other
+        /// connection on that loop waits. Such work belongs elsewhere — awaited on another
+        /// executor (`withTaskExecutorPreference(globalConcurrentExecutor) { ... }`), on NIO's
+        /// `NIOThreadPool` — or set this to `false`: then every task runs on Swift's global
+        /// concurrent executor, and each event between the loop and a task crosses threads.
+        /// Unstructured tasks a handler makes (`Task { }`) never inherit the preference.
+        public var runsTasksOnEventLoop = true
 
         public init(host: String = "127.0.0.1", port: Int = 8080, tls: (any ServerTransportSecurity)? = nil) {
             self.host = host
@@ -108,6 +127,8 @@ public final class WireServer: Service, Sendable {
     let eventLoopGroup: any EventLoopGroup
     let httpHandler: HTTPHandler
     let webSocketHandler: WebSocketUpgradeHandler?
+    /// The task executors of the group's loops (``Configuration/runsTasksOnEventLoop``).
+    private let executors: EventLoopTaskExecutors?
     private let onListening: (@Sendable (SocketAddress) async -> Void)?
 
     private enum Phase: Sendable {
@@ -125,8 +146,26 @@ public final class WireServer: Service, Sendable {
     }
 
     private let state = Mutex(State())
-    /// Connections to serve again after a held long poll (``resume(_:after:)``).
-    private let resumptions = AsyncStream<ServerConnection>.makeStream()
+
+    /// Connections to serve again after a held long poll (``resume(_:after:)``), taken up by a
+    /// task of the server's (which makes each a task of its own); `executor`: where that task
+    /// runs.
+    private struct Resumptions: Sendable {
+        let stream: AsyncStream<ServerConnection>
+        let continuation: AsyncStream<ServerConnection>.Continuation
+        let executor: EventLoopTaskExecutor?
+
+        init(executor: EventLoopTaskExecutor?) {
+            (stream, continuation) = AsyncStream<ServerConnection>.makeStream()
+            self.executor = executor
+        }
+    }
+
+    /// One queue of resumptions per event loop when tasks run on the loops (so that a poll
+    /// answered on a loop is taken up on it, without crossing threads), keyed by the loop.
+    private let resumptionsByLoop: [ObjectIdentifier: Resumptions]
+    /// The queue of the other connections (all, when tasks run on Swift's global executor).
+    private let sharedResumptions = Resumptions(executor: nil)
 
     /// - Parameters:
     ///   - eventLoopGroup: where connections run (default: NIO's shared singleton group).
@@ -148,6 +187,19 @@ public final class WireServer: Service, Sendable {
         self.onListening = onListening
         self.httpHandler = http
         self.webSocketHandler = webSocket
+        let executors = configuration.runsTasksOnEventLoop ? EventLoopTaskExecutors(eventLoopGroup) : nil
+        self.executors = executors
+        var resumptionsByLoop: [ObjectIdentifier: Resumptions] = [:]
+        for executor in executors?.all ?? [] {
+            resumptionsByLoop[ObjectIdentifier(executor.eventLoop)] = Resumptions(executor: executor)
+        }
+        self.resumptionsByLoop = resumptionsByLoop
+    }
+
+    /// The executor preference of tasks serving a connection on `eventLoop`: the loop's own
+    /// (``Configuration/runsTasksOnEventLoop``), or none (Swift's global concurrent executor).
+    func taskExecutor(for eventLoop: any EventLoop) -> (any TaskExecutor)? {
+        executors?.executor(for: eventLoop)
     }
 
     /// The address the server listens on, once ``run()`` has bound it.
@@ -173,23 +225,30 @@ public final class WireServer: Service, Sendable {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
-                    group.addTask {
-                        // Each in a task that inherits this one's task-local values.
-                        for await connection in self.resumptions.stream {
-                            Task { await self.serveResumed(connection) }
+                    let resumptions = [self.sharedResumptions] + self.resumptionsByLoop.values
+                    for queue in resumptions {
+                        group.addTask(executorPreference: queue.executor) {
+                            // Each in a task that inherits this one's task-local values.
+                            for await connection in queue.stream {
+                                Task(executorPreference: self.taskExecutor(for: connection.context.channel.eventLoop)) {
+                                    await self.serveResumed(connection)
+                                }
+                            }
                         }
                     }
                     do {
                         try await serverChannel.executeThenClose { inbound in
                             for try await negotiation in inbound {
-                                group.addTask { await self.serve(negotiation) }
+                                group.addTask(executorPreference: self.taskExecutor(for: negotiation.eventLoop)) {
+                                    await self.serve(negotiation)
+                                }
                             }
                         }
                     } catch {
                         self.logger.debug("accepting ended", metadata: ["error": "\(error)"])
                     }
                     // From now on a resumed connection gets a task of its own.
-                    self.resumptions.continuation.finish()
+                    for queue in resumptions { queue.continuation.finish() }
                 }
                 await self.waitForDetachedConnections()
             } onGracefulShutdown: {
@@ -361,7 +420,7 @@ public final class WireServer: Service, Sendable {
     private func serve(_ accepted: AcceptedConnection) async {
         let asyncChannel = accepted.channel
         let channel = accepted.detachable.base
-        let context = ServerConnectionContext(channel: channel)
+        let context = ServerConnectionContext(channel: channel, taskExecutor: taskExecutor(for: channel.eventLoop))
         let id = track(context)
         channel.closeFuture.whenComplete { _ in context.cancelActivity() }
         var detached = false
@@ -409,9 +468,13 @@ public final class WireServer: Service, Sendable {
     /// handlers see the same task-local values, swift-service-lifecycle's graceful shutdown
     /// among them), by a task of its own afterwards.
     private func resume(_ connection: ServerConnection, after answered: EventLoopFuture<Void>) {
+        let loop = connection.context.channel.eventLoop
+        let queue = resumptionsByLoop[ObjectIdentifier(loop)] ?? sharedResumptions
         answered.whenComplete { _ in
-            if case .enqueued = self.resumptions.continuation.yield(connection) { return }
-            Task { await self.serveResumed(connection) }
+            if case .enqueued = queue.continuation.yield(connection) { return }
+            Task(executorPreference: self.taskExecutor(for: connection.context.channel.eventLoop)) {
+                await self.serveResumed(connection)
+            }
         }
     }
 

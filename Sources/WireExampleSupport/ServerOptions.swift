@@ -30,6 +30,9 @@ public struct ServerOptions: ParsableArguments {
     @Option(help: "On SIGTERM/SIGINT, how long requests in progress and WebSocket closing handshakes may take, in milliseconds.")
     public var shutdownGraceMs = 30_000
 
+    @Flag(help: "Run each connection's tasks (its request and WebSocket handlers) on Swift's global concurrent executor instead of the connection's event loop (WireServer.Configuration.runsTasksOnEventLoop = false).")
+    public var tasksOffEventLoop = false
+
     public init() {}
 
     public func validate() throws {
@@ -60,6 +63,7 @@ public struct ServerOptions: ParsableArguments {
             requestHead: .milliseconds(requestHeadTimeoutMs), idle: .milliseconds(keepAliveTimeoutMs),
             bodyProgress: .milliseconds(bodyTimeoutMs))
         configuration.shutdownGracePeriod = .milliseconds(shutdownGraceMs)
+        configuration.runsTasksOnEventLoop = !tasksOffEventLoop
         return configuration
     }
 

@@ -41,7 +41,7 @@ eval "$(WIRECODEC_POSTGRES_FSYNC=off bash Tests/Scripts/postgres.sh start)"
 # full run here at load 38; alone they take 30 s).
 async_suites=(WireServerTests ServerIdentityTests ReadmeServerSamplesTests WebSocketClientTests
     WebSocketClientFailureTests HTTP2ServerTests HTTP2ClientPeerTests DocumentationNIOSampleTests
-    EventLoopWebSocketTests EventLoopResponseTests)
+    EventLoopWebSocketTests EventLoopResponseTests ServerTaskExecutorTests)
 skips=(--skip SlowConsumerTests)
 filters=()
 for suite in "${async_suites[@]}"; do skips+=(--skip "$suite"); filters+=(--filter "$suite"); done

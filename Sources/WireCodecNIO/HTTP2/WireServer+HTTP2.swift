@@ -95,13 +95,15 @@ extension WireServer {
     /// closes. The connection and each stream are reached by a graceful shutdown (GOAWAY;
     /// WebSockets closed with 1001; event streams ended).
     func serveHTTP2(_ accepted: HTTP2AcceptedConnection) async {
-        let context = ServerConnectionContext(channel: accepted.channel)
+        let context = ServerConnectionContext(channel: accepted.channel, taskExecutor: nil)
         let id = track(context)
         let remoteAddress = accepted.channel.remoteAddress
         await withDiscardingTaskGroup { group in
             do {
                 for try await stream in accepted.multiplexer.inbound {
-                    group.addTask { await self.serveHTTP2Stream(stream, remoteAddress: remoteAddress) }
+                    group.addTask(executorPreference: self.taskExecutor(for: accepted.channel.eventLoop)) {
+                        await self.serveHTTP2Stream(stream, remoteAddress: remoteAddress)
+                    }
                 }
             } catch {
                 logger.debug("HTTP/2 connection ended", metadata: ["error": "\(error)"])
@@ -113,7 +115,7 @@ extension WireServer {
 
     private func serveHTTP2Stream(_ stream: HTTP2AcceptedStream, remoteAddress: SocketAddress?) async {
         let channel = stream.channel.channel
-        let context = ServerConnectionContext(channel: channel)
+        let context = ServerConnectionContext(channel: channel, taskExecutor: taskExecutor(for: channel.eventLoop))
         let id = track(context)
         channel.closeFuture.whenComplete { _ in context.cancelActivity() }
         do {

@@ -1,7 +1,10 @@
 // WireCodec on its async/await API (`WireServer`), as its documentation writes a server:
 // `GET /` answers "Hello, World!"; an Upgrade on any path becomes a WebSocket echo.
 //
-//     e2e-wirecodec --port N [--threads 1]
+//     e2e-wirecodec --port N [--threads 1] [--tasks-off-event-loop]
+//
+// --tasks-off-event-loop: the connections' tasks on Swift's global concurrent executor
+// (`runsTasksOnEventLoop = false`, how the async API ran before it preferred the event loop).
 
 import HTTPTypes
 import NIOCore
@@ -21,8 +24,10 @@ func option(_ name: String, _ fallback: Int) -> Int {
 let port = option("--port", 8080)
 let threads = option("--threads", 1)
 
+var configuration = WireServer.Configuration(host: "127.0.0.1", port: port)
+configuration.runsTasksOnEventLoop = !arguments.contains("--tasks-off-event-loop")
 let server = WireServer(
-    configuration: .init(host: "127.0.0.1", port: port),
+    configuration: configuration,
     eventLoopGroup: MultiThreadedEventLoopGroup(numberOfThreads: threads),
     onListening: { address in
         print("listening \(address.port ?? port)")
