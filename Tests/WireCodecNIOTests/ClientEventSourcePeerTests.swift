@@ -168,9 +168,15 @@ struct ClientFeedServerTests {
             ClientPeers.wirecodec, ["sse", "listen", "\(server.httpURL)/events", "--last-event-id", "2", "--max-events", "1"], timeout: 30)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(Self.items(resumed.text) == ["3=three"])
-        // Live: the listener waits for items published after it connected.
-        let listener = LiveListener(url: "\(server.httpURL)/events", maxEvents: 2)
-        usleep(500_000)
+        // Live: the listener waits for items published after it connected. Published once the
+        // server has its stream (a fixed 500 ms wait was shorter than a debug process's start
+        // on a loaded machine, and "four" then went out before the listener joined); the
+        // cursor (3) covers the moment between the stream's start and its joining the feed.
+        let listener = LiveListener(url: "\(server.httpURL)/events?since=3", maxEvents: 2)
+        let curl = try #require(Paths.which("curl"))
+        try waitUntil(timeout: 60) {
+            try runProcess(curl, ["-s", "\(server.httpURL)/stats"], timeout: 30).text.contains(#""event_streams":1,"#)
+        }
         try Self.publish(server, "four")
         try Self.publish(server, "five")
         let live = try #require(listener.result(timeout: 30))
