@@ -21,6 +21,13 @@ import WireSSE
 /// `EventSource` reconnects with `Last-Event-ID`, WHATWG HTML §9.2.4), as the broadcast group
 /// does.
 ///
+/// Order with a ``ServerSentEventBroadcastGroup``: from another thread, a call is queued on the
+/// stream's event loop behind the group's broadcasts made before it, so it reaches the client
+/// after them. On the event loop itself (in a callback) it runs at once, as a channel's write
+/// does: before a broadcast made just before whose task the loop has not run yet. To write (or
+/// ``finish()``) after such a broadcast, call from `eventLoop.execute { }`, which the loop runs
+/// after the broadcast (EventLoopResponseTests/aSendOnTheLoopGoesOutBeforeABroadcastStillQueued).
+///
 /// It is `Hashable` by stream: two values for the same response are equal.
 public struct EventLoopEventStream: Sendable, Hashable {
     let core: EventLoopStreamCore

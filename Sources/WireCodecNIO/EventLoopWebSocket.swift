@@ -18,6 +18,12 @@ import Synchronization
 /// policy is ``WebSocketSlowConsumerPolicy/waitForRoom`` closes the connection with 1013, as a
 /// broadcast does); or from a task with ``outbound``, whose sends wait for room.
 ///
+/// Order with a ``WebSocketBroadcastGroup``: from another thread, a send is queued on the
+/// connection's event loop behind the group's broadcasts made before it. On the event loop
+/// itself (in a callback) it runs at once, as a channel's write does: before a broadcast made
+/// just before whose task the loop has not run yet. To send (or close) after such a broadcast,
+/// call from `eventLoop.execute { }`, which the loop runs after the broadcast.
+///
 /// It is `Hashable` by connection: two values for the same connection are equal.
 public struct EventLoopWebSocket: Sendable, Hashable {
     let reference: WebSocketHandlerReference

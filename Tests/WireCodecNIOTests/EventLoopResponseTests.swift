@@ -444,6 +444,33 @@ import WireCodecTLS
         try await loop.shutdownGracefully()
     }
 
+    /// A stream's own writes and its group's broadcasts (the order `EventLoopEventStream`
+    /// documents): a write made on the stream's event loop goes out at once, before a broadcast
+    /// made just before that the loop has not run yet; a write made through
+    /// `eventLoop.execute` goes out after it, as one from another thread does.
+    @Test func aSendOnTheLoopGoesOutBeforeABroadcastStillQueued() async throws {
+        let shared = Shared()
+        let running = try await Self.start(shared)
+        let client = try await RawConnection(port: running.port)
+        try await client.send(Self.get("/events"))
+        _ = try await client.read(through: "data: backlog\n\n")
+        try await waitUntil { shared.group.count == 1 }
+        _ = client.takeReceived()
+        let stream = try #require(shared.streams.withLock { $0.first })
+        try await stream.eventLoop.submit {
+            shared.group.broadcast(HTTPPreparedBody("data: A\n\n"))
+            stream.send(data: "B")
+            stream.eventLoop.execute { stream.send(data: "C") }
+        }.get()
+        let body = try await client.read(through: "data: C\n\n")
+        let order = ["data: A", "data: B", "data: C"].map { marker in
+            body.utf8.firstRange(of: Array(marker.utf8)).map { body.utf8.distance(from: body.utf8.startIndex, to: $0.lowerBound) } ?? -1
+        }
+        #expect(order.allSatisfy { $0 >= 0 } && order[1] < order[0] && order[0] < order[2], "B, A, C: \(body.debugDescription)")
+        await client.close()
+        try await running.stop()
+    }
+
     /// A poll that decided to wait on a set of held responses, and reaches the event loop after
     /// that set was answered (a feed's poll found no news, then an append answered the set it
     /// was joining and replaced it), gets the same answer at once: it neither waits for the
