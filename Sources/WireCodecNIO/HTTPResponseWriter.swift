@@ -350,6 +350,13 @@ final class ResponseState: Sendable {
 
     private func write(_ events: [ServerConnectionOutbound]) async throws {
         if let error = failure.error { throw error }
+        // A response in broadcast groups: their adds (with the backlog), removes and broadcasts
+        // are queued on its event loop. Written from the loop (where the handler's task runs
+        // by default), this would go out at once, before the group's calls made earlier; it
+        // waits its turn behind them instead, as a write from another thread does.
+        if let member = inner.withLock({ $0.member }), member.eventLoop.inEventLoop {
+            try? await member.eventLoop.submit {}.get()
+        }
         do {
             try await outbound.write(contentsOf: events)
         } catch {

@@ -471,6 +471,33 @@ import WireCodecTLS
         try await running.stop()
     }
 
+    /// A handler's own event stream (`startEventStream`, its task waits) joins a group with
+    /// its backlog, then sends an event itself: the client gets the backlog first, as the calls
+    /// were made. With the handler's task on the connection's event loop (the server's default)
+    /// its write goes out at once on the loop, while the add is queued there.
+    @Test func aTaskStreamsSendAfterItsJoinComesAfterItsBacklog() async throws {
+        let group = ServerSentEventBroadcastGroup()
+        var configuration = WireServerTests.configuration
+        configuration.shutdownGracePeriod = .milliseconds(300)
+        let running = try await WireServerTests.start(configuration, http: { _, response in
+            let stream = try await response.startEventStream()
+            group.add(stream, sendingFirst: [HTTPPreparedBody("data: backlog\n\n")])
+            try await stream.send(data: "after the join")
+            try? await Task.sleep(for: .seconds(600))
+        })
+        let client = try await RawConnection(port: running.port)
+        try await client.send(Self.get("/events"))
+        let body = try await client.read(through: "data: after the join\n\n")
+        _ = try await client.read(through: "data: backlog\n\n")
+        let text = client.text
+        let order = ["data: backlog", "data: after the join"].map { marker in
+            text.utf8.firstRange(of: Array(marker.utf8)).map { text.utf8.distance(from: text.utf8.startIndex, to: $0.lowerBound) } ?? -1
+        }
+        #expect(order[0] >= 0 && order[0] < order[1], "the backlog, then the handler's event: \(body.debugDescription)")
+        await client.close()
+        try await running.stop()
+    }
+
     /// A poll that decided to wait on a set of held responses, and reaches the event loop after
     /// that set was answered (a feed's poll found no news, then an append answered the set it
     /// was joining and replaced it), gets the same answer at once: it neither waits for the
