@@ -22,11 +22,13 @@ import WireSSE
 /// does.
 ///
 /// Order with a ``ServerSentEventBroadcastGroup``: from another thread, a call is queued on the
-/// stream's event loop behind the group's broadcasts made before it, so it reaches the client
-/// after them. On the event loop itself (in a callback) it runs at once, as a channel's write
-/// does: before a broadcast made just before whose task the loop has not run yet. To write (or
-/// ``finish()``) after such a broadcast, call from `eventLoop.execute { }`, which the loop runs
-/// after the broadcast (EventLoopResponseTests/aSendOnTheLoopGoesOutBeforeABroadcastStillQueued).
+/// stream's event loop behind the group's calls made before it, so it reaches the client after
+/// them. On the event loop itself (in a callback, or in a handler's task, which runs on the
+/// connection's loop unless ``WireServer/Configuration/runsTasksOnEventLoop`` is off) it runs at
+/// once, as a channel's write does: before a broadcast (or an add's backlog) made just before,
+/// whose task the loop has not run yet. To write (or ``finish()``) after those, call from
+/// `eventLoop.execute { }`, which the loop runs after them
+/// (EventLoopResponseTests/aSendOnTheLoopGoesOutBeforeABroadcastStillQueued).
 ///
 /// It is `Hashable` by stream: two values for the same response are equal.
 public struct EventLoopEventStream: Sendable, Hashable {

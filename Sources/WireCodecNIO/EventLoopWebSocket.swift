@@ -19,10 +19,12 @@ import Synchronization
 /// broadcast does); or from a task with ``outbound``, whose sends wait for room.
 ///
 /// Order with a ``WebSocketBroadcastGroup``: from another thread, a send is queued on the
-/// connection's event loop behind the group's broadcasts made before it. On the event loop
-/// itself (in a callback) it runs at once, as a channel's write does: before a broadcast made
-/// just before whose task the loop has not run yet. To send (or close) after such a broadcast,
-/// call from `eventLoop.execute { }`, which the loop runs after the broadcast.
+/// connection's event loop behind the group's calls made before it. On the event loop itself
+/// (in a callback, or in a task of the connection, which runs on its loop unless
+/// ``WireServer/Configuration/runsTasksOnEventLoop`` is off) it runs at once, as a channel's
+/// write does: before a broadcast (or an add's backlog) made just before, whose task the loop
+/// has not run yet. To send (or close) after those, call from `eventLoop.execute { }`, which the
+/// loop runs after them.
 ///
 /// It is `Hashable` by connection: two values for the same connection are equal.
 public struct EventLoopWebSocket: Sendable, Hashable {
