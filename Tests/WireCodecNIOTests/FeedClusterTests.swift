@@ -372,6 +372,11 @@ import Testing
     /// also refuses /events. The load tool's `auto` clients end on SSE, long polling and long
     /// polling, with every update exactly once in order; the page's "best available" column
     /// in headless Chromium does the same.
+    ///
+    /// The stream probe (how long a client waits for the stream's first event before it takes
+    /// the stream for buffered) is 6 s, not the clients' 2 s default: it tells "arrives in
+    /// milliseconds" from "never arrives" (the buffering proxy holds it), and on two cores busy
+    /// with the parallel test run, starting a stream through nginx can take a good part of 2 s.
     @Test func clientsFallBackFromWebSocketToSSEToLongPollingThroughNginx() throws {
         guard requirePeer(Self.peers, "PostgreSQL and nginx") else { return }
         let url = try TestPostgres.freshDatabase("fallback")
@@ -382,7 +387,7 @@ import Testing
             let target = try #require(cluster.proxies[proxy])
             let (result, runs) = try runClusterLoad([
                 "--target", target, "--technique", "auto", "--clients", String(clients), "--publishers", "2", "--updates", "10",
-                "--interval-ms", "300", "--long-poll-timeout-ms", "5000", "--stream-probe-ms", "2000", "--settle-ms", "30000",
+                "--interval-ms", "300", "--long-poll-timeout-ms", "5000", "--stream-probe-ms", "6000", "--settle-ms", "60000",
                 "--label", proxy,
             ])
             #expect(result.status == 0, "\(proxy): \(result.text) \(result.stderr)")
@@ -401,7 +406,7 @@ import Testing
         for (proxy, final) in [("no-upgrade", "SSE"), ("no-upgrade-buffered-sse", "long polling")] {
             let target = try #require(cluster.proxies[proxy])
             let page = try runProcess(
-                python, [Self.conformance.appendingPathComponent("chromium/run_chromium.py").path, "\(target)?test=5&only=auto", "--chromium", chromium],
+                python, [Self.conformance.appendingPathComponent("chromium/run_chromium.py").path, "\(target)?test=5&only=auto&probe=6000", "--chromium", chromium],
                 timeout: 150)
             let result = (try JSONSerialization.jsonObject(with: page.stdout) as? [String: Any])?["result"] as? [String: Any]
             #expect(result?["ok"] as? Bool == true, "\(proxy): \(page.text) \(page.stderr)")
