@@ -352,7 +352,9 @@ import Testing
             let seen = silent[name] ?? [:]
             #expect(seen["alive"] as? Bool == false, "\(name) is cut: \(seen)")
             let after = seen["cut_after_s"] as? Double ?? 0
-            #expect(after >= 1.5 && after < 4.5, "\(name) cut at proxy_read_timeout (2 s): \(seen)")
+            // Measured from the script's start (connecting through nginx included), so a loaded
+            // machine adds to it; below the 6 s hold, far from every other timeout (30 s).
+            #expect(after >= 1.5 && after < 5.5, "\(name) cut at proxy_read_timeout (2 s): \(seen)")
         }
         #expect((silent["long_poll"]?["statuses"] as? [Any])?.last as? Int == 504, "\(silent)")
 
