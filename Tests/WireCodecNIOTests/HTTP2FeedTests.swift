@@ -48,10 +48,13 @@ import Testing
         #expect(poll.text.contains("first item") && poll.text.hasSuffix("\n2 200"), "\(poll.text)")
 
         // Server-Sent Events over HTTP/2: the backlog, then a live item, then heartbeats.
+        // The item is published once the server has the stream (a fixed 1 s wait left a loaded
+        // machine too little of curl's window); the window itself (--max-time) bounds the
+        // stream, which never ends on its own, and leaves seconds for one publish.
         let events = Thread.detachNewThreadResult {
-            try? run(["-N", "-v", "--max-time", "3", "\(base)/events?since=0"], timeout: 30)
+            try? run(["-N", "-v", "--max-time", "6", "\(base)/events?since=0"], timeout: 30)
         }
-        Thread.sleep(forTimeInterval: 1)
+        try waitUntil(timeout: 30) { try run(["\(base)/stats"]).text.contains(#""event_streams":1,"#) }
         _ = try run(["--data-binary", "second item", "\(base)/publish"])
         let stream = try #require(events.wait())
         #expect(stream.stderr.contains("< HTTP/2 200"), "\(stream.stderr)")
