@@ -153,7 +153,9 @@ import WireCodecTLS
     /// A client that goes away while its request is held: the handler is cancelled.
     @Test func aHeldRequestIsCancelledWhenTheClientGoesAway() async throws {
         let (cancelled, signal) = AsyncStream<Bool>.makeStream()
+        let (started, start) = AsyncStream<Void>.makeStream()
         let running = try await Self.start { _, response in
+            start.yield()
             do {
                 try await Task.sleep(for: .seconds(60))
                 try await response.send(HTTPResponse(status: .noContent))
@@ -164,7 +166,9 @@ import WireCodecTLS
         }
         let client = try await RawConnection(port: running.port)
         try await client.send("GET /long-poll HTTP/1.1\r\nHost: x\r\n\r\n")
-        try await Task.sleep(for: .milliseconds(200))
+        // The handler runs (not a fixed wait a loaded machine could outlast), then the client goes.
+        var handlers = started.makeAsyncIterator()
+        _ = await handlers.next()
         await client.close()
         var iterator = cancelled.makeAsyncIterator()
         #expect(await iterator.next() == true)
@@ -322,7 +326,9 @@ import WireCodecTLS
     /// `Connection: close`), closes an idle connection at once, and `run()` returns.
     @Test func aServiceGroupShutsTheServerDownGracefully() async throws {
         let (ports, listening) = AsyncStream<Int>.makeStream()
+        let (started, start) = AsyncStream<Void>.makeStream()
         let server = WireServer(configuration: Self.configuration, onListening: { listening.yield($0.port ?? 0) }) { _, response in
+            start.yield()
             try await Task.sleep(for: .milliseconds(500))
             try await response.send(HTTPResponse(status: .ok), body: "finished")
         }
@@ -335,7 +341,11 @@ import WireCodecTLS
         let busy = try await RawConnection(port: port)
         try await busy.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         let idle = try await RawConnection(port: port)
-        try await Task.sleep(for: .milliseconds(100))
+        // The request in flight reached its handler (a fixed 100 ms wait could end before a
+        // loaded machine had read it: the busy connection was then idle too, and closed with
+        // nothing sent).
+        var handlers = started.makeAsyncIterator()
+        _ = await handlers.next()
         await group.triggerGracefulShutdown()
         #expect(try await idle.readToEnd() == "", "the idle connection is closed with nothing sent")
         #expect(try await busy.readToEnd() == "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nfinished")
