@@ -71,6 +71,19 @@ import WireCodecTLS
         "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     }
 
+    /// Sends `GET /hold` on `client` and returns the held responses the poll joined, once its
+    /// handler has returned and the poll is held there.
+    static func hold(
+        on client: RawConnection, _ shared: Shared, _ seen: inout AsyncStream<Seen>.Iterator,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> HTTPHeldResponses {
+        try await client.send(get("/hold"))
+        #expect(await seen.next() == .handlerReturned, sourceLocation: sourceLocation)
+        let held = shared.held.withLock { $0 }
+        try await waitUntil(sourceLocation: sourceLocation) { held.count == 1 }
+        return held
+    }
+
     /// Events from the handler, from the event loop's broadcast group and from another task
     /// reach the client in the order they were sent, as chunks of one `text/event-stream`
     /// response, after the handler has returned (no task waits on the stream); `finish()` ends
@@ -205,10 +218,7 @@ import WireCodecTLS
         let running = try await Self.start(shared)
         var seen = shared.seen.makeAsyncIterator()
         let client = try await RawConnection(port: running.port)
-        try await client.send(Self.get("/hold"))
-        #expect(await seen.next() == .handlerReturned)
-        let held = shared.held.withLock { $0 }
-        try await waitUntil { held.count == 1 }
+        let held = try await Self.hold(on: client, shared, &seen)
         let answered = await held.answerAll(
             HTTPResponse(status: .ok, headerFields: [.contentType: "text/plain"]), body: HTTPPreparedBody("news\n")
         ).answered()
@@ -234,10 +244,7 @@ import WireCodecTLS
 
         // A client that goes away while held.
         let leaving = try await RawConnection(port: running.port)
-        try await leaving.send(Self.get("/hold"))
-        #expect(await seen.next() == .handlerReturned)
-        let held2 = shared.held.withLock { $0 }
-        try await waitUntil { held2.count == 1 }
+        let held2 = try await Self.hold(on: leaving, shared, &seen)
         await leaving.close()
         #expect(await seen.next() == .holdEnded(.connectionClosed, onEventLoop: true))
         #expect(held2.count == 0)
@@ -252,10 +259,7 @@ import WireCodecTLS
         let running = try await Self.start(shared)
         var seen = shared.seen.makeAsyncIterator()
         let client = try await RawConnection(port: running.port)
-        try await client.send(Self.get("/hold"))
-        #expect(await seen.next() == .handlerReturned)
-        let held = shared.held.withLock { $0 }
-        try await waitUntil { held.count == 1 }
+        let held = try await Self.hold(on: client, shared, &seen)
         #expect(await held.answerAll(HTTPResponse(status: .noContent), body: HTTPPreparedBody(ByteBuffer())).answered() == 1)
         let answer = try await client.read(through: "\r\n\r\n")
         #expect(answer.hasPrefix("HTTP/1.1 204 No Content\r\n"), "\(answer)")
@@ -311,8 +315,7 @@ import WireCodecTLS
         _ = try await client.read(through: "\r\n\r\n")
         _ = client.takeReceived()
         // A WebSocket on the connection a new task took up.
-        try await client.send(
-            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        try await client.send(RawConnection.webSocketUpgrade())
         #expect(try await client.read(through: "\r\n\r\n").hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
         _ = client.takeReceived()
         try await client.send([0x81, 0x82, 0, 0, 0, 0] + Array("hi".utf8))
@@ -389,9 +392,7 @@ import WireCodecTLS
         let running = try await Self.start(shared, configuration: configuration)
         var seen = shared.seen.makeAsyncIterator()
         let client = try await RawConnection(port: running.port)
-        try await client.send(Self.get("/hold"))
-        #expect(await seen.next() == .handlerReturned)
-        try await waitUntil { shared.held.withLock { $0 }.count == 1 }
+        _ = try await Self.hold(on: client, shared, &seen)
         let start = ContinuousClock.now
         try await running.stop()
         #expect(ContinuousClock.now - start < .seconds(100))
@@ -414,17 +415,15 @@ import WireCodecTLS
         configuration.shutdownGracePeriod = .milliseconds(300)
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let item1 = HTTPPreparedBody("id: 1\ndata: item 1\n\n")
-        let running = try await RunningServer.start { onListening in
-            WireServer(configuration: configuration, eventLoopGroup: loop, onListening: onListening) { _, response in
-                let stream = try await response.startEventStreamOnEventLoop()
-                if opened.add(1, ordering: .relaxed).newValue == 1 {
-                    group.add(stream)
-                } else {
-                    try await stream.eventLoop.submit {
-                        group.broadcast(item1)
-                        group.add(stream, sendingFirst: [item1])
-                    }.get()
-                }
+        let running = try await WireServerTests.start(configuration, eventLoopGroup: loop) { _, response in
+            let stream = try await response.startEventStreamOnEventLoop()
+            if opened.add(1, ordering: .relaxed).newValue == 1 {
+                group.add(stream)
+            } else {
+                try await stream.eventLoop.submit {
+                    group.broadcast(item1)
+                    group.add(stream, sendingFirst: [item1])
+                }.get()
             }
         }
         let first = try await RawConnection(port: running.port)
@@ -508,15 +507,13 @@ import WireCodecTLS
         let held = HTTPHeldResponses()
         let (ended, report) = AsyncStream<HTTPHeldResponses.HeldEnd>.makeStream()
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let running = try await RunningServer.start { onListening in
-            WireServer(configuration: WireServerTests.configuration, eventLoopGroup: loop, onListening: onListening) { request, response in
-                if request.path == "/late" {
-                    held.answerAll(HTTPResponse(status: .ok), body: HTTPPreparedBody("news\n"))
-                }
-                held.holdOnEventLoop(
-                    response, timeout: .seconds(600), onEnd: { report.yield($0) },
-                    answer: { _ in (HTTPResponse(status: .noContent), HTTPPreparedBody(ByteBuffer())) })
+        let running = try await WireServerTests.start(eventLoopGroup: loop) { request, response in
+            if request.path == "/late" {
+                held.answerAll(HTTPResponse(status: .ok), body: HTTPPreparedBody("news\n"))
             }
+            held.holdOnEventLoop(
+                response, timeout: .seconds(600), onEnd: { report.yield($0) },
+                answer: { _ in (HTTPResponse(status: .noContent), HTTPPreparedBody(ByteBuffer())) })
         }
         let waiting = try await RawConnection(port: running.port)
         try await waiting.send(Self.get("/hold"))

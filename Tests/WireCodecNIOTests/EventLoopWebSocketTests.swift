@@ -104,8 +104,7 @@ import WireCodec
 
         // The handshake, a text frame and a bad frame (RSV2) in one write (masked, key 0).
         let raw = try await RawConnection(port: running.port)
-        try await raw.send(Array(
-            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8)
+        try await raw.send(Array(RawConnection.webSocketUpgrade().utf8)
             + [0x81, 0x85, 0, 0, 0, 0] + Array("Hello".utf8) + [0xA1, 0x80, 0, 0, 0, 0])
         let answer = try await raw.readToEnd()
         let bytes = raw.received
@@ -179,23 +178,18 @@ import WireCodec
         var configuration = WireServerTests.configuration
         configuration.shutdownGracePeriod = .milliseconds(300)
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let running = try await RunningServer.start { onListening in
-            WireServer(
-                configuration: configuration, eventLoopGroup: loop, onListening: onListening,
-                http: { _, response in try await response.send(HTTPResponse(status: .noContent)) },
-                webSocket: { _ in
-                    .acceptOnEventLoop(onOpen: { webSocket in
-                        if opened.add(1, ordering: .relaxed).newValue == 1 {
-                            group.add(webSocket)
-                        } else {
-                            // As a feed does under its lock: publish an item, then let a
-                            // subscriber join with a backlog that holds it.
-                            group.broadcast(WebSocketPreparedMessage(text: "item 1"))
-                            group.add(webSocket, sendingFirst: [WebSocketPreparedMessage(text: "item 1")])
-                        }
-                    })
-                })
-        }
+        let running = try await WireServerTests.start(configuration, eventLoopGroup: loop, webSocket: { _ in
+            .acceptOnEventLoop(onOpen: { webSocket in
+                if opened.add(1, ordering: .relaxed).newValue == 1 {
+                    group.add(webSocket)
+                } else {
+                    // As a feed does under its lock: publish an item, then let a
+                    // subscriber join with a backlog that holds it.
+                    group.broadcast(WebSocketPreparedMessage(text: "item 1"))
+                    group.add(webSocket, sendingFirst: [WebSocketPreparedMessage(text: "item 1")])
+                }
+            })
+        })
         let first = try await WebSocketTestClient(port: running.port, path: "/ws")
         #expect(try await first.next() == .accepted(WebSocketNegotiation()))
         try await waitUntil { group.count == 1 }
@@ -226,29 +220,23 @@ import WireCodec
         configuration.shutdownGracePeriod = .milliseconds(300)
         // One event loop: every member in one shard, one set of buffers for all classes.
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let running = try await RunningServer.start { onListening in
-            WireServer(
-                configuration: configuration, eventLoopGroup: loop, onListening: onListening,
-                http: { _, response in try await response.send(HTTPResponse(status: .noContent)) },
-                webSocket: { upgrade in
-                    let deflate: WebSocketUpgradeDecision.Deflate = switch upgrade.path {
-                    case "/shared": .policy(PerMessageDeflateServerPolicy(serverNoContextTakeover: true))
-                    case "/own": .policy(PerMessageDeflateServerPolicy())
-                    default: .off
-                    }
-                    let path = String(upgrade.path)
-                    return .acceptOnEventLoop(deflate: deflate, onOpen: { webSocket in
-                        handles.withLock { $0[path] = webSocket }
-                        group.add(webSocket)
-                    })
-                })
-        }
+        let running = try await WireServerTests.start(configuration, eventLoopGroup: loop, webSocket: { upgrade in
+            let deflate: WebSocketUpgradeDecision.Deflate = switch upgrade.path {
+            case "/shared": .policy(PerMessageDeflateServerPolicy(serverNoContextTakeover: true))
+            case "/own": .policy(PerMessageDeflateServerPolicy())
+            default: .off
+            }
+            let path = String(upgrade.path)
+            return .acceptOnEventLoop(deflate: deflate, onOpen: { webSocket in
+                handles.withLock { $0[path] = webSocket }
+                group.add(webSocket)
+            })
+        })
         // Raw members first and last, so that each shared class has a raw member made first
         // for it in one of the orders the shard may take.
         func rawMember(_ path: String) async throws -> RawConnection {
             let raw = try await RawConnection(port: running.port)
-            try await raw.send(
-                "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+            try await raw.send(RawConnection.webSocketUpgrade(path, extensions: "permessage-deflate"))
             let head = try await raw.read(through: "\r\n\r\n")
             #expect(head.contains("permessage-deflate") == (path == "/shared"), "\(head)")
             _ = raw.takeReceived()
@@ -330,8 +318,7 @@ import WireCodec
         #expect(try await answering.next() == .accepted(WebSocketNegotiation()))
         #expect(try await answering.next() == .text("welcome"))
         let silent = try await RawConnection(port: running.port)
-        try await silent.send(
-            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        try await silent.send(RawConnection.webSocketUpgrade())
         _ = try await silent.read(through: "welcome")
         try await waitUntil { running.server.trackedConnections == 2 }
         let start = ContinuousClock.now

@@ -50,6 +50,14 @@ struct RunningServer: Sendable {
 
 /// A raw TCP (or TLS) connection for tests: bytes out, bytes in.
 final class RawConnection: @unchecked Sendable {
+    /// A WebSocket opening handshake's request for `path`, with RFC 6455 §1.3's sample key
+    /// and `extensions` offered if given.
+    static func webSocketUpgrade(_ path: String = "/ws", extensions: String? = nil) -> String {
+        "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            + (extensions.map { "Sec-WebSocket-Extensions: \($0)\r\n" } ?? "") + "\r\n"
+    }
+
     let channel: any Channel
     private var iterator: AsyncStream<ByteBuffer>.AsyncIterator
     private(set) var received: [UInt8] = []

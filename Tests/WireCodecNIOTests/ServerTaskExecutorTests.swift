@@ -64,40 +64,38 @@ import WireCodecTLS
         var configuration = WireServer.Configuration(host: "127.0.0.1", port: 0)
         configuration.runsTasksOnEventLoop = onEventLoop
         configuration.configureConnection = { channel in places.accepted(channel) }
-        return try await RunningServer.start { onListening in
-            WireServer(configuration: configuration, eventLoopGroup: group, onListening: onListening) { request, response in
-                let address = request.remoteAddress
-                let path = request.path
-                places.record("\(path) handler", address)
-                switch path {
-                case "/hold":
-                    held.holdOnEventLoop(response, timeout: .seconds(60)) { _ in
-                        (HTTPResponse(status: .noContent), HTTPPreparedBody(ByteBuffer()))
-                    }
-                case "/body":
-                    let body = try await request.body.collect(upTo: 1 << 20)
-                    places.record("\(path) after reading the body", address)
-                    async let child: Void = places.record("\(path) async let", address)
-                    await child
-                    await withTaskGroup(of: Void.self) { group in
-                        group.addTask { places.record("\(path) task group child", address) }
-                    }
-                    let writer = try await response.start(HTTPResponse(status: .ok))
-                    try await writer.write(body)
-                    places.record("\(path) after a write", address)
-                    try await writer.finish()
-                default:
-                    try await response.send(HTTPResponse(status: .ok), body: "ok")
+        return try await WireServerTests.start(configuration, eventLoopGroup: group) { request, response in
+            let address = request.remoteAddress
+            let path = request.path
+            places.record("\(path) handler", address)
+            switch path {
+            case "/hold":
+                held.holdOnEventLoop(response, timeout: .seconds(60)) { _ in
+                    (HTTPResponse(status: .noContent), HTTPPreparedBody(ByteBuffer()))
                 }
-            } webSocket: { upgrade in
-                let address = upgrade.remoteAddress
-                places.record("upgrade decision", address)
-                return .accept { webSocket in
-                    places.record("WebSocket handler", address)
-                    for try await message in webSocket.inbound {
-                        places.record("WebSocket after a message", address)
-                        try await webSocket.outbound.send(message)
-                    }
+            case "/body":
+                let body = try await request.body.collect(upTo: 1 << 20)
+                places.record("\(path) after reading the body", address)
+                async let child: Void = places.record("\(path) async let", address)
+                await child
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { places.record("\(path) task group child", address) }
+                }
+                let writer = try await response.start(HTTPResponse(status: .ok))
+                try await writer.write(body)
+                places.record("\(path) after a write", address)
+                try await writer.finish()
+            default:
+                try await response.send(HTTPResponse(status: .ok), body: "ok")
+            }
+        } webSocket: { upgrade in
+            let address = upgrade.remoteAddress
+            places.record("upgrade decision", address)
+            return .accept { webSocket in
+                places.record("WebSocket handler", address)
+                for try await message in webSocket.inbound {
+                    places.record("WebSocket after a message", address)
+                    try await webSocket.outbound.send(message)
                 }
             }
         }
@@ -128,8 +126,7 @@ import WireCodecTLS
         try await client.send("GET /after-hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         #expect(try await client.read(through: "ok").hasSuffix("\r\n\r\nok"))
         _ = client.takeReceived()
-        try await client.send(
-            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        try await client.send(RawConnection.webSocketUpgrade())
         #expect(try await client.read(through: "\r\n\r\n").hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
         _ = client.takeReceived()
         try await client.send([0x81, 0x82, 0, 0, 0, 0] + Array("hi".utf8))

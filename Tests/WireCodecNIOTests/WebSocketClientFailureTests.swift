@@ -25,13 +25,18 @@ import WireWebSocket
         return configuration
     }
 
-    @Test func aMessageBeforeABadFrameIsEchoedBeforeTheClose() async throws {
-        let (seen, report) = AsyncStream<WebSocketEvent>.makeStream()
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    /// A listening ``BadFrameServer`` on a free loopback port, reporting to `report`.
+    static func badFrameServer(_ report: AsyncStream<WebSocketEvent>.Continuation) async throws -> any Channel {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(BadFrameServer(report)) }
             }
             .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    @Test func aMessageBeforeABadFrameIsEchoedBeforeTheClose() async throws {
+        let (seen, report) = AsyncStream<WebSocketEvent>.makeStream()
+        let server = try await Self.badFrameServer(report)
         defer { server.close(promise: nil) }
         let client = try WebSocketClient(url: "ws://127.0.0.1:\(try #require(server.localAddress?.port))/", configuration: Self.patient)
         let closure = try await client.withConnection { connection in
@@ -61,11 +66,7 @@ import WireWebSocket
     /// server sees the close and no answer, and the application's next event is `.closed`.
     @Test func aConsumerSlowerThanTheClosingTimeoutHearsOfTheErrorFirst() async throws {
         let (seen, report) = AsyncStream<WebSocketEvent>.makeStream()
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(BadFrameServer(report)) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let server = try await Self.badFrameServer(report)
         defer { server.close(promise: nil) }
         var configuration = Self.patient
         configuration.webSocket.closingTimeout = .milliseconds(200)

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Testing
@@ -15,13 +16,18 @@ import WireCodecTLS
 @Suite(.serialized, .timeLimit(.minutes(2))) struct WireServerTests {
     static let configuration = WireServer.Configuration(host: "127.0.0.1", port: 0)
 
+    /// `eventLoopGroup`: one of a single loop forces the interleavings of calls made from
+    /// inside the loop (the ordering tests); the caller shuts it down after `stop()`.
     static func start(
         _ configuration: WireServer.Configuration = configuration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         http: @escaping WireServer.HTTPHandler = { _, response in try await response.send(HTTPResponse(status: .noContent)) },
         webSocket: WireServer.WebSocketUpgradeHandler? = nil
     ) async throws -> RunningServer {
         try await RunningServer.start { onListening in
-            WireServer(configuration: configuration, onListening: onListening, http: http, webSocket: webSocket)
+            WireServer(
+                configuration: configuration, eventLoopGroup: eventLoopGroup, onListening: onListening,
+                http: http, webSocket: webSocket)
         }
     }
 
