@@ -231,7 +231,7 @@ public final class WireServer: Service, Sendable {
                         group.addTask(executorPreference: queue.executor) {
                             // Each in a task that inherits this one's task-local values.
                             for await connection in queue.stream {
-                                Task(executorPreference: self.taskExecutor(for: connection.context.channel.eventLoop)) {
+                                Task(executorPreference: connection.context.taskExecutor) {
                                     await self.serveResumed(connection)
                                 }
                             }
@@ -473,7 +473,7 @@ public final class WireServer: Service, Sendable {
         let queue = resumptionsByLoop[ObjectIdentifier(loop)] ?? sharedResumptions
         answered.whenComplete { _ in
             if case .enqueued = queue.continuation.yield(connection) { return }
-            Task(executorPreference: self.taskExecutor(for: connection.context.channel.eventLoop)) {
+            Task(executorPreference: connection.context.taskExecutor) {
                 await self.serveResumed(connection)
             }
         }
