@@ -36,6 +36,10 @@ struct ServerConnection {
         /// A response is held on the event loop (a long poll): call ``run()`` again once this
         /// future is done, for the next request.
         case parked(EventLoopFuture<Void>)
+        /// The connection is a WebSocket whose handler runs in a task of its own (the
+        /// connection's activity): the channel lives on without this task and closes once
+        /// this future, the handler's end, is done.
+        case webSocket(EventLoopFuture<Void>)
     }
 
     /// Serves the connection's requests until it ends, is detached or parks.
@@ -48,6 +52,7 @@ struct ServerConnection {
                     case .next: continue
                     case .end: return .ended
                     case .detached: return .detached
+                    case .webSocket(let handlerDone): return .webSocket(handlerDone)
                     }
                 }
                 switch try await handle(head) {
@@ -196,6 +201,9 @@ struct ServerConnection {
         case end
         /// The connection is a WebSocket served from its event loop; its task ends.
         case detached
+        /// The connection is a WebSocket whose handler runs in a task of its own, done with
+        /// this future; the connection's task ends.
+        case webSocket(EventLoopFuture<Void>)
     }
 
     /// An Upgrade request: validated here, decided by the application, and either answered
@@ -230,11 +238,18 @@ struct ServerConnection {
                 if outcome == .notAcceptable { try await sendPlain(.internalServerError, close: true) }
                 return outcome == .detached ? .detached : .end
             }
-            let outcome = try await switchToWebSocket(
+            switch try await startWebSocket(
                 handshake, subprotocol: subprotocol, deflate: deflate, headerFields: fields,
                 webSocketConfiguration: webSocketConfiguration, sendQueue: sendQueue, handler: handler)
-            if outcome == .notAcceptable { try await sendPlain(.internalServerError, close: true) }
-            return .end
+            {
+            case .notAcceptable:
+                try await sendPlain(.internalServerError, close: true)
+                return .end
+            case .ended:
+                return .end
+            case .started(let handlerDone):
+                return .webSocket(handlerDone)
+            }
         }
     }
 
@@ -254,9 +269,18 @@ struct ServerConnection {
         request: HTTPRequest, negotiation: WebSocketNegotiation, reference: WebSocketHandlerReference,
         handler: @escaping @Sendable (WebSocket) async throws -> Void
     ) async throws {
+        await context.run(webSocketActivity(request: request, negotiation: negotiation, reference: reference, handler: handler))
+    }
+
+    /// The WebSocket's handler over the connection's inbound stream, as the connection's
+    /// activity: run to its end, then the closing handshake finished.
+    func webSocketActivity(
+        request: HTTPRequest, negotiation: WebSocketNegotiation, reference: WebSocketHandlerReference,
+        handler: @escaping @Sendable (WebSocket) async throws -> Void
+    ) -> @Sendable () async -> Void {
         let reader = self.reader
         let logger = server.logger
-        await context.run {
+        return {
             let (closure, error) = await WebSocket.run(
                 request: request, negotiation: negotiation,
                 next: {

@@ -17,6 +17,8 @@ final class ServerConnectionContext: Sendable {
         var quiescing = false
         /// The response its event loop completes now (an event stream, a held long poll).
         var eventLoopResponse: (any EventLoopServedResponse)?
+        /// The end of an activity no task of the connection waits for (``start(_:)``).
+        var startedActivityDone: EventLoopFuture<Void>?
     }
 
     private let state = Mutex(State())
@@ -51,6 +53,35 @@ final class ServerConnectionContext: Sendable {
             $0.activity = nil
             $0.eventStream = false
         }
+    }
+
+    /// As ``run(_:)``, without waiting: the caller's task may end while the activity (a
+    /// WebSocket's handler) goes on, reached as before by a closed channel, a shutdown and
+    /// the end of the grace period. Returns its end.
+    func start(_ operation: @escaping @Sendable () async -> Void) -> EventLoopFuture<Void> {
+        let done = channel.eventLoop.makePromise(of: Void.self)
+        state.withLock {
+            $0.eventStream = false
+            $0.startedActivityDone = done.futureResult
+        }
+        let task = Task(executorPreference: taskExecutor) {
+            await operation()
+            done.succeed(())
+        }
+        let endNow = state.withLock { state -> Bool in
+            state.activity = task
+            return state.quiescing && state.eventStream
+        }
+        if endNow { task.cancel() }
+        return done.futureResult
+    }
+
+    /// When the connection is over for a shutdown: its channel closed and the activity
+    /// started with ``start(_:)``, if any, ended.
+    var ended: EventLoopFuture<Void> {
+        let closed = channel.closeFuture
+        guard let activity = state.withLock({ $0.startedActivityDone }) else { return closed }
+        return closed.and(activity).map { _ in }
     }
 
     /// The current response is completed by the event loop until it is done (a graceful

@@ -39,6 +39,16 @@ enum WebSocketSwitchOutcome {
     case detached
 }
 
+/// How ``ServerConnection/startWebSocket(_:subprotocol:deflate:headerFields:webSocketConfiguration:sendQueue:handler:)`` ended.
+enum WebSocketStartOutcome {
+    /// The decision cannot be accepted: nothing was written; the caller answers `500`.
+    case notAcceptable
+    /// The connection ended before the pipeline switched.
+    case ended
+    /// The handler runs; the future is done when it is (and the closing handshake with it).
+    case started(EventLoopFuture<Void>)
+}
+
 extension ServerConnection {
     /// A rejecting decision's answer: its response, its body if any, the end.
     static func rejection(_ response: HTTPResponse, body: ByteBuffer) -> [ServerConnectionOutbound] {
@@ -66,6 +76,26 @@ extension ServerConnection {
         guard let opened = try await awaitOpened() else { return .ended }
         try await runWebSocket(request: agreed.request, negotiation: acceptance.negotiation, reference: opened, handler: handler)
         return .ran
+    }
+
+    /// As ``switchToWebSocket(_:subprotocol:deflate:headerFields:webSocketConfiguration:sendQueue:handler:)``,
+    /// without waiting for the handler (HTTP/1.1): it runs in the connection's activity task,
+    /// so that the connection's task can end and free what it holds while the WebSocket is
+    /// open (its async frames from the HTTP phase, its allocator's slabs).
+    func startWebSocket<Handshake: ServerWebSocketHandshake>(
+        _ handshake: Handshake, subprotocol: String?, deflate: WebSocketUpgradeDecision.Deflate, headerFields: HTTPFields,
+        webSocketConfiguration: WebSocketConfiguration?, sendQueue: WebSocketSendQueueConfiguration?,
+        handler: @escaping @Sendable (WebSocket) async throws -> Void
+    ) async throws -> WebSocketStartOutcome {
+        guard let (agreed, acceptance) = try agree(handshake, subprotocol: subprotocol, deflate: deflate, headerFields: headerFields)
+        else { return .notAcceptable }
+        try await outbound.write(.switchToWebSocket(
+            response: acceptance.response, negotiation: acceptance.negotiation,
+            configuration: webSocketConfiguration ?? configuration.webSocket,
+            sendQueue: sendQueue ?? configuration.webSocketSendQueue))
+        guard let opened = try await awaitOpened() else { return .ended }
+        return .started(context.start(webSocketActivity(
+            request: agreed.request, negotiation: acceptance.negotiation, reference: opened, handler: handler)))
     }
 
     /// As ``switchToWebSocket(_:subprotocol:deflate:headerFields:webSocketConfiguration:sendQueue:handler:)``,

@@ -144,6 +144,8 @@ public final class WireServer: Service, Sendable {
         var address: SocketAddress?
         var connections: [ObjectIdentifier: ServerConnectionContext] = [:]
         var graceTimer: Scheduled<Void>?
+        /// HTTP/1.1 connections whose task runs (``serve(_:)-(AcceptedConnection)``).
+        var connectionTasks = 0
     }
 
     private let state = Mutex(State())
@@ -414,6 +416,10 @@ public final class WireServer: Service, Sendable {
     /// Connections (and HTTP/2 streams) a shutdown would reach now.
     var trackedConnections: Int { state.withLock { $0.connections.count } }
 
+    /// HTTP/1.1 connections whose first task still runs (a connection whose task ended lives
+    /// on as a WebSocket or an event stream, or waits for a held poll's answer).
+    var runningConnectionTasks: Int { state.withLock { $0.connectionTasks } }
+
     func untrack(_ id: ObjectIdentifier) {
         state.withLock { _ = $0.connections.removeValue(forKey: id) }
     }
@@ -423,6 +429,8 @@ public final class WireServer: Service, Sendable {
         let channel = accepted.detachable.base
         let context = ServerConnectionContext(channel: channel, taskExecutor: taskExecutor(for: channel.eventLoop))
         let id = track(context)
+        state.withLock { $0.connectionTasks += 1 }
+        defer { state.withLock { $0.connectionTasks -= 1 } }
         channel.closeFuture.whenComplete { _ in context.cancelActivity() }
         var detached = false
         do {
@@ -450,14 +458,27 @@ public final class WireServer: Service, Sendable {
                     accepted.detachable.detach()
                     self.resume(connection.takenUp(writingTo: channel), after: answered)
                     return true
+                case .webSocket(let handlerDone):
+                    // A WebSocket whose handler runs in a task of its own: this task ends (its
+                    // async frames and its allocator's slabs with it); the channel closes when
+                    // the handler is done, as at the end of this scope.
+                    guard (try? await channel.eventLoop.submit { DetachedCloseFilter.install(for: accepted.detachable) }.get()) == true
+                    else {
+                        try? await handlerDone.get()
+                        return false
+                    }
+                    accepted.detachable.detach()
+                    handlerDone.whenComplete { _ in channel.close(promise: nil) }
+                    return true
                 }
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
         }
         if detached {
-            // Still reached by a shutdown until it closes.
-            channel.closeFuture.whenComplete { _ in self.untrack(id) }
+            // Still reached by a shutdown until it closes (and its WebSocket handler, if any,
+            // is done).
+            context.ended.whenComplete { _ in self.untrack(id) }
         } else {
             untrack(id)
         }
@@ -491,6 +512,8 @@ public final class WireServer: Service, Sendable {
                 break
             case .parked(let answered):
                 resume(connection, after: answered)
+            case .webSocket(let handlerDone):
+                handlerDone.whenComplete { _ in channel.close(promise: nil) }
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
@@ -502,8 +525,8 @@ public final class WireServer: Service, Sendable {
     /// from their event loop), until they close (a shutdown's 1001 handshake, or the end of
     /// the grace period).
     private func waitForDetachedConnections() async {
-        let remaining = state.withLock { $0.connections.values.map(\.channel) }
-        for channel in remaining { try? await channel.closeFuture.get() }
+        let remaining = state.withLock { Array($0.connections.values) }
+        for context in remaining { try? await context.ended.get() }
     }
 }
 

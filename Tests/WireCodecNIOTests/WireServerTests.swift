@@ -4,9 +4,10 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 import Testing
 import WireCodec
-import WireCodecNIO
+@testable import WireCodecNIO
 import WireCodecTLS
 
 /// ``WireServer``'s async API in-process, over real loopback sockets: what a handler sees and
@@ -215,6 +216,73 @@ import WireCodecTLS
         #expect(serverSide.reason == "bye")
         #expect(serverSide.wasClean)
         try await running.stop()
+    }
+
+    /// A WebSocket accepted with `.accept` runs its handler in a task of its own: the
+    /// connection's task (and what it held from the HTTP phase) ends once the handler runs,
+    /// the connection staying tracked; messages still flow both ways; when the client closes,
+    /// the handler sees the closure and the connection is forgotten once the handler is done.
+    @Test func anAcceptedWebSocketOutlivesItsConnectionsTask() async throws {
+        let (closures, report) = AsyncStream<WebSocketClosure?>.makeStream()
+        let running = try await Self.start(webSocket: { _ in
+            .accept { webSocket in
+                for try await message in webSocket.inbound { try await webSocket.outbound.send(message) }
+                report.yield(webSocket.closure)
+                report.finish()
+            }
+        })
+        let client = try await WebSocketTestClient(port: running.port, path: "/ws")
+        #expect(try await client.next() == .accepted(WebSocketNegotiation()))
+        try await client.send(.text("hello"))
+        #expect(try await client.next() == .text("hello"))
+        try await waitUntil { running.server.runningConnectionTasks == 0 }
+        #expect(running.server.trackedConnections == 1)
+        try await client.send(.text("after the connection's task"))
+        #expect(try await client.next() == .text("after the connection's task"))
+        try await client.send(.close(WebSocketCloseCode(4321), reason: "bye"))
+        guard case .closed(let clientSide)? = try await client.next() else { Issue.record("no close"); return }
+        #expect(clientSide.code == WebSocketCloseCode(4321), "the close is echoed")
+        var iterator = closures.makeAsyncIterator()
+        let serverSide = try #require(await iterator.next() ?? nil)
+        #expect(serverSide.code == WebSocketCloseCode(4321) && serverSide.wasClean)
+        try await waitUntil { running.server.trackedConnections == 0 }
+        try await running.stop()
+    }
+
+    /// A graceful shutdown reaches an `.accept` WebSocket whose connection's task has ended:
+    /// the client gets 1001; a handler that goes on after its messages end (here, waiting
+    /// until it is cancelled) is cancelled at the end of the grace period; `run()` returns
+    /// only after the handler is done. Another client that drops its TCP connection without a
+    /// close ends its handler, and the connection is forgotten.
+    @Test func aShutdownReachesAnAcceptedWebSocketWithoutItsConnectionsTask() async throws {
+        let handlersDone = Mutex(0)
+        var configuration = Self.configuration
+        configuration.shutdownGracePeriod = .milliseconds(300)
+        let running = try await Self.start(configuration, webSocket: { upgrade in
+            .accept { webSocket in
+                for try await message in webSocket.inbound { try await webSocket.outbound.send(message) }
+                if upgrade.path == "/lingering" {
+                    // Returns when cancelled (the grace period's end), not before.
+                    try? await Task.sleep(for: .seconds(3600))
+                }
+                handlersDone.withLock { $0 += 1 }
+            }
+        })
+        let dropping = try await WebSocketTestClient(port: running.port, path: "/dropping")
+        #expect(try await dropping.next() == .accepted(WebSocketNegotiation()))
+        try await dropping.send(.text("one"))
+        #expect(try await dropping.next() == .text("one"))
+        let lingering = try await WebSocketTestClient(port: running.port, path: "/lingering")
+        #expect(try await lingering.next() == .accepted(WebSocketNegotiation()))
+        try await waitUntil { running.server.runningConnectionTasks == 0 && running.server.trackedConnections == 2 }
+        try await dropping.raw.channel.close()
+        try await waitUntil { handlersDone.withLock { $0 } == 1 && running.server.trackedConnections == 1 }
+        let stopping = Task { try await running.stop() }
+        guard case .closed(let closure)? = try await lingering.next() else { Issue.record("no close"); return }
+        #expect(closure.received?.code == .goingAway)
+        try await stopping.value
+        #expect(handlersDone.withLock { $0 } == 2, "run() returned after the lingering handler was cancelled and done")
+        #expect(running.server.trackedConnections == 0)
     }
 
     /// Autobahn 3.2/4.1.3/5.15 (strict): a valid message and a bad frame (RSV2 set) arrive in
