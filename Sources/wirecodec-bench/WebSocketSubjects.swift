@@ -15,9 +15,11 @@ extension CodecSubjects {
     }
 
     /// `WebSocketReceiver` (server role, whole messages): frames parsed, unmasked, assembled,
-    /// validated as UTF-8, delivered as `.text(String)`.
-    static func receiveMessages(_ input: [UInt8]) -> BenchCase? {
-        let peer = ReceiverSubject(input: input, delivery: .wholeMessages)
+    /// validated as UTF-8, delivered as `.text(String)`. The receive and message buffers keep
+    /// `retained` bytes between messages (`retainedBufferCapacity`), as a server tuned for
+    /// messages of that size is configured.
+    static func receiveMessages(_ input: [UInt8], retained: Int = 0) -> BenchCase? {
+        let peer = ReceiverSubject(input: input, delivery: .wholeMessages, retained: retained)
         return BenchCase(subject: Report.codec, run: peer.run, digest: peer.digest)
     }
 
@@ -71,9 +73,10 @@ final class ReceiverSubject {
     var lastMessage: [UInt8] = []
     var recording = false
 
-    init(input: [UInt8], delivery: WebSocketConfiguration.Delivery) {
+    init(input: [UInt8], delivery: WebSocketConfiguration.Delivery, retained: Int = 0) {
         do {
-            receiver = try WebSocketReceiver(role: .server, configuration: WebSocketConfiguration(delivery: delivery))
+            receiver = try WebSocketReceiver(
+                role: .server, configuration: WebSocketConfiguration(delivery: delivery, retainedBufferCapacity: retained))
         } catch {
             fatalError("wirecodec: \(error)")
         }

@@ -180,10 +180,12 @@ public struct WebSocketConfiguration: Sendable, Hashable {
         set { values.deflate = newValue }
     }
 
-    /// The receive and outbound buffers, and permessage-deflate's inflated and compressed
-    /// output, keep up to this capacity when they empty (default 0: freed, so an idle
-    /// connection holds no buffer, only zlib's state). A value around the transport's read size makes the
-    /// receive path allocation-free per read, at that cost per idle connection.
+    /// The receive and outbound buffers, permessage-deflate's inflated and compressed output,
+    /// and the buffer a text message is assembled in (whole-message delivery) keep up to this
+    /// capacity when they empty (default 0: freed, so an idle connection holds no buffer, only
+    /// zlib's state). A value around the transport's read size makes the receive path
+    /// allocation-free per read, at that cost per idle connection; one around the usual message
+    /// size leaves a text message one allocation (its `String`).
     public var retainedBufferCapacity: Int {
         get { values.retainedBufferCapacity }
         set { values.retainedBufferCapacity = newValue }

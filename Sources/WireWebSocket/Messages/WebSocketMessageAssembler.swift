@@ -31,7 +31,11 @@ package struct WebSocketMessageAssembler: Sendable {
     private var framePayloadOffset = 0
     /// Bytes of the current message so far (inflated, for a compressed one).
     private var messageSize = 0
+    /// What the message buffer keeps between messages (the rest is freed).
+    package let retainedCapacity: Int
     private var control: [UInt8] = []
+    /// The message in progress (whole-message delivery). After a text message it keeps its
+    /// capacity up to ``retainedCapacity``; a binary message hands it out.
     private var buffer: [UInt8] = []
     package private(set) var failure: WebSocketProtocolError? = nil
     private var utf8 = UTF8Validator()
@@ -43,10 +47,19 @@ package struct WebSocketMessageAssembler: Sendable {
     private var messageKind: WebSocketMessageKind? = nil
     private var compressed = false
 
-    package init(limits: WebSocketLimits = .init(), delivery: WebSocketConfiguration.Delivery = .wholeMessages) {
+    /// - Parameter retainedCapacity: the capacity the message buffer keeps between text messages
+    ///   (``WebSocketConfiguration/retainedBufferCapacity``; default 0: freed after each message).
+    package init(
+        limits: WebSocketLimits = .init(), delivery: WebSocketConfiguration.Delivery = .wholeMessages,
+        retainedCapacity: Int = 0
+    ) {
         maxMessageSize = limits.maxMessageSize
         self.delivery = delivery
+        self.retainedCapacity = retainedCapacity
     }
+
+    /// The capacity of the message buffer (memory held between messages).
+    package var bufferCapacity: Int { buffer.capacity }
 
     /// The kind of the message in progress, if any.
     package var currentMessageKind: WebSocketMessageKind? { messageKind }
@@ -167,9 +180,21 @@ package struct WebSocketMessageAssembler: Sendable {
             case .streaming:
                 return .messageEnd(kind)
             case .wholeMessages:
-                let bytes = buffer
-                buffer = []
-                return kind == .text ? .text(String(decoding: bytes, as: UTF8.self)) : .binary(bytes)
+                guard kind == .text else {
+                    let bytes = buffer
+                    buffer = []
+                    return .binary(bytes)
+                }
+                // Every piece was validated above as it came (1007 at the first invalid byte) and
+                // the message does not end inside a sequence: the String is made without
+                // validating the bytes a second time (`String(decoding:)` would).
+                let text = String(copying: UTF8Span(unchecked: buffer.span))
+                if buffer.capacity > retainedCapacity {
+                    buffer = []
+                } else {
+                    buffer.removeAll(keepingCapacity: true)
+                }
+                return .text(text)
             }
         }
     }

@@ -52,7 +52,8 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
         parser = WebSocketFrameParser(
             role: role, limits: values.limits, allowedReservedBits: deflate == nil ? [] : .rsv1,
             allowNonMinimalLengths: values.allowNonMinimalLengths)
-        assembler = WebSocketMessageAssembler(limits: values.limits, delivery: values.delivery)
+        assembler = WebSocketMessageAssembler(
+            limits: values.limits, delivery: values.delivery, retainedCapacity: values.retainedBufferCapacity)
         self.configuration = configuration
         if deflate != nil || reportsFrames {
             // Tracing alone gets an idle inflater (no zlib state is made until it inflates).
@@ -83,8 +84,10 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
     /// Whether no frame and no message is in progress (an input that ends here is complete).
     public var isIdle: Bool { parser.isIdle && assembler.isIdle && extras?.pendingHead == nil }
 
-    /// The capacity of the receive buffer and of the inflated output.
-    package var bufferCapacity: Int { inbound.capacity &+ (extras?.inflated.capacity ?? 0) }
+    /// The capacity of the receive buffer, of the inflated output and of the message buffer.
+    package var bufferCapacity: Int {
+        inbound.capacity &+ (extras?.inflated.capacity ?? 0) &+ assembler.bufferCapacity
+    }
 
     /// The zlib memory the inflater holds (zero without permessage-deflate).
     package var inflaterMemory: ZlibMemory { extras?.inflater.memory ?? ZlibMemory(held: 0, peak: 0) }
