@@ -300,10 +300,17 @@ struct ServerConnection {
                 },
                 outbound: WebSocketOutbound(target: .handler(reference)),
                 handler: handler)
-            if let error, !(error is CancellationError) {
-                logger.debug("WebSocket handler failed", metadata: ["error": "\(error)"])
-            }
-            logger.trace("WebSocket closed", metadata: ["closure": "\(closure)"])
+            Self.logWebSocketEnd(logger, closure: closure, error: error)
         }
+    }
+
+    /// Never inlined: what logging needs would otherwise be part of the activity's async frame,
+    /// which an idle WebSocket's task holds while its handler waits for a message.
+    @inline(never)
+    static func logWebSocketEnd(_ logger: Logger, closure: WebSocketClosure, error: (any Error)?) {
+        if let error, !(error is CancellationError) {
+            logger.debug("WebSocket handler failed", metadata: ["error": "\(error)"])
+        }
+        logger.trace("WebSocket closed", metadata: ["closure": "\(closure)"])
     }
 }

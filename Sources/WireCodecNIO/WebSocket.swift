@@ -287,11 +287,19 @@ extension WebSocket {
             failure = error
         }
         if source.closure == nil {
-            let code: WebSocketCloseCode = failure == nil || failure is CancellationError ? .normalClosure : .internalServerError
-            try? await outbound.close(code: code)
-            try? await source.drain()
+            await finishClosingHandshake(source: source, outbound: outbound, handlerFailed: failure != nil && !(failure is CancellationError))
         }
         return (source.closure ?? WebSocketClosure(cause: .endOfStream), failure)
+    }
+
+    /// The close (1000, or 1011 when the handler threw) and the rest of the closing handshake,
+    /// after a handler that returned with the connection open. Never inlined: its state would
+    /// otherwise be part of ``run(request:negotiation:next:outbound:handler:)``'s async frame,
+    /// which an idle WebSocket's task holds for as long as its handler waits for a message.
+    @inline(never)
+    static func finishClosingHandshake(source: WebSocketEventSource, outbound: WebSocketOutbound, handlerFailed: Bool) async {
+        try? await outbound.close(code: handlerFailed ? .internalServerError : .normalClosure)
+        try? await source.drain()
     }
 }
 
