@@ -31,11 +31,9 @@ package struct WebSocketMessageAssembler: Sendable {
     private var framePayloadOffset = 0
     /// Bytes of the current message so far (inflated, for a compressed one).
     private var messageSize = 0
-    /// What the message buffer keeps between messages (the rest is freed).
-    package let retainedCapacity: Int
     private var control: [UInt8] = []
     /// The message in progress (whole-message delivery). After a text message it keeps its
-    /// capacity up to ``retainedCapacity``; a binary message hands it out.
+    /// capacity up to what ``frameEnded(at:retainingCapacity:)`` is told; a binary message hands it out.
     private var buffer: [UInt8] = []
     package private(set) var failure: WebSocketProtocolError? = nil
     private var utf8 = UTF8Validator()
@@ -47,15 +45,9 @@ package struct WebSocketMessageAssembler: Sendable {
     private var messageKind: WebSocketMessageKind? = nil
     private var compressed = false
 
-    /// - Parameter retainedCapacity: the capacity the message buffer keeps between text messages
-    ///   (``WebSocketConfiguration/retainedBufferCapacity``; default 0: freed after each message).
-    package init(
-        limits: WebSocketLimits = .init(), delivery: WebSocketConfiguration.Delivery = .wholeMessages,
-        retainedCapacity: Int = 0
-    ) {
+    package init(limits: WebSocketLimits = .init(), delivery: WebSocketConfiguration.Delivery = .wholeMessages) {
         maxMessageSize = limits.maxMessageSize
         self.delivery = delivery
-        self.retainedCapacity = retainedCapacity
     }
 
     /// The capacity of the message buffer (memory held between messages).
@@ -155,8 +147,11 @@ package struct WebSocketMessageAssembler: Sendable {
     }
 
     /// The current frame ended: delivers a control frame, or the message when this was its
-    /// last frame.
-    package mutating func frameEnded(at offset: Int) throws(WebSocketProtocolError) -> WebSocketMessageEvent? {
+    /// last frame. After a text message the message buffer keeps up to `retained` bytes of
+    /// capacity (``WebSocketConfiguration/retainedBufferCapacity``; 0 frees it).
+    package mutating func frameEnded(
+        at offset: Int, retainingCapacity retained: Int = 0
+    ) throws(WebSocketProtocolError) -> WebSocketMessageEvent? {
         if let failure { throw failure }
         guard let opcode = frameOpcode else { preconditionFailure("frameEnded outside a frame") }
         frameOpcode = nil
@@ -189,7 +184,7 @@ package struct WebSocketMessageAssembler: Sendable {
                 // the message does not end inside a sequence: the String is made without
                 // validating the bytes a second time (`String(decoding:)` would).
                 let text = String(copying: UTF8Span(unchecked: buffer.span))
-                if buffer.capacity > retainedCapacity {
+                if buffer.capacity > retained {
                     buffer = []
                 } else {
                     buffer.removeAll(keepingCapacity: true)

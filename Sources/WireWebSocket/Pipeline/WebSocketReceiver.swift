@@ -12,7 +12,9 @@ public import WireCore
 /// ```
 ///
 /// ``receive(_:)`` buffers bytes, ``nextEvent()`` parses them: `nil` means everything was
-/// consumed (a partial frame header is kept by the parser) and more is needed. In streaming
+/// consumed (a partial frame header is kept by the parser) and more is needed. A read that
+/// starts or continues a masked payload (everything before it consumed) is unmasked while it
+/// is copied into the receive buffer, one pass; what it did not cover is unmasked in place. In streaming
 /// delivery each checked piece is lent through ``withFragment(_:)`` — unmasked in place in
 /// the receive buffer, or from the inflater's output — and nothing is kept. A protocol error is
 /// thrown with its close code; after it every call throws it again.
@@ -28,6 +30,10 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
     public let configuration: WebSocketConfiguration
     var inbound: [UInt8] = []
     var inboundStart = 0
+    /// Masked payload bytes of the current frame that ``receive(_:)`` unmasked while copying
+    /// them in (one pass instead of a copy, then an unmask): those below this index in
+    /// `inbound` are plain already; 0 when there are none.
+    var unmaskedEnd = 0
     /// The length of the current `.fragment` event's bytes: the last `lentCount` bytes consumed
     /// from the receive buffer (unmasked in place), or the inflater's output (`.lentInflated`).
     var lentCount = 0
@@ -52,8 +58,7 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
         parser = WebSocketFrameParser(
             role: role, limits: values.limits, allowedReservedBits: deflate == nil ? [] : .rsv1,
             allowNonMinimalLengths: values.allowNonMinimalLengths)
-        assembler = WebSocketMessageAssembler(
-            limits: values.limits, delivery: values.delivery, retainedCapacity: values.retainedBufferCapacity)
+        assembler = WebSocketMessageAssembler(limits: values.limits, delivery: values.delivery)
         self.configuration = configuration
         if deflate != nil || reportsFrames {
             // Tracing alone gets an idle inflater (no zlib state is made until it inflates).
@@ -105,12 +110,85 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
         if inboundStart == inbound.count {
             inbound.removeAll(keepingCapacity: true)
             inboundStart = 0
+            unmaskedEnd = 0
+            if let fused = fusedUnmask(bytes) {
+                // Everything buffered was parsed: the payload of the frame these bytes start
+                // (or continue) is unmasked on its way in.
+                bytes.withUnsafeBytes { inbound.append(contentsOf: fused.copying(from: $0)) }
+                unmaskedEnd = fused.payload.upperBound
+                return
+            }
         } else if inboundStart >= 4096 && inboundStart &* 2 >= inbound.count {
             inbound.removeSubrange(..<inboundStart)
+            unmaskedEnd = unmaskedEnd > inboundStart ? unmaskedEnd &- inboundStart : 0
             inboundStart = 0
         }
         bytes.withUnsafeBufferPointer { inbound.append(contentsOf: $0) }
     }
+    /// Payloads shorter than this are copied, then unmasked in place (the plan costs more than
+    /// the second pass over so few bytes).
+    static var fusedUnmaskMinimum: Int { 64 }
+
+    /// Where the masked payload bytes of the frame in progress lie in `bytes`, the next input of
+    /// a parser that consumed everything before it: either the parser is inside a masked
+    /// payload, or it is between frames and `bytes` starts with a whole masked header. `nil`
+    /// when no such payload of at least ``fusedUnmaskMinimum`` bytes is there. A header read
+    /// here is only a plan: the parser reads and checks it again, and throws before any of its
+    /// payload is used if it is wrong.
+    private func fusedUnmask(_ bytes: Span<UInt8>) -> FusedUnmask? {
+        let count = bytes.count
+        guard count >= Self.fusedUnmaskMinimum else { return nil }
+        switch parser.state {
+        case .payload:
+            guard let key = parser.maskingKey else { return nil }
+            let n = parser.remaining < count ? parser.remaining : count
+            guard n >= Self.fusedUnmaskMinimum else { return nil }
+            return FusedUnmask(payload: 0..<n, key: key, phase: parser.payloadOffset)
+        case .header:
+            guard parser.pendingCount == 0, count >= 2 else { return nil }
+            return bytes.withUnsafeBytes { raw -> FusedUnmask? in
+                let b1 = raw[1]
+                guard b1 & 0x80 != 0 else { return nil }
+                let len7 = Int(b1 & 0x7F)
+                let size = 6 &+ (len7 < 126 ? 0 : (len7 == 126 ? 2 : 8))
+                guard count >= size else { return nil }
+                let length: Int
+                if len7 < 126 {
+                    length = len7
+                } else if len7 == 126 {
+                    length = Int(UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+                } else {
+                    let wide = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 2, as: UInt64.self))
+                    guard wide >> 63 == 0 else { return nil }
+                    length = Int(wide)
+                }
+                let available = count &- size
+                let n = length < available ? length : available
+                guard n >= Self.fusedUnmaskMinimum else { return nil }
+                let key = WebSocketMaskingKey(networkOrder: UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: size &- 4, as: UInt32.self)))
+                return FusedUnmask(payload: size..<(size &+ n), key: key, phase: 0)
+            }
+        case .end, .failed:
+            return nil
+        }
+    }
+
+    /// Unmasks a payload piece in the receive buffer, except the bytes ``receive(_:)`` unmasked
+    /// already.
+    private mutating func unmask(_ piece: WebSocketPayloadPiece) {
+        let range = piece.range
+        let plain = unmaskedEnd
+        if range.upperBound >= plain { unmaskedEnd = 0 }
+        guard let key = piece.maskingKey else { return }
+        let from = plain <= range.lowerBound ? range.lowerBound : (plain < range.upperBound ? plain : range.upperBound)
+        guard from < range.upperBound else { return }
+        let phase = piece.payloadOffset &+ (from &- range.lowerBound)
+        inbound.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress! + from
+            key.xor(from: base, to: base, count: range.upperBound &- from, phase: phase)
+        }
+    }
+
 
     /// The next event, or `nil` when every buffered byte was consumed and more are needed.
     ///
@@ -155,8 +233,11 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
                 if let event = try startFrame(header, at: offset) { return event }
 
             case .payload(let piece):
-                if flags.contains(.skippingFrame) { continue }
-                piece.unmask(inPlace: &inbound)
+                if flags.contains(.skippingFrame) {
+                    if piece.range.upperBound >= unmaskedEnd { unmaskedEnd = 0 }
+                    continue
+                }
+                unmask(piece)
                 let range = piece.range
                 if isInflating {
                     let produced = try inflate(range, fin: false)
@@ -224,6 +305,7 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
         var fresh = try WebSocketReceiver(role: role, deflate: deflate, configuration: configuration, reportsFrames: reportsFrames)
         swap(&fresh.inbound, &inbound)
         fresh.inboundStart = inboundStart
+        fresh.unmaskedEnd = unmaskedEnd
         self = fresh
     }
 
@@ -231,6 +313,7 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
     mutating func release() {
         inbound = []
         inboundStart = 0
+        unmaskedEnd = 0
         lentCount = 0
         extras = nil
         assembler = WebSocketMessageAssembler(limits: .init(), delivery: .wholeMessages)
@@ -247,6 +330,7 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
             inbound.removeAll(keepingCapacity: true)
         }
         inboundStart = 0
+        unmaskedEnd = 0
         // Nothing is lent any more (`nextEvent()` returned `nil`).
         if let extras, extras.inflated.capacity > retained { extras.inflated = [] }
     }
@@ -263,7 +347,7 @@ public struct WebSocketReceiver: ~Copyable, Sendable {
 
     /// The message layer's verdict at a frame's end.
     private mutating func endFrame(at offset: Int) throws(WebSocketProtocolError) -> WebSocketMessageEvent? {
-        try assembler.frameEnded(at: offset)
+        try assembler.frameEnded(at: offset, retainingCapacity: configuration.values.retainedBufferCapacity)
     }
 
     /// Whether the current data frame's payload goes through the inflater.
@@ -364,6 +448,69 @@ extension WebSocketReceiver {
 
         func decompress(_ piece: Span<UInt8>, fin: Bool, limit: Int, offset: Int) throws(WebSocketProtocolError) -> Int {
             try inflater.decompress(piece, fin: fin, limit: limit, into: &inflated, offset: offset)
+        }
+    }
+}
+/// How ``WebSocketReceiver/receive(_:)`` copies an input whose `payload` bytes are masked:
+/// those are XOR-ed with the key on the way into the receive buffer, the rest copied as is.
+struct FusedUnmask {
+    /// Indices into the input.
+    var payload: Range<Int>
+    var key: WebSocketMaskingKey
+    /// The payload offset of the first of them.
+    var phase: Int
+
+    func copying(from source: UnsafeRawBufferPointer) -> Copy {
+        Copy(source: source, plan: self)
+    }
+
+    /// The input as a sequence that writes itself straight into the array's new storage
+    /// (`Array.append(contentsOf:)` hands a sequence its uninitialized capacity through
+    /// `_copyContents`): one pass over the bytes, with no zero-filling first. Iterating it
+    /// yields the same bytes one at a time (a correct, slow path for any other consumer).
+    struct Copy: Sequence {
+        let source: UnsafeRawBufferPointer
+        let plan: FusedUnmask
+
+        var underestimatedCount: Int { source.count }
+
+        func makeIterator() -> Iterator { Iterator(copy: self, index: 0) }
+
+        /// Byte `index` of the input as it goes into the buffer (unmasked in the payload range).
+        func byte(at index: Int) -> UInt8 {
+            var byte = source[index]
+            if plan.payload.contains(index) {
+                withUnsafeMutableBytes(of: &byte) { raw in
+                    plan.key.xor(from: raw.baseAddress!, to: raw.baseAddress!, count: 1,
+                                 phase: plan.phase &+ (index &- plan.payload.lowerBound))
+                }
+            }
+            return byte
+        }
+
+        struct Iterator: IteratorProtocol {
+            let copy: Copy
+            var index: Int
+
+            mutating func next() -> UInt8? {
+                guard index < copy.source.count else { return nil }
+                defer { index &+= 1 }
+                return copy.byte(at: index)
+            }
+        }
+
+        func _copyContents(initializing buffer: UnsafeMutableBufferPointer<UInt8>) -> (Iterator, Int) {
+            let count = source.count < buffer.count ? source.count : buffer.count
+            guard count > 0, let src = source.baseAddress, let dst = buffer.baseAddress else {
+                return (makeIterator(), 0)
+            }
+            let out = UnsafeMutableRawPointer(dst)
+            let head = plan.payload.lowerBound < count ? plan.payload.lowerBound : count
+            let end = plan.payload.upperBound < count ? plan.payload.upperBound : count
+            if head > 0 { out.copyMemory(from: src, byteCount: head) }
+            if end > head { plan.key.xor(from: src + head, to: out + head, count: end &- head, phase: plan.phase) }
+            if end < count { (out + end).copyMemory(from: src + end, byteCount: count &- end) }
+            return (Iterator(copy: self, index: count), count)
         }
     }
 }
