@@ -42,7 +42,8 @@ extension CodecSubjects {
     }
 
     /// A server `WebSocketConnection` (whole messages): the frames received, every message
-    /// delivered as an event, as `WebSocketConnection` users run it.
+    /// delivered as an event, as `WebSocketConnection` users run it; its buffers keep 4 KiB
+    /// between messages (`retainedBufferCapacity`, as the sending subjects' outbound buffer).
     static func connectionReceive(_ input: [UInt8], expectedMessages: Int) -> BenchCase? {
         let peer = ConnectionReceiveSubject(input: input)
         return BenchCase(subject: Report.codec, opsPerCall: expectedMessages, run: peer.run, digest: peer.digest)
@@ -249,7 +250,8 @@ final class ConnectionReceiveSubject {
 
     init(input: [UInt8]) {
         do {
-            connection = try WebSocketConnection(role: .server)
+            connection = try WebSocketConnection(
+                role: .server, configuration: WebSocketConfiguration(retainedBufferCapacity: 4096))
         } catch {
             fatalError("wirecodec: \(error)")
         }
