@@ -14,8 +14,8 @@ import TestSupport
         for length in Array(0...80) + [127, 128, 1000, 4099] {
             let keyBytes = (0..<4).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let key = WebSocketMaskingKey(keyBytes)!
-            let data = (0..<(length + 8)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            for alignment in 0..<8 {
+            let data = (0..<(length + 16)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            for alignment in 0..<16 {
                 let source = Array(data[alignment..<(alignment + length)])
                 for phase in 0..<4 {
                     let expected = Self.reference(source, key: keyBytes, phase: phase)
@@ -28,6 +28,11 @@ import TestSupport
                     var appended: [UInt8] = [9]
                     key.apply(source.span, phase: phase + 4, appendingTo: &appended)
                     #expect(appended == [9] + expected)
+                    // Copying from a misaligned source to a destination misaligned differently.
+                    let pad = [UInt8](repeating: 7, count: (alignment &* 5 &+ phase) % 16)
+                    var copied = pad
+                    key.apply(data.span.extracting(alignment..<(alignment + length)), phase: phase, appendingTo: &copied)
+                    #expect(copied == pad + expected, "len \(length) align \(alignment) phase \(phase) pad \(pad.count)")
                     // Through MutableSpan.
                     var viaSpan = source
                     var ms = viaSpan.mutableSpan
