@@ -249,11 +249,12 @@ import WireCodecTLS
         try await running.stop()
     }
 
-    /// A graceful shutdown reaches an `.accept` WebSocket whose connection's task has ended:
-    /// the client gets 1001; a handler that goes on after its messages end (here, waiting
-    /// until it is cancelled) is cancelled at the end of the grace period; `run()` returns
-    /// only after the handler is done. Another client that drops its TCP connection without a
-    /// close ends its handler, and the connection is forgotten.
+    /// A graceful shutdown reaches `.accept` WebSockets whose connection's task has ended: both
+    /// clients get 1001; the one that answers is closed, and its handler, which goes on after
+    /// its messages end (waiting until it is cancelled), is cancelled when its channel closes;
+    /// the one that never answers is closed at the end of the grace period, ending its handler.
+    /// `run()` returns only after every handler is done. A client that drops its TCP connection
+    /// without a close ends its handler earlier, and its connection is forgotten.
     @Test func aShutdownReachesAnAcceptedWebSocketWithoutItsConnectionsTask() async throws {
         let handlersDone = Mutex(0)
         var configuration = Self.configuration
@@ -262,7 +263,7 @@ import WireCodecTLS
             .accept { webSocket in
                 for try await message in webSocket.inbound { try await webSocket.outbound.send(message) }
                 if upgrade.path == "/lingering" {
-                    // Returns when cancelled (the grace period's end), not before.
+                    // Returns when cancelled, not before.
                     try? await Task.sleep(for: .seconds(3600))
                 }
                 handlersDone.withLock { $0 += 1 }
@@ -274,14 +275,19 @@ import WireCodecTLS
         #expect(try await dropping.next() == .text("one"))
         let lingering = try await WebSocketTestClient(port: running.port, path: "/lingering")
         #expect(try await lingering.next() == .accepted(WebSocketNegotiation()))
-        try await waitUntil { running.server.runningConnectionTasks == 0 && running.server.trackedConnections == 2 }
+        let silent = try await RawConnection(port: running.port)
+        try await silent.send(RawConnection.webSocketUpgrade("/silent"))
+        _ = try await silent.read(through: "\r\n\r\n")
+        try await waitUntil { running.server.runningConnectionTasks == 0 && running.server.trackedConnections == 3 }
         try await dropping.raw.channel.close()
-        try await waitUntil { handlersDone.withLock { $0 } == 1 && running.server.trackedConnections == 1 }
+        try await waitUntil { handlersDone.withLock { $0 } == 1 && running.server.trackedConnections == 2 }
         let stopping = Task { try await running.stop() }
         guard case .closed(let closure)? = try await lingering.next() else { Issue.record("no close"); return }
         #expect(closure.received?.code == .goingAway)
+        _ = try await silent.readToEnd()
+        #expect(silent.received.suffix(4) == [0x88, 2, 0x03, 0xE9], "a close with 1001, then the end")
         try await stopping.value
-        #expect(handlersDone.withLock { $0 } == 2, "run() returned after the lingering handler was cancelled and done")
+        #expect(handlersDone.withLock { $0 } == 3, "run() returned after every handler was done")
         #expect(running.server.trackedConnections == 0)
     }
 
