@@ -74,27 +74,37 @@ public struct WebSocketMaskingKey: Sendable, Hashable, CustomStringConvertible {
     /// `destination` (which may equal `source`: masking in place).
     @inlinable
     func xor(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int, phase: Int) {
-        var i = 0
-        if count >= 64 {
-            // Single bytes until the destination is 16-byte aligned, so that no vector store
-            // straddles two cache lines (a copy into a buffer: source and destination are
-            // usually misaligned alike, by a frame header).
-            let head = (16 &- Int(bitPattern: UInt(bitPattern: destination) & 15)) & 15
-            var key = self.word(phase: phase)
-            #if !_endian(little)
-            key = key.byteSwapped
-            #endif
-            while i < head {
-                let b = source.load(fromByteOffset: i, as: UInt8.self)
-                destination.storeBytes(of: b ^ UInt8(truncatingIfNeeded: key), toByteOffset: i, as: UInt8.self)
-                key = key >> 8 | key << 56      // the key at the next byte's phase (up to 15 bytes)
-                i &+= 1
-            }
+        if count >= 64 && UInt(bitPattern: destination) & 15 != 0 {
+            xorAligning(from: source, to: destination, count: count, phase: phase)
+        } else {
+            xorWords(from: source, to: destination, count: count, phase: phase)
         }
-        // From here on, the key is rotated to the phase of byte `i`.
-        let start = i
-        let word = self.word(phase: phase &+ start)
-        if count &- i >= 32 {
+    }
+
+    /// ``xor(from:to:count:phase:)`` for a long run whose destination is not 16-byte aligned:
+    /// single bytes until it is, so that no vector store straddles two cache lines (a copy into
+    /// a buffer: source and destination are usually misaligned alike, by a frame header).
+    @usableFromInline @inline(never)
+    func xorAligning(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int, phase: Int) {
+        let head = (16 &- Int(bitPattern: UInt(bitPattern: destination) & 15)) & 15
+        var key = self.word(phase: phase)
+        #if !_endian(little)
+        key = key.byteSwapped
+        #endif
+        for i in 0..<head {
+            let b = source.load(fromByteOffset: i, as: UInt8.self)
+            destination.storeBytes(of: b ^ UInt8(truncatingIfNeeded: key), toByteOffset: i, as: UInt8.self)
+            key = key >> 8 | key << 56      // the key at the next byte's phase
+        }
+        xorWords(from: source + head, to: destination + head, count: count &- head, phase: phase &+ head)
+    }
+
+    /// ``xor(from:to:count:phase:)`` without aligning the destination first.
+    @inlinable @inline(__always)
+    func xorWords(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int, phase: Int) {
+        let word = self.word(phase: phase)
+        var i = 0
+        if count >= 32 {
             let vector = SIMD4<UInt64>(repeating: word)
             while i &+ 32 <= count {
                 let v = source.loadUnaligned(fromByteOffset: i, as: SIMD4<UInt64>.self)
@@ -107,7 +117,7 @@ public struct WebSocketMaskingKey: Sendable, Hashable, CustomStringConvertible {
             destination.storeBytes(of: v ^ word, toByteOffset: i, as: UInt64.self)
             i &+= 8
         }
-        // Tail: at most 7 bytes; `i - start` is a multiple of 8, so the phase is `word`'s.
+        // Tail: at most 7 bytes; `i` is a multiple of 8, so the phase is unchanged.
         var tail = word
         #if !_endian(little)
         tail = tail.byteSwapped
