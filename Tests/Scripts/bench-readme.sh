@@ -140,9 +140,9 @@ instruction counts, which callgrind counts the same under any load:
 HTTP/1.1 rows stand against issue 18's targets, with their instruction counts before and after
 and the profile of what remains:
 [`Spec/performance/http1-profile.md`](Spec/performance/http1-profile.md). **Issue 18's targets
-that are not met** (the browser GET, serialization, and the WebSocket rows, whose codec is
-frozen for the Autobahn certification), each with its measured ratio, the instruction profile
-of one operation, its floor, the lever and why it was not pulled:
+that are not met** (the browser GET, serialization, and the WebSocket small-frame,
+fragmented-message and 1 MiB unmasking rows), each with its measured ratio, the instruction
+profile of one operation, what moved, its floor, the lever and why it was not pulled:
 [`Spec/performance/unmet-targets.md`](Spec/performance/unmet-targets.md).
 
 """
