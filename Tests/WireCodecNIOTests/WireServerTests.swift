@@ -261,12 +261,15 @@ import WireCodecTLS
         configuration.shutdownGracePeriod = .milliseconds(300)
         let running = try await Self.start(configuration, webSocket: { upgrade in
             .accept { webSocket in
+                // Counted however the handler ends: a closed or cancelled connection may end
+                // the `for try await` by throwing (the forced close at the grace period's end
+                // cancels the handler), a clean close by ending it.
+                defer { handlersDone.withLock { $0 += 1 } }
                 for try await message in webSocket.inbound { try await webSocket.outbound.send(message) }
                 if upgrade.path == "/lingering" {
                     // Returns when cancelled, not before.
                     try? await Task.sleep(for: .seconds(3600))
                 }
-                handlersDone.withLock { $0 += 1 }
             }
         })
         let dropping = try await WebSocketTestClient(port: running.port, path: "/dropping")
