@@ -429,6 +429,9 @@ import WireCodecTLS
         // nothing sent).
         var handlers = started.makeAsyncIterator()
         _ = await handlers.next()
+        // Both connections accepted (tracked) before the shutdown: one the kernel had
+        // connected but NIO had not accepted yet is another case (accepted while the listener closes).
+        try await waitUntil { server.trackedConnections == 2 }
         await group.triggerGracefulShutdown()
         #expect(try await idle.readToEnd() == "", "the idle connection is closed with nothing sent")
         #expect(try await busy.readToEnd() == "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nfinished")
